@@ -1,0 +1,93 @@
+/**
+ * The one way reqset starts a subprocess: an argv array, never a shell, and on
+ * failure an error that names the command, its exit code and the tail of its
+ * output, with an install hint when the tool itself is missing.
+ */
+import { execa } from 'execa';
+import { ToolError } from './errors.ts';
+
+/** Debian packages that provide the tools reqset calls (see scripts/setup-debian.sh). */
+const INSTALL_HINTS: Record<string, string> = {
+  rpmbuild: 'apt-get install rpm',
+  rpm: 'apt-get install rpm',
+  rpmsign: 'apt-get install rpm',
+  createrepo_c: 'apt-get install createrepo-c',
+  makedeltarpm: 'apt-get install deltarpm',
+  applydeltarpm: 'apt-get install deltarpm',
+  dnf: 'apt-get install dnf',
+  'dpkg-deb': 'apt-get install dpkg (dpkg-dev for dpkg-scanpackages)',
+  'dpkg-scanpackages': 'apt-get install dpkg-dev',
+  fakeroot: 'apt-get install fakeroot',
+  debootstrap: 'apt-get install debootstrap',
+  podman: 'apt-get install podman runc',
+  gpg: 'apt-get install gnupg',
+  zstd: 'apt-get install zstd',
+};
+
+export interface RunOptions {
+  cwd?: string;
+  env?: Record<string, string | undefined>;
+  /** Replace the environment instead of extending it. */
+  replaceEnv?: boolean;
+  input?: string | Buffer;
+  /** Lines of stderr (or stdout) kept in the error message. */
+  tailLines?: number;
+  /** Print output live (for long builds with --verbose). */
+  inherit?: boolean;
+  /** Extra text appended to a failure message, e.g. where the full log is. */
+  failureNote?: string;
+  /** Return instead of throwing on a non-zero exit. */
+  allowFailure?: boolean;
+  timeoutMs?: number;
+}
+
+export interface RunResult {
+  command: string;
+  exitCode: number;
+  stdout: string;
+  stderr: string;
+}
+
+export function formatCommand(argv: readonly string[]): string {
+  return argv.map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`)).join(' ');
+}
+
+function tail(text: string, lines: number): string {
+  const all = text.trimEnd().split('\n');
+  return all.slice(-lines).join('\n');
+}
+
+export async function run(argv: readonly string[], options: RunOptions = {}): Promise<RunResult> {
+  const [file, ...args] = argv;
+  if (!file) throw new Error('run() needs a command');
+  const command = formatCommand(argv);
+  const result = await execa(file, args, {
+    cwd: options.cwd,
+    env: options.env,
+    extendEnv: !options.replaceEnv,
+    input: options.input,
+    reject: false,
+    stdio: options.inherit ? 'inherit' : 'pipe',
+    stripFinalNewline: false,
+    timeout: options.timeoutMs,
+    encoding: 'utf8',
+  });
+  const stdout = typeof result.stdout === 'string' ? result.stdout : '';
+  const stderr = typeof result.stderr === 'string' ? result.stderr : '';
+  const code = (result as { code?: string }).code;
+  if (code === 'ENOENT') {
+    const hint = INSTALL_HINTS[file.split('/').pop() ?? file];
+    throw new ToolError(`${file}: command not found${hint ? ` (install it with: ${hint}; scripts/setup-debian.sh installs every tool reqset needs)` : ''}`);
+  }
+  const exitCode = result.exitCode ?? -1;
+  if (exitCode !== 0 && !options.allowFailure) {
+    const why = result.timedOut ? `timed out after ${options.timeoutMs} ms` : result.signal ? `killed by ${result.signal}` : `exit code ${exitCode}`;
+    const output = tail(stderr.trim() ? stderr : stdout, options.tailLines ?? 20);
+    throw new ToolError(
+      `command failed (${why}): ${command}` +
+        (output ? `\n${output.replace(/^/gm, '  | ')}` : '') +
+        (options.failureNote ? `\n${options.failureNote}` : ''),
+    );
+  }
+  return { command, exitCode, stdout, stderr };
+}
