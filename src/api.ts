@@ -1,0 +1,126 @@
+/**
+ * The library API: each function is one command of the CLI, reading top to
+ * bottom as the pipeline's stages (pin list -> wheels -> closure -> ...).
+ * Tests call these directly; the CLI only parses flags and prints.
+ */
+import { availableParallelism } from 'node:os';
+import path from 'node:path';
+import { checkClosure, type ClosureProblem } from './closure/closure.ts';
+import { InputError } from './errors.ts';
+import { discard, replaceDir, stagingDirFor, withTempDir } from './fsutil.ts';
+import { silentProgress, type Progress } from './progress.ts';
+import { loadReqset, pinsForTarget, withCliIndexOptions, type CliIndexOptions, type Pin, type Reqset } from './reqset/load.ts';
+import { loadTarget, loadTargets, markerEnvironment, type Target } from './targets/target.ts';
+import { defaultCacheDir, WheelCache } from './wheels/cache.ts';
+import { buildWheelhouse, type WheelRecord } from './wheels/wheelhouse.ts';
+
+export interface CommonOptions extends CliIndexOptions {
+  workspace?: string;
+  out?: string;
+  jobs?: number;
+  python?: string;
+  wheelCache?: string;
+  progress?: Progress;
+}
+
+export interface Job {
+  workspace: string;
+  reqset: Reqset;
+  target: Target;
+  pins: Pin[];
+  /** `<out>/<reqset>/<target>` */
+  outDir: string;
+}
+
+export const DEFAULT_TARGET = 'debian12';
+
+export async function prepareJob(reqsetName: string, targetName: string | undefined, options: CommonOptions): Promise<Job> {
+  const workspace = path.resolve(options.workspace ?? '.');
+  const target = await loadTarget(workspace, targetName ?? DEFAULT_TARGET);
+  const loaded = await loadReqset(workspace, reqsetName);
+  const reqset = { ...loaded, index: withCliIndexOptions(loaded.index, options) };
+  const pins = pinsForTarget(reqset, markerEnvironment(target), target.name);
+  const outDir = path.resolve(options.out ?? 'dist', reqset.name, target.name);
+  return { workspace, reqset, target, pins, outDir };
+}
+
+function closureTarget(target: Target) {
+  return {
+    name: target.name,
+    env: markerEnvironment(target),
+    tags: { pythonVersion: target.python.version, glibc: target.glibc, arch: target.arch },
+  };
+}
+
+async function makeWheels(job: Job, wheelsDir: string, options: CommonOptions): Promise<WheelRecord[]> {
+  const closure = closureTarget(job.target);
+  return buildWheelhouse({
+    reqsetName: job.reqset.name,
+    pins: job.pins,
+    index: job.reqset.index,
+    target: { ...closure, pythonVersion: job.target.python.version },
+    wheelsDir,
+    cache: new WheelCache(options.wheelCache ? path.resolve(options.wheelCache) : defaultCacheDir()),
+    jobs: options.jobs ?? availableParallelism(),
+    python: options.python,
+    progress: options.progress ?? silentProgress,
+  });
+}
+
+export interface CheckReport {
+  reqset: string;
+  target: string;
+  ok: boolean;
+  pins: number;
+  problems: ClosureProblem[];
+  wheels: { name: string; version: string; filename: string; origin: string }[];
+}
+
+function report(job: Job, wheels: WheelRecord[]): CheckReport {
+  const facts = new Map(wheels.map((w) => [w.pin.key, w.facts]));
+  const problems = checkClosure(job.pins, facts, closureTarget(job.target));
+  return {
+    reqset: job.reqset.name,
+    target: job.target.name,
+    ok: problems.length === 0,
+    pins: job.pins.length,
+    problems,
+    wheels: wheels.map((w) => ({ name: w.pin.name, version: w.pin.version, filename: w.filename, origin: w.origin })),
+  };
+}
+
+export function closureError(result: CheckReport): InputError {
+  return new InputError(
+    `${result.reqset} does not fit target ${result.target}: ${result.problems.length} problem${result.problems.length > 1 ? 's' : ''}`,
+    result.problems.map((p) => p.message),
+  );
+}
+
+/** `reqset check`: the wheelhouse is made in a temporary directory, only the report is kept. */
+export async function check(reqsetName: string, targetName: string | undefined, options: CommonOptions = {}): Promise<CheckReport> {
+  const job = await prepareJob(reqsetName, targetName, options);
+  return withTempDir('reqset-check-', async (dir) => report(job, await makeWheels(job, dir, options)));
+}
+
+export interface WheelsResult extends CheckReport {
+  wheelsDir: string;
+}
+
+/** `reqset wheels`: the checked wheelhouse at `<out>/<reqset>/<target>/wheels`, replaced whole. */
+export async function wheels(reqsetName: string, targetName: string | undefined, options: CommonOptions = {}): Promise<WheelsResult> {
+  const job = await prepareJob(reqsetName, targetName, options);
+  const wheelsDir = path.join(job.outDir, 'wheels');
+  const staging = await stagingDirFor(wheelsDir);
+  try {
+    const result = report(job, await makeWheels(job, staging, options));
+    if (!result.ok) throw closureError(result);
+    await replaceDir(staging, wheelsDir);
+    return { ...result, wheelsDir };
+  } finally {
+    await discard(staging);
+  }
+}
+
+export async function targets(workspace = '.'): Promise<Target[]> {
+  return loadTargets(path.resolve(workspace));
+}

@@ -1,0 +1,159 @@
+/**
+ * The command line: a thin layer over src/api.ts. Parses flags, renders
+ * progress and results, and maps errors to exit codes in one place.
+ */
+import { realpathSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import * as api from '../api.ts';
+import { isReportable } from '../errors.ts';
+import { createProgress } from '../progress.ts';
+
+interface GlobalFlags {
+  workspace?: string;
+  out?: string;
+  jobs?: number;
+  findLinks?: string[];
+  noIndex?: boolean;
+  index?: boolean;
+  indexUrl?: string;
+  python?: string;
+  wheelCache?: string;
+  json?: boolean;
+  quiet?: boolean;
+  verbose?: boolean;
+}
+
+const collect = (value: string, previous: string[] = []) => [...previous, value];
+
+function positiveInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('expected a whole number of at least 1');
+  return n;
+}
+
+function withCommonOptions(command: Command, { build = true }: { build?: boolean } = {}): Command {
+  command.option('--workspace <dir>', 'workspace directory with reqsets/, specs/, packaging/', '.');
+  command.option('--json', 'print the result as JSON on stdout');
+  command.option('--quiet', 'print nothing but errors');
+  command.option('--verbose', 'print more detail');
+  if (!build) return command;
+  return command
+    .option('--out <dir>', 'output directory', 'dist')
+    .option('--jobs <n>', 'parallel builds (default: CPU count)', positiveInt)
+    .option('--find-links <dir>', 'extra place to look for wheels and sdists (repeatable)', collect)
+    .option('--no-index', 'do not use a package index, only --find-links')
+    .option('--index-url <url>', 'package index to use instead of the pin list\'s')
+    .option('--python <path>', "builder interpreter (default: the target's pythonX.Y on PATH)")
+    .option('--wheel-cache <dir>', 'content-addressed wheel cache (default: $XDG_CACHE_HOME/reqset)');
+}
+
+function commonOptions(flags: GlobalFlags, stderr: NodeJS.WriteStream): api.CommonOptions {
+  return {
+    workspace: flags.workspace,
+    out: flags.out,
+    jobs: flags.jobs,
+    findLinks: flags.findLinks,
+    // commander turns --no-index into index: false
+    noIndex: flags.index === false,
+    indexUrl: flags.indexUrl,
+    python: flags.python,
+    wheelCache: flags.wheelCache,
+    progress: createProgress(stderr, { quiet: flags.quiet }),
+  };
+}
+
+function printReport(result: api.CheckReport, flags: GlobalFlags, out: NodeJS.WriteStream) {
+  if (flags.json) {
+    out.write(`${JSON.stringify(result, null, 2)}\n`);
+    return;
+  }
+  if (flags.quiet && result.ok) return;
+  if (result.ok) out.write(`${result.reqset} on ${result.target}: ${result.pins} pins, closure complete, every wheel installable\n`);
+}
+
+interface IO {
+  stdout: NodeJS.WriteStream;
+  stderr: NodeJS.WriteStream;
+}
+
+/** `state.exitCode` lets a command end non-zero without an error message (e.g. check --json). */
+export function buildProgram(io: IO, state: { exitCode: number }): Command {
+  const program = new Command('reqset')
+    .description('Turn pinned Python package sets (reqsets) into native RPM and DEB packages.')
+    .version('0.1.0')
+    .showHelpAfterError()
+    .exitOverride()
+    .configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) });
+
+  withCommonOptions(
+    program
+      .command('check')
+      .description('validate the pins and the dependency closure for a target (builds or collects the wheels it needs)')
+      .argument('<reqset>', 'name of reqsets/<reqset>.txt')
+      .addOption(new Option('--target <name>', 'target to check for').default(api.DEFAULT_TARGET)),
+  ).action(async (reqset: string, flags: GlobalFlags & { target: string }) => {
+    const result = await api.check(reqset, flags.target, commonOptions(flags, io.stderr));
+    printReport(result, flags, io.stdout);
+    if (!result.ok) {
+      if (flags.json) state.exitCode = 2;
+      else throw api.closureError(result);
+    }
+  });
+
+  withCommonOptions(
+    program
+      .command('wheels')
+      .description('build or collect the checked wheelhouse into <out>/<reqset>/<target>/wheels')
+      .argument('<reqset>', 'name of reqsets/<reqset>.txt')
+      .addOption(new Option('--target <name>', 'target to build for').default(api.DEFAULT_TARGET)),
+  ).action(async (reqset: string, flags: GlobalFlags & { target: string }) => {
+    const result = await api.wheels(reqset, flags.target, commonOptions(flags, io.stderr));
+    if (flags.json) io.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+    else if (!flags.quiet) {
+      const counts = new Map<string, number>();
+      for (const w of result.wheels) counts.set(w.origin, (counts.get(w.origin) ?? 0) + 1);
+      const summary = [...counts].map(([origin, n]) => `${n} ${origin}`).join(', ');
+      io.stdout.write(`${result.wheels.length} wheels (${summary}) in ${result.wheelsDir}\n`);
+    }
+  });
+
+  withCommonOptions(program.command('targets').description('list the targets (built-in and the workspace\'s own)'), { build: false }).action(
+    async (flags: GlobalFlags) => {
+      const targets = await api.targets(flags.workspace);
+      if (flags.json) {
+        io.stdout.write(`${JSON.stringify(targets, null, 2)}\n`);
+        return;
+      }
+      const rows = targets.map((t) => [t.name, t.format, `python${t.python.version}`, `glibc ${t.glibc}`, t.arch, t.description]);
+      const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length))) ?? [];
+      for (const row of rows) io.stdout.write(`${row.map((c, i) => c.padEnd(widths[i] ?? 0)).join('  ').trimEnd()}\n`);
+    },
+  );
+
+  return program;
+}
+
+/** Runs the CLI and returns the exit code; prints every reportable error once. */
+export async function main(argv: string[], io: IO = { stdout: process.stdout, stderr: process.stderr }): Promise<number> {
+  const state = { exitCode: 0 };
+  const program = buildProgram(io, state);
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return state.exitCode;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      // Help and version exit 0; usage errors were already printed by commander.
+      return error.exitCode === 0 ? 0 : 2;
+    }
+    if (isReportable(error)) {
+      io.stderr.write(`reqset: error: ${error.message}\n`);
+      return error.exitCode;
+    }
+    io.stderr.write(`reqset: internal error (this is a bug in reqset, please report it):\n${(error as Error).stack ?? String(error)}\n`);
+    return 70;
+  }
+}
+
+const invokedDirectly = process.argv[1] && realpathSync(process.argv[1]) === fileURLToPath(import.meta.url);
+if (invokedDirectly) process.exitCode = await main(process.argv.slice(2));

@@ -1,0 +1,88 @@
+/** File-system helpers for outputs that appear whole or not at all. */
+import { createHash } from 'node:crypto';
+import { createReadStream, rmSync } from 'node:fs';
+import { mkdir, mkdtemp, rename, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+
+export async function sha256File(file: string): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
+  return hash.digest('hex');
+}
+
+export function sha256(data: string | Buffer): string {
+  return createHash('sha256').update(data).digest('hex');
+}
+
+/** Temporary directories still to be removed if the process is interrupted. */
+const pending = new Set<string>();
+let handlersInstalled = false;
+
+function installHandlers() {
+  if (handlersInstalled) return;
+  handlersInstalled = true;
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => {
+      for (const dir of pending) rmSyncQuiet(dir);
+      process.exit(signal === 'SIGINT' ? 130 : 143);
+    });
+  }
+}
+
+/** Synchronous on purpose: the process exits right after. */
+function rmSyncQuiet(dir: string) {
+  try {
+    rmSync(dir, { recursive: true, force: true });
+  } catch {
+    /* best effort while exiting */
+  }
+}
+
+/** A temporary directory next to `finalPath` (same file system, so rename is atomic). */
+export async function stagingDirFor(finalPath: string): Promise<string> {
+  await mkdir(path.dirname(finalPath), { recursive: true });
+  const dir = await mkdtemp(path.join(path.dirname(finalPath), `.${path.basename(finalPath)}.tmp-`));
+  pending.add(dir);
+  installHandlers();
+  return dir;
+}
+
+export async function discard(dir: string): Promise<void> {
+  await rm(dir, { recursive: true, force: true });
+  pending.delete(dir);
+}
+
+/** Moves a finished staging directory over `finalPath`, replacing what was there. */
+export async function replaceDir(staging: string, finalPath: string): Promise<void> {
+  const old = `${staging}.old`;
+  let hadOld = true;
+  try {
+    await rename(finalPath, old);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    hadOld = false;
+  }
+  try {
+    await rename(staging, finalPath);
+  } catch (error) {
+    if (hadOld) await rename(old, finalPath);
+    throw error;
+  }
+  pending.delete(staging);
+  if (hadOld) await rm(old, { recursive: true, force: true });
+}
+
+/** Runs `work` in a fresh temporary directory that is always removed. */
+export async function withTempDir<T>(prefix: string, work: (dir: string) => Promise<T>, parent?: string): Promise<T> {
+  const base = parent ?? tmpdir();
+  await mkdir(base, { recursive: true });
+  const dir = await mkdtemp(path.join(base, prefix));
+  pending.add(dir);
+  installHandlers();
+  try {
+    return await work(dir);
+  } finally {
+    await discard(dir);
+  }
+}

@@ -1,0 +1,152 @@
+/**
+ * Parsing one pin-list file (pip requirements syntax). Pure: no file I/O, so
+ * every rule is tested with small strings. Every problem of the file is
+ * collected, each naming file, line and the fix.
+ */
+import { exactPin, parseRequirement, RequirementSyntaxError, type Requirement } from '../python/requirement.ts';
+
+export interface PinLine {
+  requirement: Requirement;
+  /** The exact version, when the line pins one with == or ===. */
+  version?: string;
+  hashes: string[];
+  file: string;
+  line: number;
+  text: string;
+}
+
+type ValueOptionKind =
+  | 'requirement-file'
+  | 'constraint-file'
+  | 'index-url'
+  | 'extra-index-url'
+  | 'find-links'
+  | 'only-binary'
+  | 'no-binary';
+
+export type FileOption = { kind: ValueOptionKind; value: string; line: number } | { kind: 'no-index'; line: number };
+
+export interface ParsedPinFile {
+  pins: PinLine[];
+  options: FileOption[];
+  problems: string[];
+}
+
+const VALUE_OPTIONS: Record<string, ValueOptionKind> = {
+  '-r': 'requirement-file',
+  '--requirement': 'requirement-file',
+  '-c': 'constraint-file',
+  '--constraint': 'constraint-file',
+  '-i': 'index-url',
+  '--index-url': 'index-url',
+  '--extra-index-url': 'extra-index-url',
+  '-f': 'find-links',
+  '--find-links': 'find-links',
+  '--only-binary': 'only-binary',
+  '--no-binary': 'no-binary',
+};
+const SUPPORTED = [...Object.keys(VALUE_OPTIONS).filter((o) => o.startsWith('--')), '--no-index', '--hash'].join(', ');
+
+interface LogicalLine {
+  line: number;
+  text: string;
+}
+
+/** Joins `\` continuations and strips comments, keeping the first physical line number. */
+export function logicalLines(content: string): LogicalLine[] {
+  const physical = content.replace(/\r\n?/g, '\n').split('\n');
+  const result: LogicalLine[] = [];
+  let pending: LogicalLine | undefined;
+  physical.forEach((raw, index) => {
+    const continued = /(^|[^\\])\\$/.test(raw);
+    const body = continued ? raw.slice(0, -1) : raw;
+    pending = pending ? { line: pending.line, text: `${pending.text} ${body}` } : { line: index + 1, text: body };
+    if (!continued) {
+      result.push(pending);
+      pending = undefined;
+    }
+  });
+  if (pending) result.push(pending);
+  return result
+    .map(({ line, text }) => ({ line, text: text.replace(/(^|\s)#.*$/, '').trim() }))
+    .filter(({ text }) => text.length > 0);
+}
+
+const FLAG_OPTIONS = new Set(['--no-index']);
+
+/**
+ * Splits `--opt=value` and `--opt value` into [opt, value] pairs; a bare word
+ * becomes ['', word]. Only known value options are reported as missing a value.
+ */
+function splitOptions(tokens: string[]): { pairs: [string, string | undefined][]; missing: string[] } {
+  const pairs: [string, string | undefined][] = [];
+  const missing: string[] = [];
+  for (let i = 0; i < tokens.length; i++) {
+    const token = tokens[i] as string;
+    const eq = token.indexOf('=');
+    if (!token.startsWith('-')) {
+      pairs.push(['', token]);
+    } else if (token.startsWith('--') && eq > 0) {
+      pairs.push([token.slice(0, eq), token.slice(eq + 1)]);
+    } else if (FLAG_OPTIONS.has(token)) {
+      pairs.push([token, undefined]);
+    } else {
+      const next = tokens[i + 1];
+      const value = next !== undefined && !next.startsWith('-') ? next : undefined;
+      if (value !== undefined) i++;
+      else if (VALUE_OPTIONS[token] || token === '--hash') missing.push(token);
+      pairs.push([token, value]);
+    }
+  }
+  return { pairs, missing };
+}
+
+export function parsePinFile(content: string, file: string): ParsedPinFile {
+  const parsed: ParsedPinFile = { pins: [], options: [], problems: [] };
+  const problem = (line: number, message: string) => parsed.problems.push(`${file}:${line}: ${message}`);
+
+  for (const { line, text } of logicalLines(content)) {
+    const tokens = text.split(/\s+/);
+    const optionStart = tokens.findIndex((t) => t.startsWith('-'));
+    const requirementText = (optionStart === -1 ? tokens : tokens.slice(0, optionStart)).join(' ');
+    const { pairs, missing } = splitOptions(optionStart === -1 ? [] : tokens.slice(optionStart));
+    for (const option of missing) problem(line, `option ${option} needs a value`);
+
+    if (!requirementText) {
+      for (const [option, value] of pairs) {
+        if (FLAG_OPTIONS.has(option)) parsed.options.push({ kind: 'no-index', line });
+        else if (option === '--hash') problem(line, `--hash belongs on a requirement line: write it after the pin, e.g. "name==1.0 --hash=sha256:..."`);
+        else if (option === '') problem(line, `unexpected ${JSON.stringify(value)}: put one option or one requirement per line`);
+        else if (VALUE_OPTIONS[option]) {
+          if (value !== undefined) parsed.options.push({ kind: VALUE_OPTIONS[option], value, line });
+        } else problem(line, `unknown option ${option}: pin lists support ${SUPPORTED}`);
+      }
+      continue;
+    }
+
+    let requirement: Requirement;
+    try {
+      requirement = parseRequirement(requirementText);
+    } catch (error) {
+      if (!(error instanceof RequirementSyntaxError)) throw error;
+      problem(line, `${error.message}: write "name==version" (PEP 508, e.g. "requests==2.31.0")`);
+      continue;
+    }
+    const hashes: string[] = [];
+    for (const [option, value] of pairs) {
+      if (option === '--hash' && value !== undefined) {
+        if (/^sha256:[0-9a-f]{64}$/i.test(value)) hashes.push(value.toLowerCase());
+        else if (/^(sha384|sha512):[0-9a-f]+$/i.test(value)) hashes.push(value.toLowerCase());
+        else problem(line, `malformed --hash ${JSON.stringify(value)}: write --hash=sha256:<64 hex digits>`);
+      } else if (option !== '--hash') {
+        problem(line, `option ${option || JSON.stringify(value)} is not allowed on a requirement line: only --hash is`);
+      }
+    }
+    if (requirement.url) {
+      problem(line, `${requirement.name} is given as a URL: pin it by version ("${requirement.name}==<version>") and add its location with --find-links`);
+      continue;
+    }
+    parsed.pins.push({ requirement, version: exactPin(requirement.specifier), hashes, file, line, text });
+  }
+  return parsed;
+}

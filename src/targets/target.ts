@@ -1,0 +1,137 @@
+/**
+ * Targets: where packages get installed. One schema (unknown keys rejected,
+ * every problem of a file reported at once); built-in targets live in the
+ * tool's packaging/targets, a workspace may add or override its own.
+ */
+import { readdir, readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+import { InputError } from '../errors.ts';
+import type { MarkerEnvironment } from '../python/markers.ts';
+
+const packageList = z.array(z.string().regex(/^[A-Za-z0-9][A-Za-z0-9+._()<>=~ :,-]*$/, 'a system package name, optionally with a version relation'));
+
+export const targetSchema = z.strictObject({
+  name: z.string().regex(/^[a-z0-9][a-z0-9.-]*$/),
+  description: z.string(),
+  format: z.enum(['rpm', 'deb']),
+  distribution: z.string(),
+  python: z.strictObject({
+    path: z.string().startsWith('/'),
+    version: z.string().regex(/^3\.\d+$/, 'major.minor, e.g. "3.11"'),
+    /** Used for python_full_version markers; defaults to X.Y.0. */
+    fullVersion: z.string().regex(/^3\.\d+\.\d+$/).optional(),
+    /** The system package that provides the interpreter (deb dependencies). */
+    package: z.string(),
+  }),
+  glibc: z.string().regex(/^\d+\.\d+$/, 'major.minor, e.g. "2.34"'),
+  arch: z.enum(['x86_64', 'aarch64']),
+  packages: z.strictObject({
+    /** What the runtime and endpoint packages need on the target (e.g. the venv module). */
+    runtime: packageList,
+    /** What a builder needs to compile wheels for this target. */
+    build: packageList,
+  }),
+  builder: z.strictObject({
+    image: z.string(),
+    containerfile: z.string(),
+  }),
+});
+
+export type Target = z.infer<typeof targetSchema>;
+
+/** The repository's own directory (works from src/ under tsx and from build/). */
+export const TOOL_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+export function formatZodIssues(file: string, error: z.ZodError): string[] {
+  return error.issues.map((issue) => {
+    const field = issue.path.join('.') || '(top level)';
+    if (issue.code === 'unrecognized_keys') {
+      const where = issue.path.length ? `${issue.path.join('.')}: ` : '';
+      return `${file}: ${where}unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.join(', ')}`;
+    }
+    return `${file}: ${field}: ${issue.message}`;
+  });
+}
+
+export function parseTarget(text: string, file: string): Target {
+  let data: unknown;
+  try {
+    data = parseYaml(text);
+  } catch (error) {
+    throw new InputError(`${file}: not valid YAML: ${(error as Error).message}`);
+  }
+  const result = targetSchema.safeParse(data);
+  if (!result.success) throw new InputError(`${file}: invalid target`, formatZodIssues(file, result.error));
+  const expected = path.basename(file).replace(/\.ya?ml$/, '');
+  if (result.data.name !== expected) {
+    throw new InputError(`${file}: name: "${result.data.name}" does not match the file name: rename the file to ${result.data.name}.yml or set name: ${expected}`);
+  }
+  return result.data;
+}
+
+async function targetsIn(dir: string): Promise<Map<string, string>> {
+  const files = new Map<string, string>();
+  let entries: string[];
+  try {
+    entries = await readdir(dir);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return files;
+    throw error;
+  }
+  for (const entry of entries.sort()) {
+    if (/\.ya?ml$/.test(entry)) files.set(entry.replace(/\.ya?ml$/, ''), path.join(dir, entry));
+  }
+  return files;
+}
+
+/** Built-in targets, then the workspace's own (which win on a name clash). */
+async function targetFiles(workspace: string): Promise<Map<string, string>> {
+  const builtIn = await targetsIn(path.join(TOOL_ROOT, 'packaging', 'targets'));
+  const own = await targetsIn(path.join(workspace, 'packaging', 'targets'));
+  return new Map([...builtIn, ...own]);
+}
+
+export async function loadTargets(workspace: string): Promise<Target[]> {
+  const files = await targetFiles(workspace);
+  const targets: Target[] = [];
+  const problems: string[] = [];
+  for (const file of files.values()) {
+    try {
+      targets.push(parseTarget(await readFile(file, 'utf8'), file));
+    } catch (error) {
+      if (!(error instanceof InputError)) throw error;
+      problems.push(...(error.problems.length ? error.problems : [error.message]));
+    }
+  }
+  if (problems.length) throw new InputError('invalid target files', problems);
+  return targets;
+}
+
+export async function loadTarget(workspace: string, name: string): Promise<Target> {
+  const files = await targetFiles(workspace);
+  const file = files.get(name);
+  if (!file) {
+    throw new InputError(`unknown target ${JSON.stringify(name)}: known targets are ${[...files.keys()].join(', ')} (add your own as packaging/targets/${name}.yml in the workspace)`);
+  }
+  return parseTarget(await readFile(file, 'utf8'), file);
+}
+
+export function markerEnvironment(target: Target): MarkerEnvironment {
+  const full = target.python.fullVersion ?? `${target.python.version}.0`;
+  return {
+    python_version: target.python.version,
+    python_full_version: full,
+    os_name: 'posix',
+    sys_platform: 'linux',
+    platform_release: '',
+    platform_system: 'Linux',
+    platform_version: '',
+    platform_machine: target.arch,
+    platform_python_implementation: 'CPython',
+    implementation_name: 'cpython',
+    implementation_version: full,
+  };
+}

@@ -1,0 +1,38 @@
+/** Finding the builder's Python: the target's X.Y on PATH, or --python. */
+import { InputError } from '../errors.ts';
+import { run } from '../run.ts';
+
+export interface BuilderPython {
+  path: string;
+  /** "3.11" */
+  version: string;
+  fullVersion: string;
+}
+
+async function probe(executable: string): Promise<BuilderPython | undefined> {
+  const result = await run([executable, '-c', 'import sys; print(sys.executable); print("%d.%d.%d" % sys.version_info[:3])'], { allowFailure: true }).catch(() => undefined);
+  if (!result || result.exitCode !== 0) return undefined;
+  const [where, full] = result.stdout.trim().split('\n');
+  if (!where || !full) return undefined;
+  return { path: executable, version: full.split('.').slice(0, 2).join('.'), fullVersion: full };
+}
+
+/**
+ * With `explicit`, that interpreter (whatever its version: the caller decides
+ * whether a mismatch matters). Otherwise python<X.Y> from PATH, then python3
+ * if it is X.Y.
+ */
+export async function findBuilderPython(targetVersion: string, explicit?: string): Promise<BuilderPython> {
+  if (explicit) {
+    const found = await probe(explicit);
+    if (!found) throw new InputError(`--python ${explicit}: not a working Python interpreter`);
+    return found;
+  }
+  for (const candidate of [`python${targetVersion}`, 'python3']) {
+    const found = await probe(candidate);
+    if (found?.version === targetVersion) return found;
+  }
+  const fallback = await probe('python3');
+  if (fallback) return fallback;
+  throw new InputError(`no Python found to build wheels: install python${targetVersion} or pass --python PATH`);
+}
