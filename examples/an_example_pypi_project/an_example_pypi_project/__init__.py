@@ -1,0 +1,1 @@
+"""Example application built from the reqset ``reqsset3``; see ``cli.main``."""
