@@ -1,0 +1,395 @@
+/**
+ * The runtime helper that wheel packages' scriptlets call: it checks an
+ * installed (unpacked) wheel tree against RECORD and rebuilds the original
+ * .whl from it, on every target Python from 3.6 to 3.13.
+ */
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { appendFile, cp, mkdir, readdir, readFile, rm, symlink, unlink, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import pLimit from 'p-limit';
+import { run, type RunResult } from '../../src/run.ts';
+import {
+  CORPUS_WHEELS,
+  RUNTIME_HELPER,
+  TARGET_PYTHONS,
+  buildTinyWheel,
+  makeExoticWheel,
+  makeInfoZipWheel,
+  makeTempDir,
+  parseJsonLine,
+  sha256File,
+  unpackWheelTree,
+} from '../helpers/runtime-fixtures.ts';
+
+interface Rebuilt {
+  path: string;
+  sha256: string;
+  size: number;
+  identical: boolean;
+}
+
+function helper(args: string[], options: { python?: string; env?: Record<string, string> } = {}): Promise<RunResult> {
+  return run([options.python ?? 'python3', RUNTIME_HELPER, ...args], { allowFailure: true, env: options.env, timeoutMs: 300_000 });
+}
+
+async function rebuild(tree: string, outdir: string, python?: string): Promise<Rebuilt> {
+  const result = await helper(['rebuild-wheel', tree, outdir], { python });
+  assert.equal(result.exitCode, 0, `rebuild-wheel failed: ${result.stderr}`);
+  assert.equal(result.stderr, '');
+  return parseJsonLine<Rebuilt>(result.stdout);
+}
+
+/** A failure: non-zero, nothing on stdout, exactly one "reqset-runtime: error:" line on stderr. */
+function assertOneLineError(result: RunResult, exitCode: number, ...mentions: (string | RegExp)[]): void {
+  assert.equal(result.exitCode, exitCode, `exit code (stderr: ${result.stderr})`);
+  assert.equal(result.stdout, '');
+  const lines = result.stderr.split('\n').filter((l) => l !== '');
+  assert.equal(lines.length, 1, `one line on stderr, got:\n${result.stderr}`);
+  assert.match(lines[0] as string, /^reqset-runtime: error: /);
+  for (const m of mentions) {
+    if (typeof m === 'string') assert.ok((lines[0] as string).includes(m), `stderr should mention ${m}: ${lines[0]}`);
+    else assert.match(lines[0] as string, m);
+  }
+}
+
+let work: string;
+let tinyWheel: string;
+let tinyTree: string;
+let exoticWheel: string;
+let exoticTree: string;
+let copies = 0;
+
+/** A fresh copy of a tree that a test may damage. */
+async function copyTree(tree: string): Promise<string> {
+  const copy = path.join(work, `copy-${++copies}`, path.basename(tree));
+  await cp(tree, copy, { recursive: true, verbatimSymlinks: true });
+  return copy;
+}
+
+async function freshDir(name: string): Promise<string> {
+  const dir = path.join(work, `${name}-${++copies}`);
+  await mkdir(dir, { recursive: true });
+  return dir;
+}
+
+before(async () => {
+  work = await makeTempDir();
+  tinyWheel = await buildTinyWheel(work);
+  tinyTree = path.join(work, 'trees', 'tinypkg-1.0-py3-none-any');
+  await unpackWheelTree(tinyWheel, tinyTree);
+  exoticWheel = await makeExoticWheel(path.join(work, 'exotic'));
+  exoticTree = path.join(work, 'trees', 'exotic-1.0-py3-none-any');
+  await unpackWheelTree(exoticWheel, exoticTree);
+});
+
+after(async () => {
+  if (work) await rm(work, { recursive: true, force: true });
+});
+
+describe('rebuild-wheel', () => {
+  it('rebuilds a pip-built wheel byte for byte', async () => {
+    const outdir = await freshDir('out');
+    const result = await rebuild(tinyTree, outdir);
+    const target = path.join(outdir, 'tinypkg-1.0-py3-none-any.whl');
+    assert.deepEqual(result, { path: target, sha256: await sha256File(tinyWheel), size: (await readFile(tinyWheel)).length, identical: true });
+    assert.deepEqual(await readFile(target), await readFile(tinyWheel));
+  });
+
+  it('gives the same file when re-run, replacing it atomically and leaving no temporary files', async () => {
+    const outdir = await freshDir('out');
+    const first = await rebuild(tinyTree, outdir);
+    const second = await rebuild(tinyTree, outdir);
+    assert.deepEqual(second, first);
+    assert.deepEqual(await readdir(outdir), ['tinypkg-1.0-py3-none-any.whl']);
+  });
+
+  it('creates OUTDIR when missing', async () => {
+    const outdir = path.join(await freshDir('out'), 'a', 'b');
+    const result = await rebuild(tinyTree, outdir);
+    assert.equal(result.identical, true);
+  });
+
+  it('reproduces data descriptors, zip64 headers, central-only extra fields, comments and stored members', async () => {
+    const outdir = await freshDir('out');
+    const result = await rebuild(exoticTree, outdir);
+    assert.equal(result.identical, true);
+    assert.deepEqual(await readFile(result.path), await readFile(exoticWheel));
+  });
+
+  it('reproduces an Info-ZIP archive when internal attributes are recorded, and stays a valid wheel without them', async (t) => {
+    const dir = await freshDir('infozip');
+    const wheel = await makeInfoZipWheel(tinyWheel, dir);
+    if (!wheel) {
+      t.skip('Info-ZIP zip is not installed');
+      return;
+    }
+    const withAttr = path.join(dir, 'tree-with');
+    const without = path.join(dir, 'tree-without');
+    await unpackWheelTree(wheel, withAttr, { internalAttr: true });
+    await unpackWheelTree(wheel, without);
+    const exact = await rebuild(withAttr, path.join(dir, 'out-with'));
+    assert.equal(exact.identical, true);
+    const approx = await rebuild(without, path.join(dir, 'out-without'));
+    // Only the "text" bits of the internal attributes differ: same size, valid zip.
+    assert.equal(approx.identical, false);
+    assert.equal(approx.size, exact.size);
+    await assertValidWheels([approx.path]);
+  });
+
+  it('refuses a tree whose .reqset-wheel.json is missing or malformed', async () => {
+    const outdir = await freshDir('out');
+    const bare = await freshDir('bare');
+    assertOneLineError(await helper(['rebuild-wheel', bare, outdir]), 1, '.reqset-wheel.json: not found');
+
+    const tree = await copyTree(tinyTree);
+    const infoFile = path.join(tree, '.reqset-wheel.json');
+    const doc = JSON.parse(await readFile(infoFile, 'utf8')) as { members: { method: number }[] };
+    (doc.members[0] as { method: number }).method = 12;
+    await writeFile(infoFile, JSON.stringify(doc));
+    assertOneLineError(await helper(['rebuild-wheel', tree, outdir]), 1, 'unsupported compression method 12');
+
+    await writeFile(infoFile, '{"format": 1, ');
+    assertOneLineError(await helper(['rebuild-wheel', tree, outdir]), 1, 'not valid JSON');
+    assert.deepEqual(await readdir(outdir), []);
+  });
+});
+
+describe('verification of the unpacked tree', () => {
+  const initPy = 'tinypkg/__init__.py';
+
+  async function damaged(damage: (tree: string) => Promise<void>): Promise<{ tree: string; outdir: string }> {
+    const tree = await copyTree(tinyTree);
+    await damage(tree);
+    return { tree, outdir: await freshDir('out') };
+  }
+
+  it('accepts an intact tree (verify)', async () => {
+    const result = await helper(['verify', tinyTree]);
+    assert.equal(result.exitCode, 0, result.stderr);
+    const report = parseJsonLine<{ checked: number; filename: string }>(result.stdout);
+    assert.equal(report.filename, 'tinypkg-1.0-py3-none-any.whl');
+    assert.equal(report.checked, 6); // every RECORD row but RECORD itself
+  });
+
+  it('fails on one modified byte, naming the file, and writes nothing', async () => {
+    const { tree, outdir } = await damaged(async (t) => {
+      const file = path.join(t, initPy);
+      const bytes = await readFile(file);
+      bytes[3] = (bytes[3] as number) ^ 0x20;
+      await writeFile(file, bytes);
+    });
+    assertOneLineError(await helper(['rebuild-wheel', tree, outdir]), 1, `${initPy}: sha256 does not match RECORD`);
+    assert.deepEqual(await readdir(outdir), []);
+    assertOneLineError(await helper(['verify', tree]), 1, initPy);
+  });
+
+  it('fails on a file whose size changed', async () => {
+    const { tree, outdir } = await damaged((t) => appendFile(path.join(t, 'tinypkg/data.txt'), 'x'));
+    assertOneLineError(await helper(['rebuild-wheel', tree, outdir]), 1, /tinypkg\/data\.txt: size 11, RECORD says 10/);
+  });
+
+  it('fails on an extra file, also in a new directory', async () => {
+    const { tree, outdir } = await damaged(async (t) => {
+      await writeFile(path.join(t, 'tinypkg', 'evil.py'), 'import os\n');
+      await mkdir(path.join(t, 'tinypkg', 'sub'));
+      await writeFile(path.join(t, 'tinypkg', 'sub', 'more.py'), '\n');
+    });
+    assertOneLineError(
+      await helper(['rebuild-wheel', tree, outdir]),
+      1,
+      '(2 problems)',
+      'tinypkg/evil.py: not part of the wheel',
+      'tinypkg/sub/more.py: not part of the wheel',
+    );
+  });
+
+  it('fails on a missing file', async () => {
+    const { tree, outdir } = await damaged((t) => unlink(path.join(t, 'tinypkg/data.txt')));
+    assertOneLineError(await helper(['rebuild-wheel', tree, outdir]), 1, 'tinypkg/data.txt: missing');
+  });
+
+  it('fails on a symbolic link in place of a file', async () => {
+    const { tree, outdir } = await damaged(async (t) => {
+      await unlink(path.join(t, 'tinypkg/data.txt'));
+      await symlink('/etc/hostname', path.join(t, 'tinypkg/data.txt'));
+    });
+    assertOneLineError(await helper(['rebuild-wheel', tree, outdir]), 1, 'tinypkg/data.txt: is a symbolic link', 'tinypkg/data.txt: missing');
+  });
+
+  it('fails when RECORD itself was altered', async () => {
+    const { tree, outdir } = await damaged(async (t) => {
+      const record = path.join(t, 'tinypkg-1.0.dist-info', 'RECORD');
+      const text = await readFile(record, 'utf8');
+      const altered = text.replace(/^(tinypkg\/__init__\.py,sha256=)(.)/m, (_m, p: string, c: string) => `${p}${c === 'A' ? 'B' : 'A'}`);
+      assert.notEqual(altered, text);
+      await writeFile(record, altered);
+    });
+    assertOneLineError(await helper(['rebuild-wheel', tree, outdir]), 1, `${initPy}: sha256 does not match RECORD`);
+  });
+
+  it('keeps the previous good wheel when a rebuild fails', async () => {
+    const tree = await copyTree(tinyTree);
+    const outdir = await freshDir('out');
+    const good = await rebuild(tree, outdir);
+    await appendFile(path.join(tree, initPy), '# tampered\n');
+    assertOneLineError(await helper(['rebuild-wheel', tree, outdir]), 1, initPy);
+    assert.equal(await sha256File(good.path), good.sha256);
+    assert.deepEqual(await readdir(outdir), [path.basename(good.path)]);
+  });
+});
+
+describe('remove-wheel', () => {
+  it('removes the wheel and leftover temporary files, idempotently, and nothing else', async () => {
+    const outdir = await freshDir('out');
+    const built = await rebuild(tinyTree, outdir);
+    const name = path.basename(built.path);
+    await writeFile(path.join(outdir, `.${name}.abc123.tmp`), 'partial');
+    await writeFile(path.join(outdir, 'other-1.0-py3-none-any.whl'), 'keep');
+
+    const first = await helper(['remove-wheel', outdir, name]);
+    assert.equal(first.exitCode, 0, first.stderr);
+    assert.deepEqual(parseJsonLine(first.stdout), { path: built.path, removed: true });
+    assert.deepEqual(await readdir(outdir), ['other-1.0-py3-none-any.whl']);
+
+    const second = await helper(['remove-wheel', outdir, name]);
+    assert.equal(second.exitCode, 0, second.stderr);
+    assert.deepEqual(parseJsonLine(second.stdout), { path: built.path, removed: false });
+
+    const gone = await helper(['remove-wheel', path.join(outdir, 'no-such-dir'), name]);
+    assert.equal(gone.exitCode, 0, gone.stderr);
+  });
+
+  it('refuses a file name that is not a plain wheel file name', async () => {
+    const outdir = await freshDir('out');
+    assertOneLineError(await helper(['remove-wheel', outdir, '../x-1.0-py3-none-any.whl']), 1, 'bad wheel file name');
+  });
+});
+
+describe('command line', () => {
+  it('reports usage errors on one line with exit 2', async () => {
+    assertOneLineError(await helper([]), 2, 'required');
+    assertOneLineError(await helper(['no-such-command']), 2, 'invalid choice');
+    assertOneLineError(await helper(['rebuild-wheel', tinyTree]), 2, 'OUTDIR');
+  });
+
+  it('prints help', async () => {
+    const result = await helper(['--help']);
+    assert.equal(result.exitCode, 0);
+    for (const command of ['rebuild-wheel', 'verify', 'remove-wheel']) assert.ok(result.stdout.includes(command));
+  });
+});
+
+describe('target interpreters', () => {
+  for (const [version, python] of Object.entries(TARGET_PYTHONS)) {
+    const skip = existsSync(python) ? false : `${python} is not installed`;
+    it(`runs on Python ${version}: identical rebuilds, checks and errors`, { skip }, async () => {
+      const sources = [tinyWheel, exoticWheel];
+      const numpy = path.join(CORPUS_WHEELS, 'numpy-2.4.6-cp311-cp311-manylinux_2_27_x86_64.manylinux_2_28_x86_64.whl');
+      const trees = [tinyTree, exoticTree];
+      if (existsSync(numpy)) {
+        const tree = path.join(work, 'trees', path.basename(numpy, '.whl'));
+        if (!existsSync(tree)) await unpackWheelTree(numpy, tree);
+        sources.push(numpy);
+        trees.push(tree);
+      }
+      const outdir = await freshDir(`out-py${version}`);
+      for (const [i, tree] of trees.entries()) {
+        const result = await rebuild(tree, outdir, python);
+        assert.equal(result.identical, true, `${path.basename(tree)} with Python ${version}`);
+        assert.equal(result.sha256, await sha256File(sources[i] as string));
+      }
+      // Non-ASCII member names under the C locale (Python 3.6 then has an ASCII file system encoding).
+      const cLocale = { LC_ALL: 'C', LANG: 'C' };
+      const cResult = await helper(['rebuild-wheel', exoticTree, await freshDir('out-c')], { python, env: cLocale });
+      assert.equal(cResult.exitCode, 0, cResult.stderr);
+      assert.equal(parseJsonLine<Rebuilt>(cResult.stdout).identical, true);
+      const damaged = await copyTree(exoticTree);
+      await appendFile(path.join(damaged, 'exotic', 'caf\u00e9.txt'), '!');
+      assertOneLineError(await helper(['verify', damaged], { python, env: cLocale }), 1, /exotic\/caf(\u00e9|\\xe9|\\u00e9)\.txt: size/);
+      assertOneLineError(await helper([], { python }), 2, 'required');
+    });
+  }
+});
+
+describe('corpus wheels', () => {
+  const skip = existsSync(CORPUS_WHEELS) ? false : `${CORPUS_WHEELS} does not exist`;
+  let rebuilt: { wheel: string; result: Rebuilt }[] = [];
+
+  before(async () => {
+    if (skip) return;
+    const wheels = (await readdir(CORPUS_WHEELS)).filter((f) => f.endsWith('.whl')).sort();
+    const outdir = await freshDir('out-corpus');
+    const limit = pLimit(4);
+    rebuilt = await Promise.all(
+      wheels.map((name) =>
+        limit(async () => {
+          const wheel = path.join(CORPUS_WHEELS, name);
+          const tree = path.join(work, 'trees', name.slice(0, -'.whl'.length));
+          if (!existsSync(tree)) await unpackWheelTree(wheel, tree);
+          return { wheel, result: await rebuild(tree, outdir) };
+        }),
+      ),
+    );
+  });
+
+  it('rebuilds every corpus wheel; identical with classic zlib', { skip }, async (t) => {
+    assert.ok(rebuilt.length > 0);
+    const identical = rebuilt.filter((r) => r.result.identical);
+    const message = `${identical.length}/${rebuilt.length} corpus wheels rebuilt byte-identical`;
+    t.diagnostic(message);
+    for (const r of rebuilt) {
+      if (r.result.identical) assert.equal(r.result.sha256, await sha256File(r.wheel));
+      else t.diagnostic(`not identical: ${path.basename(r.wheel)}`);
+    }
+    // zlib-ng (Fedora 40+) deflates differently; classic zlib must match exactly.
+    const zlib = (await run(['python3', '-c', 'import zlib; print(zlib.ZLIB_RUNTIME_VERSION)'])).stdout.trim();
+    if (!/ng/i.test(zlib)) assert.equal(identical.length, rebuilt.length, `${message} (zlib ${zlib})`);
+  });
+
+  it('every rebuilt wheel is a valid wheel: zip CRCs and RECORD hashes', { skip }, async () => {
+    await assertValidWheels(rebuilt.map((r) => r.result.path));
+  });
+
+  it('pip installs rebuilt wheels offline into a venv, and they import', { skip, timeout: 300_000 }, async () => {
+    const pick: Record<string, string> = { six: 'six', idna: 'idna', packaging: 'packaging', MarkupSafe: 'markupsafe', PyYAML: 'yaml' };
+    const chosen = rebuilt.filter((r) => Object.keys(pick).some((p) => path.basename(r.wheel).startsWith(`${p}-`)));
+    assert.ok(chosen.length >= 3, 'enough corpus wheels to install');
+    const venv = path.join(await freshDir('venv'), 'venv');
+    await run(['python3', '-m', 'venv', venv], { timeoutMs: 120_000 });
+    const py = path.join(venv, 'bin', 'python');
+    await run([py, '-m', 'pip', 'install', '--isolated', '--disable-pip-version-check', '--no-index', '--no-deps', ...chosen.map((r) => r.result.path)], {
+      timeoutMs: 180_000,
+    });
+    const modules = chosen.map((r) => pick[path.basename(r.wheel).split('-')[0] as string] as string);
+    const imported = await run([py, '-c', `import ${modules.join(', ')}; print("ok")`]);
+    assert.equal(imported.stdout.trim(), 'ok');
+  });
+});
+
+/** Opens each wheel with zipfile, checks every CRC and that RECORD lists every file with a matching hash. */
+async function assertValidWheels(wheels: string[]): Promise<void> {
+  const script = String.raw`
+import base64, csv, hashlib, io, sys, zipfile
+bad = []
+for path in sys.argv[1:]:
+    with zipfile.ZipFile(path) as z:
+        if z.testzip() is not None:
+            bad.append('%s: bad CRC in %s' % (path, z.testzip()))
+            continue
+        names = [n for n in z.namelist() if not n.endswith('/')]
+        record = [n for n in names if n.count('/') == 1 and n.endswith('.dist-info/RECORD')][0]
+        rows = {r[0]: r for r in csv.reader(io.StringIO(z.read(record).decode('utf-8'))) if r}
+        for n in names:
+            if n == record:
+                continue
+            algo, _, want = rows[n][1].partition('=')
+            got = base64.urlsafe_b64encode(hashlib.new(algo, z.read(n)).digest()).rstrip(b'=').decode()
+            if got != want:
+                bad.append('%s: %s does not match RECORD' % (path, n))
+print('\n'.join(bad) if bad else 'ok')
+`;
+  const result = await run(['python3', '-c', script, ...wheels], { timeoutMs: 300_000 });
+  assert.equal(result.stdout.trim(), 'ok');
+}
