@@ -1,0 +1,489 @@
+/**
+ * Parsers for the text files inside a wheel's `.dist-info` directory and for
+ * the wheel file name itself. Pure functions: no I/O. Each parser throws an
+ * InputError whose problem list says what is wrong and where (line numbers);
+ * the wheel reader (source.ts) prefixes those problems with the member path.
+ */
+import { InputError } from '../errors.ts';
+
+// ---------------------------------------------------------------------------
+// Names
+
+/** PEP 503 normalization: runs of `-`, `_`, `.` become one `-`, lower case. */
+export function normalizeName(name: string): string {
+  return name.replace(/[-_.]+/g, '-').toLowerCase();
+}
+
+/** The same folding applied to a version, for comparing file names with metadata. */
+export function normalizeVersionText(version: string): string {
+  return version.trim().replace(/[-_.]+/g, '-').toLowerCase();
+}
+
+/** A PEP 508 distribution name (as written in METADATA `Name`). */
+const PROJECT_NAME = /^([A-Z0-9]|[A-Z0-9][A-Z0-9._-]*[A-Z0-9])$/i;
+
+export function isValidProjectName(name: string): boolean {
+  return PROJECT_NAME.test(name);
+}
+
+// ---------------------------------------------------------------------------
+// Wheel file names (PEP 427 / the binary distribution format spec)
+
+export interface WheelFilename {
+  /** As written in the file name (escaped: `-` never appears in it). */
+  distribution: string;
+  version: string;
+  build?: string;
+  pythonTags: string[];
+  abiTags: string[];
+  platformTags: string[];
+  /** Every expanded `python-abi-platform` tag the file name claims. */
+  tags: string[];
+}
+
+const FILENAME_DIST = /^[A-Za-z0-9](?:[A-Za-z0-9._]*[A-Za-z0-9])?$/;
+const FILENAME_VERSION = /^[A-Za-z0-9_.!+]+$/;
+const FILENAME_BUILD = /^[0-9][A-Za-z0-9_.]*$/;
+const FILENAME_TAG = /^[A-Za-z0-9_]+(?:\.[A-Za-z0-9_]+)*$/;
+
+/**
+ * Parse `{distribution}-{version}(-{build})?-{python}-{abi}-{platform}.whl`.
+ * Throws an InputError that explains what does not fit.
+ */
+export function parseWheelFilename(filename: string): WheelFilename {
+  const fail = (why: string): never => {
+    throw new InputError(`${JSON.stringify(filename)} is not a valid wheel file name: ${why}`, [
+      `a wheel file name is {distribution}-{version}(-{build tag})?-{python tag}-{abi tag}-{platform tag}.whl (${why})`,
+    ]);
+  };
+  if (filename.includes('/') || filename.includes('\\')) fail('it contains a path separator');
+  if (!filename.endsWith('.whl')) fail('it does not end in .whl');
+  const parts = filename.slice(0, -'.whl'.length).split('-');
+  if (parts.length !== 5 && parts.length !== 6) fail(`it has ${parts.length} dash-separated parts, expected 5 or 6`);
+  const [distribution = '', version = ''] = parts;
+  const build = parts.length === 6 ? parts[2] : undefined;
+  const [python = '', abi = '', platform = ''] = parts.slice(-3);
+  if (!FILENAME_DIST.test(distribution)) fail(`bad distribution part ${JSON.stringify(distribution)}`);
+  if (!FILENAME_VERSION.test(version)) fail(`bad version part ${JSON.stringify(version)}`);
+  if (build !== undefined && !FILENAME_BUILD.test(build)) fail(`bad build tag ${JSON.stringify(build)} (it must start with a digit)`);
+  for (const [what, tag] of [['python', python], ['abi', abi], ['platform', platform]] as const) {
+    if (!FILENAME_TAG.test(tag)) fail(`bad ${what} tag ${JSON.stringify(tag)}`);
+  }
+  const pythonTags = python.split('.');
+  const abiTags = abi.split('.');
+  const platformTags = platform.split('.');
+  const tags: string[] = [];
+  for (const p of pythonTags) for (const a of abiTags) for (const pl of platformTags) tags.push(`${p}-${a}-${pl}`);
+  return { distribution, version, ...(build !== undefined ? { build } : {}), pythonTags, abiTags, platformTags, tags };
+}
+
+// ---------------------------------------------------------------------------
+// RFC 822-style header files (METADATA, WHEEL)
+
+export interface HeaderField {
+  /** As written (case preserved). */
+  name: string;
+  value: string;
+  line: number;
+}
+
+/**
+ * The header block of an email-style file: `Name: value` lines, continuation
+ * lines starting with a space or tab (unfolded with one space), ending at the
+ * first blank line. Like Python's email parser (which pip and importlib.metadata
+ * use), a line that is not a header ends the header block; the body is ignored.
+ */
+export function parseHeaders(text: string): HeaderField[] {
+  const fields: HeaderField[] = [];
+  const lines = text.split(/\r\n|\n|\r/);
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i] ?? '';
+    if (line === '') break;
+    if (line.startsWith(' ') || line.startsWith('\t')) {
+      const last = fields[fields.length - 1];
+      if (!last) break; // leading whitespace before any header: not a header block
+      const more = line.trim();
+      if (more) last.value = last.value ? `${last.value} ${more}` : more;
+      continue;
+    }
+    const colon = line.indexOf(':');
+    const name = colon > 0 ? line.slice(0, colon) : '';
+    if (!/^[\x21-\x39\x3b-\x7e]+$/.test(name)) break;
+    fields.push({ name, value: line.slice(colon + 1).trim(), line: i + 1 });
+  }
+  return fields;
+}
+
+class HeaderSet {
+  private readonly byKey = new Map<string, HeaderField[]>();
+  constructor(fields: HeaderField[]) {
+    for (const f of fields) {
+      const key = f.name.toLowerCase();
+      const list = this.byKey.get(key);
+      if (list) list.push(f);
+      else this.byKey.set(key, [f]);
+    }
+  }
+  all(name: string): string[] {
+    return (this.byKey.get(name.toLowerCase()) ?? []).map((f) => f.value);
+  }
+  /** A single-valued field; a repeated one is a problem. */
+  one(name: string, problems: string[]): string | undefined {
+    const list = this.byKey.get(name.toLowerCase()) ?? [];
+    if (list.length > 1) {
+      problems.push(`field ${name} appears ${list.length} times (lines ${list.map((f) => f.line).join(', ')}); it must appear at most once`);
+    }
+    return list[0]?.value;
+  }
+}
+
+// ---------------------------------------------------------------------------
+// METADATA (core metadata)
+
+export interface CoreMetadata {
+  metadataVersion: string;
+  name: string;
+  version: string;
+  summary?: string;
+  requiresPython?: string;
+  /** Every `Requires-Dist` value as written (PEP 508 requirement strings). */
+  requiresDist: string[];
+  providesExtra: string[];
+}
+
+/** Parse a METADATA (or PKG-INFO) file. Throws InputError listing every problem. */
+export function parseCoreMetadata(text: string): CoreMetadata {
+  const headers = new HeaderSet(parseHeaders(text));
+  const problems: string[] = [];
+  const metadataVersion = headers.one('Metadata-Version', problems);
+  const name = headers.one('Name', problems);
+  const version = headers.one('Version', problems);
+  const summary = headers.one('Summary', problems);
+  const requiresPython = headers.one('Requires-Python', problems);
+
+  if (metadataVersion === undefined) problems.push('required field Metadata-Version is missing');
+  else if (!/^\d+\.\d+$/.test(metadataVersion)) problems.push(`Metadata-Version ${JSON.stringify(metadataVersion)} is not of the form MAJOR.MINOR`);
+  if (name === undefined || name === '') problems.push('required field Name is missing or empty');
+  else if (!isValidProjectName(name)) problems.push(`Name ${JSON.stringify(name)} is not a valid distribution name`);
+  if (version === undefined || version === '') problems.push('required field Version is missing or empty');
+  else if (/\s/.test(version)) problems.push(`Version ${JSON.stringify(version)} contains whitespace`);
+
+  const requiresDist = headers.all('Requires-Dist');
+  requiresDist.forEach((r, i) => {
+    if (r === '') problems.push(`Requires-Dist #${i + 1} is empty`);
+  });
+  const providesExtra = headers.all('Provides-Extra');
+  providesExtra.forEach((e, i) => {
+    if (e === '') problems.push(`Provides-Extra #${i + 1} is empty`);
+  });
+
+  if (problems.length) throw new InputError('invalid core metadata', problems);
+  return {
+    metadataVersion: metadataVersion as string,
+    name: name as string,
+    version: version as string,
+    ...(summary !== undefined ? { summary } : {}),
+    ...(requiresPython !== undefined ? { requiresPython } : {}),
+    requiresDist,
+    providesExtra,
+  };
+}
+
+// ---------------------------------------------------------------------------
+// WHEEL
+
+export interface WheelInfo {
+  /** `Wheel-Version`, e.g. "1.0". */
+  wheelVersion: string;
+  rootIsPurelib: boolean;
+  /** Every `Tag` line, in order. */
+  tags: string[];
+  generator?: string;
+  build?: string;
+}
+
+/** The major Wheel-Version this reader understands (PEP 427: refuse a newer major). */
+export const SUPPORTED_WHEEL_MAJOR = 1;
+
+/** Parse the `.dist-info/WHEEL` file. Throws InputError listing every problem. */
+export function parseWheelFile(text: string): WheelInfo {
+  const headers = new HeaderSet(parseHeaders(text));
+  const problems: string[] = [];
+  const wheelVersion = headers.one('Wheel-Version', problems);
+  const purelib = headers.one('Root-Is-Purelib', problems);
+  const generator = headers.one('Generator', problems);
+  const build = headers.one('Build', problems);
+  const tags = headers.all('Tag');
+
+  if (wheelVersion === undefined) problems.push('required field Wheel-Version is missing');
+  else {
+    const m = /^(\d+)\.(\d+)$/.exec(wheelVersion);
+    if (!m) problems.push(`Wheel-Version ${JSON.stringify(wheelVersion)} is not of the form MAJOR.MINOR`);
+    else if (Number(m[1]) !== SUPPORTED_WHEEL_MAJOR) {
+      problems.push(`Wheel-Version ${wheelVersion} is not supported (only ${SUPPORTED_WHEEL_MAJOR}.x)`);
+    }
+  }
+  let rootIsPurelib = false;
+  if (purelib === undefined) problems.push('required field Root-Is-Purelib is missing');
+  else if (/^true$/i.test(purelib)) rootIsPurelib = true;
+  else if (!/^false$/i.test(purelib)) problems.push(`Root-Is-Purelib must be true or false, not ${JSON.stringify(purelib)}`);
+  tags.forEach((t) => {
+    if (!/^[A-Za-z0-9_.]+-[A-Za-z0-9_.]+-[A-Za-z0-9_.]+$/.test(t)) problems.push(`Tag ${JSON.stringify(t)} is not of the form python-abi-platform`);
+  });
+
+  if (problems.length) throw new InputError('invalid WHEEL file', problems);
+  return {
+    wheelVersion: wheelVersion as string,
+    rootIsPurelib,
+    tags,
+    ...(generator !== undefined ? { generator } : {}),
+    ...(build !== undefined ? { build } : {}),
+  };
+}
+
+// ---------------------------------------------------------------------------
+// entry_points.txt
+
+export interface EntryPoints {
+  console_scripts: Record<string, string>;
+  gui_scripts: Record<string, string>;
+  [group: string]: Record<string, string>;
+}
+
+/** Define an own, enumerable property even for keys like `__proto__`. */
+function setOwn<T>(target: Record<string, T>, key: string, value: T): void {
+  Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
+}
+
+/**
+ * Parse an INI-style entry_points.txt: `[group]` sections of `name = object
+ * reference` lines; `#` and `;` start comment lines. Keys keep their case.
+ * Throws InputError listing every problem.
+ */
+export function parseEntryPoints(text: string): EntryPoints {
+  const result: EntryPoints = { console_scripts: {}, gui_scripts: {} };
+  const problems: string[] = [];
+  let group: Record<string, string> | undefined;
+  let groupName = '';
+  const seenGroups = new Set<string>();
+  const lines = text.split(/\r\n|\n|\r/);
+  lines.forEach((raw, i) => {
+    const at = `line ${i + 1}`;
+    const line = raw.trim();
+    if (line === '' || line.startsWith('#') || line.startsWith(';')) return;
+    if (line.startsWith('[')) {
+      const m = /^\[([^\]]+)\]$/.exec(line);
+      if (!m || !m[1]?.trim()) {
+        problems.push(`${at}: malformed section header ${JSON.stringify(line)}`);
+        group = undefined;
+        return;
+      }
+      groupName = (m[1] ?? '').trim();
+      if (seenGroups.has(groupName)) problems.push(`${at}: section [${groupName}] appears twice`);
+      seenGroups.add(groupName);
+      if (!Object.prototype.hasOwnProperty.call(result, groupName)) setOwn(result, groupName, {});
+      group = result[groupName];
+      return;
+    }
+    const eq = line.indexOf('=');
+    if (eq < 0) {
+      problems.push(`${at}: expected "name = value", found ${JSON.stringify(line)}`);
+      return;
+    }
+    if (!group) {
+      problems.push(`${at}: entry ${JSON.stringify(line)} is outside any [group] section`);
+      return;
+    }
+    const key = line.slice(0, eq).trim();
+    const value = line.slice(eq + 1).trim();
+    if (!key) problems.push(`${at}: entry point without a name`);
+    else if (!value) problems.push(`${at}: entry point ${JSON.stringify(key)} has no object reference`);
+    else if (Object.prototype.hasOwnProperty.call(group, key)) {
+      problems.push(`${at}: entry point ${JSON.stringify(key)} is defined twice in [${groupName}]`);
+    } else setOwn(group, key, value);
+  });
+  if (problems.length) throw new InputError('invalid entry_points.txt', problems);
+  return result;
+}
+
+// ---------------------------------------------------------------------------
+// RECORD
+
+export interface RecordEntry {
+  path: string;
+  /** `algorithm=urlsafe-base64-nopad-digest`, or '' when not given. */
+  hash: string;
+  /** Declared size in bytes, when given. */
+  size?: number;
+  /** 1-based line where the row starts. */
+  line: number;
+}
+
+/**
+ * Split a CSV text the way Python's csv module (excel dialect) writes it:
+ * `,` separators, `"` quoting with `""` escapes, quoted fields may contain
+ * separators and line breaks, rows end with `\n` or `\r\n`.
+ */
+export function parseCsv(text: string): { rows: Array<{ fields: string[]; line: number }>; problems: string[] } {
+  const rows: Array<{ fields: string[]; line: number }> = [];
+  const problems: string[] = [];
+  let fields: string[] = [];
+  let field = '';
+  let line = 1;
+  let rowLine = 1;
+  let atFieldStart = true;
+  let rowHasContent = false; // an empty line is no row; `""` is a row with one empty field
+  let i = 0;
+  const n = text.length;
+  const endRow = () => {
+    if (rowHasContent) {
+      fields.push(field);
+      rows.push({ fields, line: rowLine });
+    }
+    fields = [];
+    field = '';
+    atFieldStart = true;
+    rowHasContent = false;
+  };
+  while (i < n) {
+    const c = text[i];
+    if (c === '"' && atFieldStart) {
+      rowHasContent = true;
+      atFieldStart = false;
+      i++;
+      let closed = false;
+      while (i < n) {
+        const d = text[i];
+        if (d === '"') {
+          if (text[i + 1] === '"') {
+            field += '"';
+            i += 2;
+            continue;
+          }
+          closed = true;
+          i++;
+          break;
+        }
+        if (d === '\n' || (d === '\r' && text[i + 1] !== '\n')) line++;
+        field += d;
+        i++;
+      }
+      if (!closed) {
+        problems.push(`line ${rowLine}: unterminated quoted field`);
+        fields = [];
+        rowHasContent = false;
+        break;
+      }
+      if (i < n && text[i] !== ',' && text[i] !== '\n' && text[i] !== '\r') {
+        problems.push(`line ${line}: unexpected character ${JSON.stringify(text[i])} after a closing quote`);
+        while (i < n && text[i] !== ',' && text[i] !== '\n' && text[i] !== '\r') i++;
+      }
+      continue;
+    }
+    if (c === ',') {
+      fields.push(field);
+      field = '';
+      atFieldStart = true;
+      rowHasContent = true;
+      i++;
+      continue;
+    }
+    if (c === '\r' || c === '\n') {
+      endRow();
+      if (c === '\r' && text[i + 1] === '\n') i++;
+      i++;
+      line++;
+      rowLine = line;
+      continue;
+    }
+    field += c;
+    atFieldStart = false;
+    rowHasContent = true;
+    i++;
+  }
+  endRow();
+  return { rows, problems };
+}
+
+/** Parse a RECORD file into its rows. Throws InputError listing every problem. */
+export function parseRecord(text: string): RecordEntry[] {
+  const { rows, problems } = parseCsv(text);
+  const entries: RecordEntry[] = [];
+  for (const { fields, line } of rows) {
+    const at = `line ${line}`;
+    if (fields.length !== 3) {
+      problems.push(`${at}: expected 3 fields (path,hash,size), found ${fields.length}`);
+      continue;
+    }
+    const [path = '', hash = '', sizeText = ''] = fields;
+    if (path === '') {
+      problems.push(`${at}: empty path`);
+      continue;
+    }
+    let size: number | undefined;
+    if (sizeText !== '') {
+      if (!/^\d+$/.test(sizeText) || !Number.isSafeInteger(Number(sizeText))) {
+        problems.push(`${at}: ${path}: size ${JSON.stringify(sizeText)} is not a non-negative integer`);
+        continue;
+      }
+      size = Number(sizeText);
+    }
+    if (hash !== '' && !/^[A-Za-z0-9_]+=[A-Za-z0-9_-]+=*$/.test(hash)) {
+      problems.push(`${at}: ${path}: hash ${JSON.stringify(hash)} is not of the form algorithm=urlsafe-base64-digest`);
+      continue;
+    }
+    entries.push({ path, hash, ...(size !== undefined ? { size } : {}), line });
+  }
+  if (problems.length) throw new InputError('invalid RECORD file', problems);
+  return entries;
+}
+
+/** Hash algorithms accepted in RECORD, with their node:crypto names and digest lengths. */
+export const RECORD_HASHES: Readonly<Record<string, { node: string; bytes: number }>> = {
+  sha256: { node: 'sha256', bytes: 32 },
+  sha384: { node: 'sha384', bytes: 48 },
+  sha512: { node: 'sha512', bytes: 64 },
+  sha3_256: { node: 'sha3-256', bytes: 32 },
+  sha3_384: { node: 'sha3-384', bytes: 48 },
+  sha3_512: { node: 'sha3-512', bytes: 64 },
+  blake2b: { node: 'blake2b512', bytes: 64 },
+  blake2s: { node: 'blake2s256', bytes: 32 },
+};
+
+/** Algorithms that PEP 427 forbids (weaker than sha256). */
+export const WEAK_RECORD_HASHES: ReadonlySet<string> = new Set(['md5', 'sha1', 'sha224', 'sha3_224']);
+
+export interface RecordHash {
+  /** As written, lower case (`sha256`). */
+  algorithm: string;
+  /** node:crypto name of the algorithm. */
+  nodeAlgorithm: string;
+  digest: Buffer;
+}
+
+/**
+ * Decode a RECORD hash field. Returns a problem text (string) instead when the
+ * algorithm is weak or unknown or the digest is malformed.
+ */
+export function decodeRecordHash(hash: string): RecordHash | string {
+  const eq = hash.indexOf('=');
+  if (eq <= 0) return `hash ${JSON.stringify(hash)} is not of the form algorithm=digest`;
+  const algorithm = hash.slice(0, eq).toLowerCase();
+  const encoded = hash.slice(eq + 1).replace(/=+$/, '');
+  if (WEAK_RECORD_HASHES.has(algorithm)) {
+    return `hash algorithm ${algorithm} is too weak (PEP 427 forbids md5 and sha1; use sha256 or stronger)`;
+  }
+  const known = RECORD_HASHES[algorithm];
+  if (!known) return `hash algorithm ${JSON.stringify(algorithm)} is not supported (use sha256, sha384 or sha512)`;
+  if (!/^[A-Za-z0-9_-]*$/.test(encoded)) return `digest ${JSON.stringify(encoded)} is not urlsafe base64`;
+  const digest = Buffer.from(encoded, 'base64url');
+  if (digest.length !== known.bytes || digest.toString('base64url') !== encoded) {
+    return `digest ${JSON.stringify(encoded)} is not a valid ${algorithm} digest (expected ${known.bytes} bytes in urlsafe base64 without padding)`;
+  }
+  return { algorithm, nodeAlgorithm: known.node, digest };
+}
+
+/** `algorithm=urlsafe-b64-nopad(digest)`, the RECORD spelling of a digest. */
+export function formatRecordHash(algorithm: string, digest: Buffer): string {
+  return `${algorithm}=${digest.toString('base64url')}`;
+}
