@@ -3,14 +3,18 @@
  * bottom as the pipeline's stages (pin list -> wheels -> closure -> ...).
  * Tests call these directly; the CLI only parses flags and prints.
  */
+import { readFileSync } from 'node:fs';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { checkClosure, type ClosureProblem } from './closure/closure.ts';
 import { InputError } from './errors.ts';
 import { discard, replaceDir, stagingDirFor, withTempDir } from './fsutil.ts';
 import { silentProgress, type Progress } from './progress.ts';
+import { buildRuntimePackage, buildWheelPackages, type BuiltPackage, type WheelPackage } from './packagers/build.ts';
+import { packagerFor } from './packagers/index.ts';
 import { loadReqset, pinsForTarget, withCliIndexOptions, type CliIndexOptions, type Pin, type Reqset } from './reqset/load.ts';
-import { loadTarget, loadTargets, markerEnvironment, type Target } from './targets/target.ts';
+import { loadTarget, loadTargets, markerEnvironment, TOOL_ROOT, type Target } from './targets/target.ts';
 import { defaultCacheDir, WheelCache } from './wheels/cache.ts';
 import { buildWheelhouse, type WheelRecord } from './wheels/wheelhouse.ts';
 
@@ -33,6 +37,14 @@ export interface Job {
 }
 
 export const DEFAULT_TARGET = 'debian12';
+
+export const TOOL_VERSION = (JSON.parse(readFileSync(path.join(TOOL_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
+
+/** SOURCE_DATE_EPOCH, or 1980-01-01: every timestamp in a package comes from here. */
+export function buildEpoch(): number {
+  const value = Number(process.env.SOURCE_DATE_EPOCH);
+  return Number.isInteger(value) && value >= 315532800 ? value : 315532800;
+}
 
 export async function prepareJob(reqsetName: string, targetName: string | undefined, options: CommonOptions): Promise<Job> {
   const workspace = path.resolve(options.workspace ?? '.');
@@ -116,6 +128,87 @@ export async function wheels(reqsetName: string, targetName: string | undefined,
     if (!result.ok) throw closureError(result);
     await replaceDir(staging, wheelsDir);
     return { ...result, wheelsDir };
+  } finally {
+    await discard(staging);
+  }
+}
+
+export interface Manifest {
+  reqset: string;
+  target: string;
+  format: 'rpm' | 'deb';
+  tool: string;
+  runtime: BuiltPackage;
+  pins: {
+    name: string;
+    version: string;
+    source: string;
+    wheel: { file: string; sha256: string; size: number; origin: string };
+    package: BuiltPackage;
+    rebuiltWheel: { sha256: string; identical: boolean };
+  }[];
+}
+
+function manifestOf(job: Job, runtime: BuiltPackage, packages: WheelPackage[]): Manifest {
+  const relative = (p: BuiltPackage) => ({ ...p, path: path.relative(job.outDir, p.path) });
+  return {
+    reqset: job.reqset.name,
+    target: job.target.name,
+    format: job.target.format,
+    tool: `reqset ${TOOL_VERSION}`,
+    runtime: relative(runtime),
+    pins: packages.map((p) => ({
+      name: p.pin.name,
+      version: p.pin.version,
+      source: p.pin.source,
+      wheel: { file: p.wheel.filename, sha256: p.wheel.sha256, size: p.wheel.size, origin: p.wheel.origin },
+      package: relative(p.package),
+      rebuiltWheel: p.rebuilt,
+    })),
+  };
+}
+
+export interface BuildResult {
+  outDir: string;
+  manifest: Manifest;
+}
+
+/**
+ * `reqset build` for one target: checked wheels, then the wheel and runtime
+ * packages and manifest.json, all staged and moved to `<out>/<reqset>/<target>`
+ * only when everything succeeded.
+ */
+export async function buildTarget(reqsetName: string, targetName: string | undefined, options: CommonOptions = {}): Promise<BuildResult> {
+  const job = await prepareJob(reqsetName, targetName, options);
+  const staging = await stagingDirFor(job.outDir);
+  try {
+    const wheelsDir = path.join(staging, 'wheels');
+    const wheelRecords = await makeWheels(job, wheelsDir, options);
+    const checked = report(job, wheelRecords);
+    if (!checked.ok) throw closureError(checked);
+    const packagesDir = path.join(staging, 'packages');
+    await mkdir(packagesDir, { recursive: true });
+    const packagesOptions = {
+      reqset: job.reqset.name,
+      target: job.target,
+      env: markerEnvironment(job.target),
+      pins: job.pins,
+      wheels: wheelRecords,
+      packager: await packagerFor(job.target.format),
+      packagesDir,
+      jobs: options.jobs ?? availableParallelism(),
+      python: 'python3',
+      toolVersion: TOOL_VERSION,
+      epoch: buildEpoch(),
+      maintainer: `reqset <reqset@${job.reqset.name}.invalid>`,
+      progress: options.progress ?? silentProgress,
+    };
+    const runtime = await buildRuntimePackage(packagesOptions);
+    const packages = await buildWheelPackages(packagesOptions);
+    const manifest = manifestOf({ ...job, outDir: staging }, runtime, packages);
+    await writeFile(path.join(staging, 'manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`);
+    await replaceDir(staging, job.outDir);
+    return { outDir: job.outDir, manifest };
   } finally {
     await discard(staging);
   }

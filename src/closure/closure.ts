@@ -14,6 +14,7 @@ export interface WheelFacts {
   /** From METADATA. */
   metadataName: string;
   metadataVersion: string;
+  summary?: string;
   requiresDist: string[];
   requiresPython?: string;
   providesExtra: string[];

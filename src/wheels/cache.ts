@@ -18,8 +18,10 @@ export function defaultCacheDir(): string {
 export interface BuildInputs {
   key: string;
   version: string;
-  target: string;
-  /** The builder interpreter and where it runs (host or an image). */
+  /**
+   * The builder interpreter and where it runs (host or an image). Not the
+   * target: targets built by the same builder share its wheels.
+   */
   builder: string;
   /** sha256 of the local sdist, or the index and pinned hashes it comes from. */
   source: string;

@@ -144,7 +144,6 @@ export async function buildWheelhouse(options: WheelhouseOptions): Promise<Wheel
     const inputs: BuildInputs = {
       key: pin.key,
       version: pin.version,
-      target: target.name,
       builder: `${python.path} ${python.fullVersion}`,
       source,
       buildDependencies,
@@ -243,6 +242,7 @@ export async function readWheelFacts(wheel: string): Promise<WheelFacts> {
       name,
       metadataName: source.metadata.name,
       metadataVersion: source.metadata.version,
+      summary: source.metadata.summary,
       requiresDist: source.metadata.requiresDist,
       requiresPython: source.metadata.requiresPython,
       providesExtra: source.metadata.providesExtra,

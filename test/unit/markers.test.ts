@@ -65,7 +65,7 @@ describe('markers', () => {
 
   it('rejects what is not a marker', () => {
     for (const bad of ['python_version <', 'foo == "1"', 'python_version "3.8"', '(python_version < "3.8"', 'python_version < "3.8" and', 'python_version << "3"']) {
-      assert.throws(() => parseMarker(bad), undefined, bad);
+      assert.throws(() => parseMarker(bad), Error, bad);
     }
   });
 });

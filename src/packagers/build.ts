@@ -1,0 +1,156 @@
+/**
+ * The packages stage: each checked wheel is unpacked into a staged tree and
+ * packaged with its real dependencies, plus the runtime package. Each wheel is
+ * also rebuilt from its tree with the runtime helper, so the manifest can say
+ * whether the target will get the very same .whl back.
+ */
+import { chmod, copyFile, mkdir, readdir, stat, utimes } from 'node:fs/promises';
+import path from 'node:path';
+import pLimit from 'p-limit';
+import { computeClosure } from '../closure/closure.ts';
+import { sha256File, withTempDir } from '../fsutil.ts';
+import type { MarkerEnvironment } from '../python/markers.ts';
+import type { Progress } from '../progress.ts';
+import { run } from '../run.ts';
+import type { Pin } from '../reqset/load.ts';
+import { TOOL_ROOT, type Target } from '../targets/target.ts';
+import type { WheelRecord } from '../wheels/wheelhouse.ts';
+import { openWheel } from '../wheels/source.ts';
+import type { Packager, PackagePlan } from './packager.ts';
+import { planRuntimePackage, planWheelPackage, reqsetPaths, wheelStem } from './plan.ts';
+
+export const RUNTIME_HELPER = path.join(TOOL_ROOT, 'src', 'runtime', 'reqset_runtime.py');
+
+export interface BuiltPackage {
+  name: string;
+  file: string;
+  path: string;
+  version: string;
+  arch: string;
+  sha256: string;
+  size: number;
+  requires: string[];
+}
+
+export interface WheelPackage {
+  pin: Pin;
+  wheel: WheelRecord;
+  package: BuiltPackage;
+  /** The wheel as the post-install will rebuild it from the unpacked tree. */
+  rebuilt: { sha256: string; identical: boolean };
+}
+
+export interface PackagesOptions {
+  reqset: string;
+  target: Target;
+  env: MarkerEnvironment;
+  pins: Pin[];
+  wheels: WheelRecord[];
+  packager: Packager;
+  /** Where finished packages go (a staging directory the caller moves into place). */
+  packagesDir: string;
+  jobs: number;
+  /** The host interpreter that runs the runtime helper for the rebuild check. */
+  python: string;
+  toolVersion: string;
+  epoch: number;
+  maintainer: string;
+  progress: Progress;
+}
+
+/** Files of a wheel's top-level `*.libs/` directories: libraries bundled by auditwheel. */
+export function bundledLibraries(memberNames: string[]): string[] {
+  return memberNames.filter((name) => /^[^/]+\.libs\/[^/]+$/.test(name));
+}
+
+async function finish(packager: Packager, plan: PackagePlan, file: string): Promise<BuiltPackage> {
+  const { size } = await stat(file);
+  return {
+    name: plan.name,
+    file: path.basename(file),
+    path: file,
+    version: packager.version(plan),
+    arch: plan.arch,
+    sha256: await sha256File(file),
+    size,
+    requires: packager.dependencies(plan),
+  };
+}
+
+/** Gives every file and directory of a staged tree the same time (reproducible packages). */
+async function setTreeTime(dir: string, when: Date) {
+  for (const entry of await readdir(dir, { withFileTypes: true })) {
+    const full = path.join(dir, entry.name);
+    if (entry.isDirectory()) await setTreeTime(full, when);
+    await utimes(full, when, when);
+  }
+  await utimes(dir, when, when);
+}
+
+export async function buildRuntimePackage(options: PackagesOptions): Promise<BuiltPackage> {
+  const plan = planRuntimePackage(options.reqset, options.target, options.toolVersion);
+  const paths = reqsetPaths(options.reqset);
+  return withTempDir('reqset-runtime-', async (work) => {
+    const root = path.join(work, 'root');
+    const helper = path.join(root, paths.helper);
+    await mkdir(path.dirname(helper), { recursive: true });
+    for (const dir of plan.ownedDirs) await mkdir(path.join(root, dir), { recursive: true });
+    await copyFile(RUNTIME_HELPER, helper);
+    await chmod(helper, 0o755);
+    await setTreeTime(root, new Date(options.epoch * 1000));
+    const file = await options.packager.build(plan, root, { epoch: options.epoch, outDir: options.packagesDir, workDir: work, maintainer: options.maintainer });
+    return finish(options.packager, plan, file);
+  });
+}
+
+export async function buildWheelPackages(options: PackagesOptions): Promise<WheelPackage[]> {
+  const { reqset, target, pins, wheels, packager, progress } = options;
+  const facts = new Map(wheels.map((w) => [w.pin.key, w.facts]));
+  const closure = computeClosure(pins.map((p) => ({ key: p.key, extras: p.extras })), facts, options.env);
+  const versionOf = new Map(pins.map((p) => [p.key, p.version]));
+  const limit = pLimit(Math.max(1, options.jobs));
+  const paths = reqsetPaths(reqset);
+
+  return Promise.all(
+    wheels.map((wheel) =>
+      limit(() =>
+        withTempDir('reqset-pkg-', async (work) => {
+          const started = Date.now();
+          const item = `${wheel.pin.name}==${wheel.pin.version}`;
+          progress({ stage: 'packages', item, state: 'start' });
+          const tree = path.join(work, 'root', paths.wheels, wheelStem(wheel.filename));
+          const source = await openWheel(wheel.path);
+          let members: string[];
+          try {
+            await source.extractTo(tree, { mtime: new Date(options.epoch * 1000) });
+            members = source.members.map((m) => m.name);
+          } finally {
+            await source.close();
+          }
+          const rebuilt = await withTempDir('reqset-rebuild-', async (out) => {
+            const result = await run([options.python, RUNTIME_HELPER, 'rebuild-wheel', tree, out]);
+            const line = JSON.parse(result.stdout.trim().split('\n').pop() ?? '{}') as { sha256: string; identical: boolean };
+            return { sha256: line.sha256, identical: line.identical };
+          });
+          await setTreeTime(path.join(work, 'root'), new Date(options.epoch * 1000));
+          const plan = planWheelPackage({
+            reqset,
+            target,
+            key: wheel.pin.key,
+            version: wheel.pin.version,
+            wheel: { filename: wheel.filename, name: wheel.facts.name },
+            summary: wheel.facts.summary,
+            dependencies: (closure.dependencies.get(wheel.pin.key) ?? []).map((dependency) => ({
+              dependency,
+              version: versionOf.get(dependency.key) as string,
+            })),
+            bundledLibraries: bundledLibraries(members),
+          });
+          const file = await packager.build(plan, path.join(work, 'root'), { epoch: options.epoch, outDir: options.packagesDir, workDir: work, maintainer: options.maintainer });
+          progress({ stage: 'packages', item, state: 'packaged', elapsedMs: Date.now() - started, detail: path.basename(file) });
+          return { pin: wheel.pin, wheel, package: await finish(packager, plan, file), rebuilt };
+        }),
+      ),
+    ),
+  );
+}

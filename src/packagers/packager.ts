@@ -1,0 +1,81 @@
+/**
+ * What a package is, independent of its format, and the one interface each
+ * format implements (as nfpm has one packager per format). Plans are made by
+ * pure functions in plan.ts; a Packager turns a plan and a staged file tree
+ * into one package file.
+ */
+
+/** A dependency on another package of the same reqset, or on a system package. */
+export type PackageDependency =
+  /** `<reqset>-wheel-x` at exactly this PEP 440 version (any release). */
+  | { kind: 'exact'; name: string; pep440: string }
+  /** Any version. */
+  | { kind: 'any'; name: string }
+  /** The target's interpreter: python(abi) = X.Y on RPM, bounded python3 on DEB. */
+  | { kind: 'python'; version: string; package: string }
+  /** A system package as written in a target or spec (format-specific syntax allowed). */
+  | { kind: 'system'; text: string };
+
+/** Shell snippets run on the target, already specific to one package. */
+export interface Scriptlets {
+  /** After install and after upgrade/downgrade/reinstall of this package. */
+  afterInstall?: string;
+  /** Before this package's files go away for good (erase, not upgrade). */
+  beforeRemove?: string;
+  /** After this package's files are gone: on erase and when replaced by another version. */
+  afterRemove?: string;
+}
+
+export interface PackagePlan {
+  kind: 'wheel' | 'runtime' | 'endpoint';
+  /** e.g. `reqsset3-wheel-tinyvec` */
+  name: string;
+  /** PEP 440 version, mapped by each packager to its own syntax. */
+  pep440: string;
+  /** Package release / Debian revision. */
+  release: string;
+  /** `noarch` for pure content, else the target's arch (x86_64, aarch64). */
+  arch: 'noarch' | 'x86_64' | 'aarch64';
+  summary: string;
+  description: string;
+  license: string;
+  url?: string;
+  requires: PackageDependency[];
+  /** Needed while the scriptlets run (RPM Requires(post), DEB Pre-Depends is not used). */
+  scriptletRequires: PackageDependency[];
+  /** Absolute target paths this package owns; a directory with everything below it. */
+  contents: string[];
+  /** Further directories this package owns without their contents (e.g. /opt/<reqset>). */
+  ownedDirs: string[];
+  /** Absolute paths of files created on the target by scriptlets (RPM %ghost). */
+  ghostFiles: string[];
+  /** Shared-library names never to be provided or required (wheel-bundled `*.libs`). */
+  privateLibraries: string[];
+  scriptlets: Scriptlets;
+}
+
+export interface BuildContext {
+  /** SOURCE_DATE_EPOCH used for every timestamp in the package. */
+  epoch: number;
+  /** Where the finished package file goes. */
+  outDir: string;
+  /** Scratch space for this one package. */
+  workDir: string;
+  /** Maintainer / Packager field. */
+  maintainer: string;
+}
+
+export interface Packager {
+  readonly format: 'rpm' | 'deb';
+  /** The file name the package will have, e.g. `x-1.0-1.noarch.rpm`. */
+  fileName(plan: PackagePlan): string;
+  /** The package's version as the package manager shows it, e.g. `1:2.0~rc1-1`. */
+  version(plan: PackagePlan): string;
+  /** The dependencies as written in the package (for reports and the manifest). */
+  dependencies(plan: PackagePlan): string[];
+  /**
+   * Builds one package from `root`, a directory laid out as the target's
+   * file system (only the package's own files). Returns the package path.
+   */
+  build(plan: PackagePlan, root: string, context: BuildContext): Promise<string>;
+}

@@ -1,0 +1,108 @@
+/**
+ * Package plans from the checked wheelhouse: pure functions, so names,
+ * dependencies, paths and scriptlets are tested without building anything.
+ */
+import type { Dependency } from '../closure/closure.ts';
+import { isPureWheel, type WheelName } from '../python/tags.ts';
+import type { Target } from '../targets/target.ts';
+import type { PackageDependency, PackagePlan } from './packager.ts';
+
+/** Where everything of a reqset lives on the target. */
+export function reqsetPaths(reqset: string) {
+  const root = `/opt/${reqset}`;
+  return {
+    root,
+    wheels: `${root}/wheels`,
+    wheelhouse: `${root}/wheelhouse`,
+    runtimeDir: `${root}/runtime`,
+    helper: `${root}/runtime/reqset_runtime.py`,
+  };
+}
+
+export const wheelPackageName = (reqset: string, key: string) => `${reqset}-wheel-${key}`;
+export const runtimePackageName = (reqset: string) => `${reqset}-runtime`;
+
+/** A wheel's file name without `.whl`: the directory it is unpacked into. */
+export const wheelStem = (filename: string) => filename.replace(/\.whl$/, '');
+
+export function pythonDependency(target: Target): PackageDependency {
+  return { kind: 'python', version: target.python.version, package: target.python.package };
+}
+
+/** Single-quotes a value for /bin/sh. */
+export function shellQuote(value: string): string {
+  return /^[\w@%+=:,./-]+$/.test(value) ? value : `'${value.replace(/'/g, `'\\''`)}'`;
+}
+
+export interface WheelPackageInput {
+  reqset: string;
+  target: Target;
+  key: string;
+  version: string;
+  wheel: { filename: string; name: WheelName };
+  summary?: string;
+  license?: string;
+  homepage?: string;
+  /** Dependencies of the wheel on the target, and the pinned version of each. */
+  dependencies: { dependency: Dependency; version: string }[];
+  /** Files in the wheel's top-level `*.libs/` directories (bundled shared libraries). */
+  bundledLibraries: string[];
+}
+
+export function planWheelPackage(input: WheelPackageInput): PackagePlan {
+  const paths = reqsetPaths(input.reqset);
+  const stem = wheelStem(input.wheel.filename);
+  const tree = `${paths.wheels}/${stem}`;
+  const wheelFile = `${paths.wheelhouse}/${input.wheel.filename}`;
+  const python = pythonDependency(input.target);
+  const runtime: PackageDependency = { kind: 'any', name: runtimePackageName(input.reqset) };
+  return {
+    kind: 'wheel',
+    name: wheelPackageName(input.reqset, input.key),
+    pep440: input.version,
+    release: '1',
+    arch: isPureWheel(input.wheel.name) ? 'noarch' : input.target.arch,
+    summary: `${input.key} ${input.version} wheel for the ${input.reqset} reqset`,
+    description:
+      `The wheel ${input.wheel.filename}, unpacked under ${tree}. ` +
+      `Installing it rebuilds ${wheelFile} for the virtualenvs of the ${input.reqset} applications.` +
+      (input.summary ? `\n${input.summary}` : ''),
+    license: input.license || 'see the wheel metadata',
+    url: input.homepage,
+    requires: [
+      runtime,
+      python,
+      ...input.dependencies.map(({ dependency, version }) => ({ kind: 'exact' as const, name: wheelPackageName(input.reqset, dependency.key), pep440: version })),
+    ],
+    scriptletRequires: [runtime, python],
+    contents: [tree],
+    ownedDirs: [],
+    ghostFiles: [wheelFile],
+    privateLibraries: input.bundledLibraries.map((file) => file.split('/').pop() as string).sort(),
+    scriptlets: {
+      afterInstall: `${shellQuote(input.target.python.path)} ${paths.helper} rebuild-wheel ${shellQuote(tree)} ${paths.wheelhouse} >/dev/null`,
+      afterRemove: `rm -f ${shellQuote(wheelFile)}`,
+    },
+  };
+}
+
+export function planRuntimePackage(reqset: string, target: Target, toolVersion: string): PackagePlan {
+  const paths = reqsetPaths(reqset);
+  return {
+    kind: 'runtime',
+    name: runtimePackageName(reqset),
+    pep440: toolVersion,
+    release: '1',
+    arch: 'noarch',
+    summary: `Runtime helper of the ${reqset} reqset`,
+    description: `Owns ${paths.root} and the stdlib-only helper that rebuilds and checks the wheels of the ${reqset} wheel packages.`,
+    license: 'MIT',
+    requires: [pythonDependency(target), ...target.packages.runtime.map((text) => ({ kind: 'system' as const, text }))],
+    scriptletRequires: [],
+    contents: [paths.runtimeDir],
+    ownedDirs: [paths.root, paths.wheels, paths.wheelhouse],
+    ghostFiles: [],
+    privateLibraries: [],
+    scriptlets: {},
+  };
+}
