@@ -164,12 +164,26 @@ export function checkPins(requirements: PinLine[], constraints: PinLine[]): { pi
   return { pins, problems };
 }
 
+/** Orders "file:line: ..." messages by file, then line number. */
+function sortByLocation(problems: string[]): string[] {
+  const key = (p: string) => /^(.*?):(\d+):/.exec(p);
+  return [...problems].sort((a, b) => {
+    const [ka, kb] = [key(a), key(b)];
+    if (!ka || !kb) return 0;
+    return (ka[1] ?? '').localeCompare(kb[1] ?? '') || Number(ka[2]) - Number(kb[2]);
+  });
+}
+
 export async function loadReqset(workspace: string, name: string): Promise<Reqset> {
   if (!REQSET_NAME.test(name)) {
     throw new InputError(`invalid reqset name ${JSON.stringify(name)}: use lower-case letters, digits and "-", starting with a letter or digit`);
   }
   const file = reqsetFile(workspace, name);
-  const display = (f: string) => path.relative(process.cwd(), f) || f;
+  // Files are named relative to the workspace, as its owner writes them.
+  const display = (f: string) => {
+    const relative = path.relative(workspace, f);
+    return relative.startsWith('..') ? f : relative;
+  };
   const collected: Collected = {
     requirements: [],
     constraints: [],
@@ -185,7 +199,7 @@ export async function loadReqset(workspace: string, name: string): Promise<Reqse
     throw error;
   }
   const { pins, problems } = checkPins(collected.requirements, collected.constraints);
-  const all = [...collected.problems, ...problems];
+  const all = sortByLocation([...collected.problems, ...problems]);
   if (all.length) throw new InputError(`${display(file)}: ${all.length} problem${all.length > 1 ? 's' : ''} in the pin list`, all);
   if (pins.length === 0) throw new InputError(`${display(file)}: the pin list pins nothing: add lines like "name==version"`);
   return { name, file, pins, index: collected.index };
