@@ -19,6 +19,7 @@ packages=(
   gnupg          # signing repositories and packages
   gcc            # compiling C extensions
   libc6-dev
+  busybox-static # a /bin/sh inside throwaway rpm roots (scriptlet tests)
 )
 
 missing=()

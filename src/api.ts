@@ -24,6 +24,8 @@ export interface CommonOptions extends CliIndexOptions {
   jobs?: number;
   python?: string;
   wheelCache?: string;
+  /** Package release / Debian revision of every package built (default "1"). */
+  release?: string;
   progress?: Progress;
 }
 
@@ -199,6 +201,7 @@ export async function buildTarget(reqsetName: string, targetName: string | undef
       jobs: options.jobs ?? availableParallelism(),
       python: 'python3',
       toolVersion: TOOL_VERSION,
+      release: options.release ?? '1',
       epoch: buildEpoch(),
       maintainer: `reqset <reqset@${job.reqset.name}.invalid>`,
       progress: options.progress ?? silentProgress,

@@ -3,6 +3,7 @@
  * progress and results, and maps errors to exit codes in one place.
  */
 import { realpathSync } from 'node:fs';
+import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import * as api from '../api.ts';
@@ -116,6 +117,25 @@ export function buildProgram(io: IO, state: { exitCode: number }): Command {
       const summary = [...counts].map(([origin, n]) => `${n} ${origin}`).join(', ');
       io.stdout.write(`${result.wheels.length} wheels (${summary}) in ${result.wheelsDir}\n`);
     }
+  });
+
+  withCommonOptions(
+    program
+      .command('build')
+      .description('wheels, then one package per wheel and the runtime package, into <out>/<reqset>/<target>/')
+      .argument('<reqset>', 'name of reqsets/<reqset>.txt')
+      .option('--target <name>', `target to build for, repeatable (default: ${api.DEFAULT_TARGET})`, collect)
+      .option('--release <n>', 'package release (RPM Release, Debian revision): bump it when a rebuild changes packages whose versions did not change', '1'),
+  ).action(async (reqset: string, flags: GlobalFlags & { target?: string[]; release: string }) => {
+    const results = [];
+    for (const target of flags.target ?? [api.DEFAULT_TARGET]) {
+      const result = await api.buildTarget(reqset, target, { ...commonOptions(flags, io.stderr), release: flags.release });
+      results.push(result);
+      if (!flags.json && !flags.quiet) {
+        io.stdout.write(`${reqset} for ${target}: ${result.manifest.pins.length + 1} packages in ${path.join(result.outDir, 'packages')}\n`);
+      }
+    }
+    if (flags.json) io.stdout.write(`${JSON.stringify(results.map((r) => r.manifest), null, 2)}\n`);
   });
 
   withCommonOptions(program.command('targets').description('list the targets (built-in and the workspace\'s own)'), { build: false }).action(

@@ -53,6 +53,7 @@ export interface PackagesOptions {
   /** The host interpreter that runs the runtime helper for the rebuild check. */
   python: string;
   toolVersion: string;
+  release: string;
   epoch: number;
   maintainer: string;
   progress: Progress;
@@ -88,7 +89,7 @@ async function setTreeTime(dir: string, when: Date) {
 }
 
 export async function buildRuntimePackage(options: PackagesOptions): Promise<BuiltPackage> {
-  const plan = planRuntimePackage(options.reqset, options.target, options.toolVersion);
+  const plan = planRuntimePackage(options.reqset, options.target, options.toolVersion, options.release);
   const paths = reqsetPaths(options.reqset);
   return withTempDir('reqset-runtime-', async (work) => {
     const root = path.join(work, 'root');
@@ -145,6 +146,7 @@ export async function buildWheelPackages(options: PackagesOptions): Promise<Whee
               version: versionOf.get(dependency.key) as string,
             })),
             bundledLibraries: bundledLibraries(members),
+            release: options.release,
           });
           const file = await packager.build(plan, path.join(work, 'root'), { epoch: options.epoch, outDir: options.packagesDir, workDir: work, maintainer: options.maintainer });
           progress({ stage: 'packages', item, state: 'packaged', elapsedMs: Date.now() - started, detail: path.basename(file) });

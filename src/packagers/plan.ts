@@ -47,6 +47,8 @@ export interface WheelPackageInput {
   dependencies: { dependency: Dependency; version: string }[];
   /** Files in the wheel's top-level `*.libs/` directories (bundled shared libraries). */
   bundledLibraries: string[];
+  /** The package release of this build (bumped when a rebuild changes a package but not its version). */
+  release: string;
 }
 
 export function planWheelPackage(input: WheelPackageInput): PackagePlan {
@@ -60,7 +62,7 @@ export function planWheelPackage(input: WheelPackageInput): PackagePlan {
     kind: 'wheel',
     name: wheelPackageName(input.reqset, input.key),
     pep440: input.version,
-    release: '1',
+    release: input.release,
     arch: isPureWheel(input.wheel.name) ? 'noarch' : input.target.arch,
     summary: `${input.key} ${input.version} wheel for the ${input.reqset} reqset`,
     description:
@@ -86,13 +88,13 @@ export function planWheelPackage(input: WheelPackageInput): PackagePlan {
   };
 }
 
-export function planRuntimePackage(reqset: string, target: Target, toolVersion: string): PackagePlan {
+export function planRuntimePackage(reqset: string, target: Target, toolVersion: string, release: string): PackagePlan {
   const paths = reqsetPaths(reqset);
   return {
     kind: 'runtime',
     name: runtimePackageName(reqset),
     pep440: toolVersion,
-    release: '1',
+    release,
     arch: 'noarch',
     summary: `Runtime helper of the ${reqset} reqset`,
     description: `Owns ${paths.root} and the stdlib-only helper that rebuilds and checks the wheels of the ${reqset} wheel packages.`,

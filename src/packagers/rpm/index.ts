@@ -1,0 +1,87 @@
+/**
+ * The RPM packager: writes the spec (spec.ts) into the package's scratch
+ * directory and runs `rpmbuild -bb` on it. Everything rpmbuild writes stays
+ * under the scratch directory except the finished package, and nothing of
+ * the calling environment that could change the bytes of the package gets
+ * through: SOURCE_DATE_EPOCH, TZ and the locale are fixed, and HOME points to
+ * the scratch directory so that no ~/.rpmmacros is read.
+ */
+import { access, mkdir, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { ToolError } from '../../errors.ts';
+import { run } from '../../run.ts';
+import type { BuildContext, PackagePlan, Packager } from '../packager.ts';
+import { rpmDependencies, rpmDisplayVersion, rpmFileName, rpmSpec } from './spec.ts';
+
+export { rpmDependencies, rpmFileName, rpmSpec } from './spec.ts';
+
+/** rpmbuild's output file name format, matching rpmFileName(). */
+export const BUILD_NAME_FORMAT = '%%{NAME}-%%{VERSION}-%%{RELEASE}.%%{ARCH}.rpm';
+
+export class RpmPackager implements Packager {
+  readonly format = 'rpm' as const;
+
+  constructor(private readonly rpmbuild = 'rpmbuild') {}
+
+  fileName(plan: PackagePlan): string {
+    return rpmFileName(plan);
+  }
+
+  version(plan: PackagePlan): string {
+    return rpmDisplayVersion(plan);
+  }
+
+  dependencies(plan: PackagePlan): string[] {
+    return rpmDependencies(plan);
+  }
+
+  async build(plan: PackagePlan, root: string, context: BuildContext): Promise<string> {
+    const workDir = path.resolve(context.workDir);
+    const outDir = path.resolve(context.outDir);
+    const topdir = path.join(workDir, 'topdir');
+    const tmp = path.join(workDir, 'tmp');
+    await mkdir(topdir, { recursive: true });
+    await mkdir(tmp, { recursive: true });
+    await mkdir(outDir, { recursive: true });
+
+    const specFile = path.join(workDir, `${plan.name}.spec`);
+    await writeFile(specFile, rpmSpec(plan, { root: path.resolve(root), epoch: context.epoch, packager: context.maintainer }));
+
+    const argv = [
+      this.rpmbuild,
+      '-bb',
+      '--nodeps',
+      '--define',
+      `_topdir ${topdir}`,
+      '--define',
+      `_tmppath ${tmp}`,
+      '--define',
+      `_rpmdir ${outDir}`,
+      '--define',
+      `_build_name_fmt ${BUILD_NAME_FORMAT}`,
+    ];
+    if (plan.arch !== 'noarch') argv.push('--target', plan.arch);
+    argv.push(specFile);
+
+    await run(argv, {
+      cwd: workDir,
+      env: {
+        SOURCE_DATE_EPOCH: String(context.epoch),
+        TZ: 'UTC',
+        LC_ALL: 'C',
+        LANG: 'C',
+        HOME: workDir,
+      },
+      tailLines: 40,
+      failureNote: `the spec is ${specFile}`,
+    });
+
+    const file = path.join(outDir, rpmFileName(plan));
+    try {
+      await access(file);
+    } catch {
+      throw new ToolError(`rpmbuild succeeded but did not write ${file} (spec: ${specFile})`);
+    }
+    return file;
+  }
+}

@@ -1,0 +1,131 @@
+/**
+ * Real installs for end-to-end tests: a Debian 12 root made with debootstrap
+ * (cached as a tarball between runs), RPMs installed into it with the real
+ * dnf, DEBs with the real apt-get inside it.
+ */
+import { existsSync } from 'node:fs';
+import { copyFile, mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { homedir, tmpdir } from 'node:os';
+import path from 'node:path';
+import { run } from '../../src/run.ts';
+
+const CACHE = path.join(process.env.XDG_CACHE_HOME || path.join(homedir(), '.cache'), 'reqset-test');
+const ROOT_TARBALL = path.join(CACHE, 'bookworm-minbase-python3-venv.tar');
+
+/** Makes (once) and returns the tarball of a minimal Debian 12 root with python3 and venv. */
+export async function rootTarball(): Promise<string> {
+  if (existsSync(ROOT_TARBALL)) return ROOT_TARBALL;
+  await mkdir(CACHE, { recursive: true });
+  const dir = await mkdtemp(path.join(CACHE, 'debootstrap-'));
+  try {
+    await run(['debootstrap', '--variant=minbase', '--include=python3,python3-venv', 'bookworm', dir], { timeoutMs: 15 * 60_000 });
+    await run(['tar', '-C', dir, '-cf', `${ROOT_TARBALL}.part`, '.']);
+    await run(['mv', `${ROOT_TARBALL}.part`, ROOT_TARBALL]);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+  return ROOT_TARBALL;
+}
+
+export interface TargetRoot {
+  dir: string;
+  /** Runs a command chrooted into the root. */
+  exec(argv: string[], options?: { allowFailure?: boolean }): ReturnType<typeof run>;
+  /** Every file below a directory of the root (paths as seen inside the root). */
+  filesUnder(dir: string): Promise<string[]>;
+  cleanup(): Promise<void>;
+}
+
+export async function freshRoot(): Promise<TargetRoot> {
+  const tarball = await rootTarball();
+  const dir = await mkdtemp(path.join(tmpdir(), 'reqset-root-'));
+  await run(['tar', '-C', dir, '-xf', tarball]);
+  // Only local repositories: the root must never reach for a mirror.
+  await writeFile(path.join(dir, 'etc', 'apt', 'sources.list'), '');
+  const env = { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', LC_ALL: 'C.UTF-8', DEBIAN_FRONTEND: 'noninteractive', HOME: '/root' };
+  return {
+    dir,
+    exec: (argv, options = {}) => run(['chroot', dir, ...argv], { env, replaceEnv: true, allowFailure: options.allowFailure }),
+    async filesUnder(inside) {
+      const base = path.join(dir, inside);
+      if (!existsSync(base)) return [];
+      const entries = await readdir(base, { recursive: true, withFileTypes: true });
+      return entries.filter((e) => !e.isDirectory()).map((e) => path.join(inside, path.relative(base, path.join(e.parentPath, e.name)))).sort();
+    },
+    cleanup: () => rm(dir, { recursive: true, force: true }),
+  };
+}
+
+/**
+ * An RPM that provides what the Debian root has but its rpm database does not
+ * know (the interpreter, libc, /bin/sh): the requirements of `rpms` that none
+ * of them provides, as mock's "fakeprovide" does.
+ */
+export async function fakeProvideRpm(rpms: string[], outDir: string): Promise<string> {
+  const query = async (flag: string) =>
+    (await run(['rpm', '-qp', flag, ...rpms])).stdout
+      .split('\n')
+      .map((l) => l.trim())
+      .filter(Boolean);
+  const provided = new Set((await query('--provides')).map((p) => p.split(' ')[0]));
+  const needed = [...new Set(await query('--requires'))].filter((r) => !r.startsWith('rpmlib(') && !provided.has(r.split(' ')[0])).sort();
+  const work = await mkdtemp(path.join(tmpdir(), 'reqset-fakeprovide-'));
+  try {
+    const spec = path.join(work, 'fakeprovide.spec');
+    await writeFile(
+      spec,
+      [
+        'Name: reqset-test-fakeprovide',
+        'Version: 1',
+        'Release: 1',
+        'Summary: Test only: what the Debian root provides outside rpm',
+        'License: MIT',
+        'BuildArch: noarch',
+        ...needed.map((n) => `Provides: ${n}`),
+        '%description',
+        'Test only.',
+        '%files',
+        '',
+      ].join('\n'),
+    );
+    await run(['rpmbuild', '-bb', '--define', `_topdir ${work}`, '--define', `_rpmdir ${outDir}`, '--define', '_build_name_fmt %%{NAME}.rpm', spec]);
+    return path.join(outDir, 'reqset-test-fakeprovide.rpm');
+  } finally {
+    await rm(work, { recursive: true, force: true });
+  }
+}
+
+/** A yum repository of the given RPMs. */
+export async function rpmRepo(rpms: string[], dir: string): Promise<string> {
+  await mkdir(dir, { recursive: true });
+  for (const rpm of rpms) await copyFile(rpm, path.join(dir, path.basename(rpm)));
+  await run(['createrepo_c', '--quiet', dir]);
+  return dir;
+}
+
+/** The real dnf installing into the root from a local repository. */
+export function dnf(root: TargetRoot, repo: string, args: string[], options: { allowFailure?: boolean } = {}) {
+  return run(
+    [
+      'dnf', '-y', `--installroot=${root.dir}`, '--releasever=1', '--disablerepo=*', `--repofrompath=local,file://${repo}`,
+      '--enablerepo=local', '--setopt=local.gpgcheck=0', '--setopt=install_weak_deps=False', '--refresh', ...args,
+    ],
+    { allowFailure: options.allowFailure, timeoutMs: 10 * 60_000 },
+  );
+}
+
+/** Puts the DEBs in an apt repository inside the root and points apt at it (only). */
+export async function aptRepo(root: TargetRoot, debs: string[]): Promise<void> {
+  const repo = path.join(root.dir, 'srv', 'repo');
+  await rm(repo, { recursive: true, force: true });
+  await mkdir(repo, { recursive: true });
+  for (const deb of debs) await copyFile(deb, path.join(repo, path.basename(deb)));
+  const scan = await run(['dpkg-scanpackages', '--multiversion', '.'], { cwd: repo });
+  await writeFile(path.join(repo, 'Packages'), scan.stdout);
+  await writeFile(path.join(root.dir, 'etc', 'apt', 'sources.list.d', 'reqset-test.list'), 'deb [trusted=yes] file:/srv/repo ./\n');
+  await root.exec(['apt-get', 'update', '-qq']);
+}
+
+export function apt(root: TargetRoot, args: string[], options: { allowFailure?: boolean } = {}) {
+  return root.exec(['apt-get', '-y', '-q', '--allow-downgrades', ...args], options);
+}
