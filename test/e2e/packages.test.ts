@@ -1,0 +1,202 @@
+/**
+ * Wheel and runtime packages installed for real: RPMs with dnf and DEBs with
+ * apt-get into debootstrapped Debian 12 roots. Install, upgrade, downgrade,
+ * reinstall and erase each leave exactly the right wheel files; the rebuilt
+ * wheels are the original ones and a venv made from them runs the example.
+ */
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import * as api from '../../src/api.ts';
+import { sha256File } from '../../src/fsutil.ts';
+import { buildExampleSdists } from '../../scripts/example-sdists.ts';
+import { apt, aptRepo, dnf, fakeProvideRpm, freshRoot, rpmRepo, type TargetRoot } from '../helpers/target-root.ts';
+import { CORPUS, makeWorkspace, reqsset3Pins, type Workspace } from '../helpers/workspace.ts';
+
+const REQSET = 'demo';
+
+interface Built {
+  v1: api.BuildResult;
+  v2: api.BuildResult;
+}
+
+/** v2 bumps textfmt, so every package of the build gets release 2. */
+async function buildBoth(v1: Workspace, v2: Workspace, target: string): Promise<Built> {
+  const options = (ws: Workspace) => ({ workspace: ws.dir, out: ws.out, wheelCache: v1.cache, jobs: 2 });
+  return {
+    v1: await api.buildTarget(REQSET, target, options(v1)),
+    v2: await api.buildTarget(REQSET, target, { ...options(v2), release: '2' }),
+  };
+}
+
+const packageFiles = (result: api.BuildResult) => [result.manifest.runtime, ...result.manifest.pins.map((p) => p.package)].map((p) => path.join(result.outDir, p.path));
+const wheelPackages = (result: api.BuildResult) => result.manifest.pins.map((p) => p.package.name);
+
+async function assertWheelhouse(root: TargetRoot, result: api.BuildResult, names: string[]) {
+  const expected = result.manifest.pins.filter((p) => names.includes(p.package.name));
+  assert.deepEqual(await root.filesUnder(`/opt/${REQSET}/wheelhouse`), expected.map((p) => `/opt/${REQSET}/wheelhouse/${p.wheel.file}`).sort());
+  for (const pin of expected) {
+    const rebuilt = await sha256File(path.join(root.dir, 'opt', REQSET, 'wheelhouse', pin.wheel.file));
+    assert.equal(rebuilt, pin.rebuiltWheel.sha256, pin.wheel.file);
+    // Identical to the original wheel: every unpacked file arrived byte for byte.
+    if (pin.rebuiltWheel.identical) assert.equal(rebuilt, pin.wheel.sha256, pin.wheel.file);
+  }
+  const compiled = (await root.filesUnder(`/opt/${REQSET}/wheels`)).filter((f) => f.endsWith('.pyc') || f.includes('.build-id'));
+  assert.deepEqual(compiled, [], 'no byte-compiled or debug files');
+}
+
+async function assertVenvRuns(root: TargetRoot, python: string) {
+  await root.exec(['rm', '-rf', '/root/venv']);
+  await root.exec([python, '-m', 'venv', '/root/venv']);
+  await root.exec(['/root/venv/bin/pip', 'install', '-q', '--no-index', '--find-links', `/opt/${REQSET}/wheelhouse`, 'an_example_pypi_project']);
+  const out = await root.exec(['/root/venv/bin/an-example']);
+  assert.match(out.stdout, /norm=5\.0 cosine=1\.0/);
+  await root.exec(['/root/venv/bin/python', '-c', 'import textfmt, tinyvec, tinystats, an_example_pypi_project']);
+}
+
+describe('wheel packages installed by the real package managers', () => {
+  let v1: Workspace;
+  let v2: Workspace;
+
+  before(async () => {
+    v1 = await makeWorkspace();
+    await v1.writeReqset(REQSET, `--no-index\n--find-links ../dist-src\n${reqsset3Pins()}\n`);
+    v2 = await makeWorkspace({ cache: v1.cache });
+    await buildExampleSdists(v2.dist, { versions: { textfmt: '1.1.0' } });
+    await v2.writeReqset(REQSET, `--no-index\n--find-links ../dist-src\n${reqsset3Pins({ textfmt: '1.1.0' })}\n`);
+  });
+  after(async () => {
+    await v1.cleanup();
+    await v2.cleanup();
+  });
+
+  it('RPMs with dnf: install, upgrade, downgrade, reinstall, erase', async () => {
+    const built = await buildBoth(v1, v2, 'el9-py311');
+    const requires = built.v1.manifest.pins.find((p) => p.name === 'an_example_pypi_project')?.package.requires;
+    assert.deepEqual(requires, ['demo-runtime', 'python(abi) = 3.11', 'demo-wheel-textfmt = 1.0', 'demo-wheel-tinyvec = 1.0', 'demo-wheel-tinystats = 1.0']);
+    const root = await freshRoot();
+    try {
+      const all = [...packageFiles(built.v1), ...packageFiles(built.v2)];
+      const fake = await fakeProvideRpm(all, path.join(root.dir, 'tmp'));
+      const repo1 = await rpmRepo([...packageFiles(built.v1), fake], path.join(v1.dir, 'repo1'));
+      const repo2 = await rpmRepo([...all, fake], path.join(v1.dir, 'repo2'));
+      await dnf(root, repo1, ['install', 'reqset-test-fakeprovide']);
+
+      const names = wheelPackages(built.v1);
+      await dnf(root, repo1, ['install', ...names]);
+      await assertWheelhouse(root, built.v1, names);
+      await assertVenvRuns(root, '/usr/bin/python3.11');
+
+      await dnf(root, repo2, ['upgrade']);
+      await assertWheelhouse(root, built.v2, names);
+      await assertVenvRuns(root, '/usr/bin/python3.11');
+
+      await dnf(root, repo2, ['downgrade', 'demo-wheel-textfmt-1.0-1', 'demo-wheel-an-example-pypi-project-0.0.4-1']);
+      assert.ok((await root.filesUnder('/opt/demo/wheelhouse')).includes('/opt/demo/wheelhouse/textfmt-1.0.0-py3-none-any.whl'));
+      assert.ok(!(await root.filesUnder('/opt/demo/wheelhouse')).includes('/opt/demo/wheelhouse/textfmt-1.1.0-py3-none-any.whl'));
+
+      await dnf(root, repo2, ['reinstall', 'demo-wheel-textfmt']);
+      assert.ok((await root.filesUnder('/opt/demo/wheelhouse')).includes('/opt/demo/wheelhouse/textfmt-1.0.0-py3-none-any.whl'));
+
+      await dnf(root, repo2, ['remove', 'demo-*']);
+      assert.equal(existsSync(path.join(root.dir, 'opt', 'demo')), false, 'erase leaves nothing under /opt/demo');
+    } finally {
+      await root.cleanup();
+    }
+  });
+
+  it('DEBs with apt-get: install, upgrade, downgrade, reinstall, purge', async () => {
+    const built = await buildBoth(v1, v2, 'debian12');
+    const requires = built.v1.manifest.pins.find((p) => p.name === 'tinystats')?.package.requires ?? [];
+    assert.ok(requires.includes('demo-runtime'));
+    assert.ok(requires.some((r) => r.startsWith('python3 (>= 3.11)')), requires.join(', '));
+    assert.ok(requires.some((r) => r.startsWith('demo-wheel-tinyvec (')), requires.join(', '));
+    assert.ok(requires.some((r) => r.startsWith('libc6')), `shared-library dependency: ${requires.join(', ')}`);
+    const root = await freshRoot();
+    try {
+      const names = wheelPackages(built.v1);
+      await aptRepo(root, packageFiles(built.v1));
+      await apt(root, ['install', ...names]);
+      await assertWheelhouse(root, built.v1, names);
+      await assertVenvRuns(root, '/usr/bin/python3');
+
+      await aptRepo(root, [...packageFiles(built.v1), ...packageFiles(built.v2)]);
+      await apt(root, ['upgrade']);
+      await assertWheelhouse(root, built.v2, names);
+      await assertVenvRuns(root, '/usr/bin/python3');
+
+      await apt(root, ['install', 'demo-wheel-textfmt=1.0-1', 'demo-wheel-an-example-pypi-project=0.0.4-1']);
+      const afterDowngrade = await root.filesUnder('/opt/demo/wheelhouse');
+      assert.ok(afterDowngrade.includes('/opt/demo/wheelhouse/textfmt-1.0.0-py3-none-any.whl'));
+      assert.ok(!afterDowngrade.includes('/opt/demo/wheelhouse/textfmt-1.1.0-py3-none-any.whl'));
+
+      await apt(root, ['install', '--reinstall', 'demo-wheel-textfmt']);
+      assert.ok((await root.filesUnder('/opt/demo/wheelhouse')).includes('/opt/demo/wheelhouse/textfmt-1.0.0-py3-none-any.whl'));
+
+      await apt(root, ['purge', ...names, 'demo-runtime']);
+      assert.equal(existsSync(path.join(root.dir, 'opt', 'demo')), false, 'purge leaves nothing under /opt/demo');
+    } finally {
+      await root.cleanup();
+    }
+  });
+});
+
+const CORPUS_PINS = [
+  'requests==2.34.2', 'urllib3==2.7.0', 'idna==3.13', 'certifi==2026.5.20', 'charset_normalizer==3.4.7',
+  'Flask==3.1.3', 'Werkzeug==3.1.8', 'Jinja2==3.1.6', 'MarkupSafe==3.0.3', 'itsdangerous==2.2.0', 'click==8.4.0', 'blinker==1.9.0',
+  'numpy==2.4.6',
+];
+const CORPUS_MODULES = ['requests', 'urllib3', 'idna', 'certifi', 'charset_normalizer', 'flask', 'werkzeug', 'jinja2', 'markupsafe', 'itsdangerous', 'click', 'blinker', 'numpy'];
+
+describe('corpus closures (requests, Flask, numpy) as packages', { skip: existsSync(CORPUS) ? false : `no corpus at ${CORPUS}` }, () => {
+  let ws: Workspace;
+  before(async () => {
+    ws = await makeWorkspace();
+    await ws.writeReqset('corpus', `--no-index\n--find-links ${CORPUS}\n${CORPUS_PINS.join('\n')}\n`);
+  });
+  after(() => ws.cleanup());
+
+  const installAndImport = async (root: TargetRoot, python: string) => {
+    await root.exec([python, '-m', 'venv', '/root/venv']);
+    await root.exec(['/root/venv/bin/pip', 'install', '-q', '--no-index', '--find-links', '/opt/corpus/wheelhouse', ...CORPUS_PINS]);
+    await root.exec(['/root/venv/bin/python', '-c', `import ${CORPUS_MODULES.join(', ')}; print(numpy.sqrt(4.0))`]);
+  };
+
+  it('builds for el9-py311 and installs with dnf; numpy keeps its bundled libraries private', async () => {
+    const result = await api.buildTarget('corpus', 'el9-py311', { workspace: ws.dir, out: ws.out, wheelCache: ws.cache, jobs: 2 });
+    const numpy = result.manifest.pins.find((p) => p.name === 'numpy');
+    assert.equal(numpy?.package.arch, 'x86_64');
+    assert.ok(numpy?.package.requires.some((r) => r.startsWith('libm.so.6')), numpy?.package.requires.join(', '));
+    assert.ok(!numpy?.package.requires.some((r) => /openblas|gfortran|quadmath/.test(r)), numpy?.package.requires.join(', '));
+    const root = await freshRoot();
+    try {
+      const files = packageFiles(result);
+      const fake = await fakeProvideRpm(files, path.join(root.dir, 'tmp'));
+      const repo = await rpmRepo([...files, fake], path.join(ws.dir, 'repo'));
+      await dnf(root, repo, ['install', 'reqset-test-fakeprovide']);
+      await dnf(root, repo, ['install', ...wheelPackages(result)]);
+      assert.equal((await root.filesUnder('/opt/corpus/wheelhouse')).length, CORPUS_PINS.length);
+      await installAndImport(root, '/usr/bin/python3.11');
+      await dnf(root, repo, ['remove', 'corpus-*']);
+      assert.equal(existsSync(path.join(root.dir, 'opt', 'corpus')), false);
+    } finally {
+      await root.cleanup();
+    }
+  });
+
+  it('builds for debian12 and installs with apt-get', async () => {
+    const result = await api.buildTarget('corpus', 'debian12', { workspace: ws.dir, out: ws.out, wheelCache: ws.cache, jobs: 2 });
+    const root = await freshRoot();
+    try {
+      await aptRepo(root, packageFiles(result));
+      await apt(root, ['install', ...wheelPackages(result)]);
+      assert.equal((await root.filesUnder('/opt/corpus/wheelhouse')).length, CORPUS_PINS.length);
+      await installAndImport(root, '/usr/bin/python3');
+      await apt(root, ['purge', ...wheelPackages(result), 'corpus-runtime']);
+      assert.equal(existsSync(path.join(root.dir, 'opt', 'corpus')), false);
+    } finally {
+      await root.cleanup();
+    }
+  });
+});
