@@ -17,6 +17,8 @@ const INSTALL_HINTS: Record<string, string> = {
   dnf: 'apt-get install dnf',
   'dpkg-deb': 'apt-get install dpkg (dpkg-dev for dpkg-scanpackages)',
   'dpkg-scanpackages': 'apt-get install dpkg-dev',
+  'dpkg-shlibdeps': 'apt-get install dpkg-dev',
+  readelf: 'apt-get install binutils',
   fakeroot: 'apt-get install fakeroot',
   debootstrap: 'apt-get install debootstrap',
   podman: 'apt-get install podman runc',

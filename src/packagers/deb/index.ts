@@ -1,0 +1,130 @@
+/**
+ * The .deb packager: a staged tree + a plan -> one binary package, built by
+ * `dpkg-deb` from a directory laid out as it wants (the files, plus DEBIAN/
+ * with control, md5sums and the maintainer scripts).
+ *
+ * Reproducible: the tree is copied, every mode normalised (0644, or 0755 for
+ * directories and executables), every time set to the build epoch, and
+ * dpkg-deb (1.21) writes the entries in its own sorted order (not the file
+ * system's), owned by root (--root-owner-group), with SOURCE_DATE_EPOCH as
+ * the ar member times and the tar mtime clamp. Compression is explicit
+ * (xz -6); its output does not depend on the number of threads (checked:
+ * --threads-max=1 and 4 give the same bytes).
+ *
+ * Directories: dpkg owns every directory a package ships, so the plan's
+ * ownedDirs are created in the tree (and removed by dpkg when the last package
+ * shipping them goes and they are empty). `%ghost` has no Debian equivalent:
+ * the file a postinst generates is removed by the postrm (control.ts).
+ */
+import { randomBytes } from 'node:crypto';
+import { chmod, mkdir, mkdtemp, rename, rm, stat, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { run } from '../../run.ts';
+import type { BuildContext, Packager, PackagePlan } from '../packager.ts';
+import { debControl, debDependencies, debFileName, debMaintainerScripts, debVersion } from './control.ts';
+import { shlibsDepends } from './shlibs.ts';
+import { installedSizeKiB, md5sums, normaliseModes, setTimes, walkTree, type TreeEntry } from './tree.ts';
+
+export { debArchitecture, debControl, debDependencies, debFileName, debMaintainerScripts, debVersion, exactRelations } from './control.ts';
+
+/** Whether target path `file` is `dir` or below it. */
+function isWithin(file: string, dir: string): boolean {
+  const d = dir.replace(/\/+$/, '');
+  return file === d || file.startsWith(`${d}/`);
+}
+
+/** Every file of the staged tree must belong to the plan's contents (the tree holds only this package's files). */
+function checkContents(plan: PackagePlan, entries: TreeEntry[]): void {
+  const stray = entries.filter((e) => e.type !== 'dir' && !plan.contents.some((c) => isWithin(`/${e.rel}`, c)));
+  if (stray.length) {
+    const shown = stray.slice(0, 5).map((e) => `/${e.rel}`);
+    throw new Error(`internal: the staged tree of ${plan.name} holds files outside its contents (${plan.contents.join(', ') || 'none'}): ${shown.join(', ')}${stray.length > 5 ? ', ...' : ''}`);
+  }
+}
+
+export class DebPackager implements Packager {
+  readonly format = 'deb' as const;
+
+  /** Shared-library relations found by build(), per package file, for dependencies(). */
+  private readonly shlibs = new Map<string, string[]>();
+
+  fileName(plan: PackagePlan): string {
+    return debFileName(plan);
+  }
+
+  version(plan: PackagePlan): string {
+    return debVersion(plan);
+  }
+
+  /**
+   * The relations of `Depends`. The shared-library ones are known only once
+   * the package is built: after build() they are included.
+   */
+  dependencies(plan: PackagePlan): string[] {
+    return debDependencies(plan, this.shlibs.get(debFileName(plan)) ?? []);
+  }
+
+  async build(plan: PackagePlan, root: string, context: BuildContext): Promise<string> {
+    const fileName = debFileName(plan);
+    const rootDir = path.resolve(root);
+    const workDir = path.resolve(context.workDir);
+    await mkdir(workDir, { recursive: true });
+    const pkgDir = await mkdtemp(path.join(workDir, 'pkg-'));
+    if (isWithin(pkgDir, rootDir)) {
+      await rm(pkgDir, { recursive: true, force: true });
+      throw new Error(`internal: the work directory ${workDir} is inside the staged tree ${rootDir}`);
+    }
+    try {
+      await run(['cp', '-a', '--', `${rootDir}/.`, pkgDir]);
+      // DEBIAN/ is dpkg-deb's control directory, never a path on the target.
+      if (await stat(path.join(pkgDir, 'DEBIAN')).then(() => true, () => false)) {
+        throw new Error(`internal: the staged tree of ${plan.name} has a top-level DEBIAN directory`);
+      }
+      for (const dir of plan.ownedDirs) await mkdir(path.join(pkgDir, dir), { recursive: true });
+
+      const entries = await walkTree(pkgDir);
+      checkContents(plan, entries);
+      await normaliseModes(pkgDir, entries);
+
+      const debianDir = path.join(pkgDir, 'DEBIAN');
+      await mkdir(debianDir);
+      const scratch = await mkdtemp(path.join(workDir, 'shlibdeps-'));
+      let shlibs: string[];
+      try {
+        shlibs = await shlibsDepends(plan, pkgDir, entries, scratch);
+      } finally {
+        await rm(scratch, { recursive: true, force: true });
+      }
+
+      const control = debControl(plan, { installedSizeKiB: installedSizeKiB(entries), maintainer: context.maintainer, shlibsDepends: shlibs });
+      await writeFile(path.join(debianDir, 'control'), control);
+      await writeFile(path.join(debianDir, 'md5sums'), await md5sums(pkgDir, entries));
+      for (const [name, text] of Object.entries(debMaintainerScripts(plan))) {
+        await writeFile(path.join(debianDir, name), text);
+        await chmod(path.join(debianDir, name), 0o755);
+      }
+      await chmod(path.join(debianDir, 'control'), 0o644);
+      await chmod(path.join(debianDir, 'md5sums'), 0o644);
+      await chmod(debianDir, 0o755);
+      await setTimes(pkgDir, context.epoch);
+
+      await mkdir(context.outDir, { recursive: true });
+      const out = path.join(path.resolve(context.outDir), fileName);
+      const partial = path.join(path.dirname(out), `.${fileName}.${randomBytes(6).toString('hex')}.part`);
+      try {
+        await run(['dpkg-deb', '--root-owner-group', '-Zxz', '-z6', '--build', pkgDir, partial], {
+          env: { SOURCE_DATE_EPOCH: String(context.epoch), LC_ALL: 'C', TZ: 'UTC' },
+        });
+        await chmod(partial, 0o644);
+        await rename(partial, out);
+      } catch (error) {
+        await rm(partial, { force: true });
+        throw error;
+      }
+      this.shlibs.set(fileName, shlibs);
+      return out;
+    } finally {
+      await rm(pkgDir, { recursive: true, force: true });
+    }
+  }
+}

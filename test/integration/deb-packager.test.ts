@@ -1,0 +1,582 @@
+/**
+ * The .deb packager against the real tools: dpkg-deb builds and reads the
+ * packages, dpkg-shlibdeps finds the shared-library dependencies of a
+ * gcc-compiled extension, `dpkg --compare-versions` judges the exact-pin
+ * relations, and `dpkg --root` installs, upgrades, downgrades and removes
+ * packages in a throwaway database, running the maintainer scripts for real.
+ *
+ * The install tests run the scripts without chroot (--force-script-chrootless,
+ * the throwaway root has no /bin/sh); dpkg then sets DPKG_ROOT, so those
+ * tests' scriptlets write below "$DPKG_ROOT". The real scriptlets (absolute
+ * /opt paths, the runtime helper) are installed for real by the end-to-end
+ * tests in a debootstrap root.
+ */
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { chmod, mkdir, mkdtemp, readdir, readFile, rm, utimes, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { compare } from '@renovatebot/pep440';
+import { ToolError } from '../../src/errors.ts';
+import { DebPackager } from '../../src/packagers/deb/index.ts';
+import { debControl, debMaintainerScripts, exactRelations } from '../../src/packagers/deb/control.ts';
+import type { BuildContext, PackagePlan } from '../../src/packagers/packager.ts';
+import { planRuntimePackage, planWheelPackage, wheelStem } from '../../src/packagers/plan.ts';
+import { parseWheelFilename } from '../../src/python/tags.ts';
+import { run } from '../../src/run.ts';
+import type { Target } from '../../src/targets/target.ts';
+import {
+  compileExtension,
+  compileLooseLibrary,
+  debField,
+  debian12,
+  EXT,
+  fsysTarfile,
+  LIBFOO,
+  pureWheelFiles,
+  readAr,
+  readTar,
+  sha256,
+  stageTree,
+  type StagedFile,
+  type TarItem,
+} from './deb-fixtures.ts';
+
+const EPOCH = 1700000000;
+const MAINTAINER = 'reqset tests <reqset@example.org>';
+const PURE = 'tinyvec-1.2.0-py3-none-any.whl';
+const COMPILED = 'fastmath-2.0.1-cp311-cp311-manylinux_2_17_x86_64.manylinux2014_x86_64.whl';
+
+let tmp: string;
+let target: Target;
+let counter = 0;
+
+before(async () => {
+  tmp = await mkdtemp(path.join(tmpdir(), 'reqset-deb-'));
+  target = await debian12();
+});
+after(async () => {
+  await rm(tmp, { recursive: true, force: true });
+});
+
+/** A fresh directory under the test's temporary directory. */
+async function fresh(name: string): Promise<string> {
+  const dir = path.join(tmp, `${name}-${++counter}`);
+  await mkdir(dir, { recursive: true });
+  return dir;
+}
+
+function context(dir: string, overrides: Partial<BuildContext> = {}): BuildContext {
+  return { epoch: EPOCH, outDir: path.join(dir, 'out'), workDir: path.join(dir, 'work'), maintainer: MAINTAINER, ...overrides };
+}
+
+function wheel(filename: string) {
+  const name = parseWheelFilename(filename);
+  if (!name) throw new Error(`bad wheel name ${filename}`);
+  return { filename, name };
+}
+
+function purePlan(reqset = 'rs'): PackagePlan {
+  return planWheelPackage({
+    reqset,
+    target,
+    key: 'tinyvec',
+    version: '1.2.0',
+    wheel: wheel(PURE),
+    summary: 'Tiny vectors',
+    homepage: 'https://example.org/tinyvec',
+    dependencies: [{ dependency: { key: 'typing-extensions', requirement: 'typing-extensions' }, version: '4.12.2' }],
+    bundledLibraries: [],
+    release: '1',
+  });
+}
+
+function compiledPlan(): PackagePlan {
+  return planWheelPackage({
+    reqset: 'rs',
+    target,
+    key: 'fastmath',
+    version: '2.0.1',
+    wheel: wheel(COMPILED),
+    dependencies: [{ dependency: { key: 'tinyvec', requirement: 'tinyvec' }, version: '1.2.0' }],
+    bundledLibraries: [`fastmath.libs/${LIBFOO}`],
+    release: '1',
+  });
+}
+
+/** Every path of a staged tree as dpkg-deb lists it: `./`, directories with a trailing `/`. */
+function expectedPaths(prefix: string, files: StagedFile[], extraDirs: string[] = []): string[] {
+  const paths = new Set<string>(['./']);
+  const addDirs = (parts: string[]) => {
+    for (let i = 1; i <= parts.length; i++) paths.add(`./${parts.slice(0, i).join('/')}/`);
+  };
+  for (const dir of extraDirs) addDirs(dir.split('/').filter(Boolean));
+  for (const file of files) {
+    const parts = `${prefix}/${file.name}`.split('/').filter(Boolean);
+    addDirs(parts.slice(0, -1));
+    paths.add(`./${parts.join('/')}`);
+  }
+  return [...paths].sort();
+}
+
+const tarPath = (item: TarItem) => (item.path.startsWith('./') ? item.path : `./${item.path}`);
+
+/** Checks the data tarball: exactly `files` below `prefix` (and their parent directories), root-owned, fixed times, normal modes, staged bytes. */
+async function checkPayload(deb: string, prefix: string, files: StagedFile[], extraDirs: string[] = []): Promise<TarItem[]> {
+  const items = readTar(await fsysTarfile(deb, await fresh('tar')));
+  const expected = expectedPaths(prefix, files, extraDirs);
+  assert.deepEqual(items.map(tarPath).sort(), expected, 'the payload holds exactly the staged files');
+  for (const item of items) {
+    const where = tarPath(item);
+    assert.equal(item.uid, 0, where);
+    assert.equal(item.gid, 0, where);
+    assert.equal(item.uname, 'root', where);
+    assert.equal(item.gname, 'root', where);
+    assert.equal(item.mtime, EPOCH, `${where} mtime`);
+    if (item.type === 'Directory') {
+      assert.equal(item.mode, 0o755, where);
+      continue;
+    }
+    assert.equal(item.type, 'File', where);
+    const file = files.find((f) => `./${prefix.replace(/^\//, '')}/${f.name}` === where);
+    assert.ok(file, `${where} was staged`);
+    assert.equal(item.sha256, sha256(file.data), `${where} holds the staged bytes`);
+    assert.equal(item.mode, (file.mode ?? 0o644) & 0o111 ? 0o755 : 0o644, `${where} mode`);
+  }
+  return items;
+}
+
+/** A control member of the package, as dpkg-deb prints it. */
+async function controlMember(deb: string, name: string): Promise<string> {
+  return (await run(['dpkg-deb', '--info', deb, name])).stdout;
+}
+
+async function checkArchive(deb: string) {
+  const members = readAr(await readFile(deb));
+  assert.deepEqual(members.map((m) => m.name), ['debian-binary', 'control.tar.xz', 'data.tar.xz']);
+  for (const member of members) {
+    assert.equal(member.mtime, EPOCH, `${member.name}: ar time is SOURCE_DATE_EPOCH`);
+    assert.equal(member.uid, 0);
+    assert.equal(member.gid, 0);
+  }
+}
+
+describe('building .deb packages', () => {
+  it('a pure wheel package: control, scripts, md5sums and exactly the staged files', async () => {
+    const dir = await fresh('pure');
+    const files = pureWheelFiles('tinyvec', '1.2.0');
+    await stageTree(path.join(dir, 'root'), 'rs', wheelStem(PURE), files);
+    const plan = purePlan();
+    const packager = new DebPackager();
+    const deb = await packager.build(plan, path.join(dir, 'root'), context(dir));
+
+    assert.equal(deb, path.join(dir, 'out', 'rs-wheel-tinyvec_1.2-1_all.deb'));
+    assert.equal(path.basename(deb), packager.fileName(plan));
+    await checkArchive(deb);
+    assert.equal(await debField(deb, 'Package'), 'rs-wheel-tinyvec');
+    assert.equal(await debField(deb, 'Version'), packager.version(plan));
+    assert.equal(await debField(deb, 'Architecture'), 'all');
+    assert.equal(await debField(deb, 'Depends'), packager.dependencies(plan).join(', '));
+    assert.equal(
+      await debField(deb, 'Depends'),
+      'rs-runtime, python3 (>= 3.11), python3 (<< 3.12), rs-wheel-typing-extensions (>= 4.12.2), rs-wheel-typing-extensions (<< 4.12.2+~)',
+    );
+    const installedSize = Number(await debField(deb, 'Installed-Size'));
+    assert.ok(installedSize >= files.length && installedSize < 64, `Installed-Size ${installedSize}`);
+    assert.equal(await controlMember(deb, 'control'), debControl(plan, { installedSizeKiB: installedSize, maintainer: MAINTAINER }));
+    const scripts = debMaintainerScripts(plan);
+    assert.equal(await controlMember(deb, 'postinst'), scripts.postinst);
+    assert.equal(await controlMember(deb, 'postrm'), scripts.postrm);
+    assert.equal((await run(['dpkg-deb', '--info', deb, 'prerm'], { allowFailure: true })).exitCode === 0, false, 'no prerm without beforeRemove');
+
+    const md5 = (await controlMember(deb, 'md5sums')).trim().split('\n').sort();
+    const prefix = `opt/rs/wheels/${wheelStem(PURE)}`;
+    assert.deepEqual(md5, files.map((f) => `${createHash('md5').update(f.data).digest('hex')}  ${prefix}/${f.name}`).sort());
+
+    await checkPayload(deb, `/${prefix}`, files);
+    assert.equal(existsSync(path.join(dir, 'work')) ? (await readdir(path.join(dir, 'work'))).length : 0, 0, 'the work directory is left empty');
+    assert.deepEqual(await readdir(path.join(dir, 'out')), [path.basename(deb)], 'no partial files next to the package');
+  });
+
+  it('a compiled wheel package depends on libc6, never on its bundled library', async () => {
+    const dir = await fresh('compiled');
+    const files = await compileExtension(path.join(dir, 'build'));
+    await stageTree(path.join(dir, 'root'), 'rs', wheelStem(COMPILED), files);
+    const plan = compiledPlan();
+    const packager = new DebPackager();
+    const deb = await packager.build(plan, path.join(dir, 'root'), context(dir));
+
+    assert.equal(path.basename(deb), 'rs-wheel-fastmath_2.0.1-1_amd64.deb');
+    assert.equal(await debField(deb, 'Architecture'), 'amd64');
+    const depends = await debField(deb, 'Depends');
+    assert.match(depends, /(^|, )libc6 \(>= 2\.\d+(\.\d+)?\)(, |$)/, depends);
+    assert.doesNotMatch(depends, /libfoo/);
+    assert.ok(depends.startsWith('rs-runtime, python3 (>= 3.11), python3 (<< 3.12), rs-wheel-tinyvec (>= 1.2), rs-wheel-tinyvec (<< 1.2+~)'), depends);
+    assert.equal(depends, packager.dependencies(plan).join(', '), 'dependencies() reports the shared-library relations after build()');
+    assert.doesNotMatch(new DebPackager().dependencies(plan).join(', '), /libc6/, 'a packager that did not build it cannot know them');
+
+    const items = await checkPayload(deb, `/opt/rs/wheels/${wheelStem(COMPILED)}`, files);
+    assert.ok(items.some((i) => i.path.endsWith(`fastmath.libs/${LIBFOO}`)), 'the bundled library is shipped');
+    assert.ok(items.some((i) => i.path.endsWith(EXT) && i.mode === 0o755));
+  });
+
+  it('finds bundled libraries inside the package even without an RPATH', async () => {
+    const dir = await fresh('norpath');
+    const files = await compileExtension(path.join(dir, 'build'), { rpath: false });
+    await stageTree(path.join(dir, 'root'), 'rs', wheelStem(COMPILED), files);
+    const deb = await new DebPackager().build(compiledPlan(), path.join(dir, 'root'), context(dir));
+    const depends = await debField(deb, 'Depends');
+    assert.match(depends, /libc6 \(>= /);
+    assert.doesNotMatch(depends, /libfoo/);
+  });
+
+  it('names the file and the soname that no installed package provides', async () => {
+    const dir = await fresh('unmapped');
+    const loose = path.join(dir, 'loose');
+    await compileLooseLibrary(loose, 'libreqsetloose.so.1');
+    const files = await compileExtension(path.join(dir, 'build'), { extraLib: { dir: loose, name: 'libreqsetloose.so.1' } });
+    await stageTree(path.join(dir, 'root'), 'rs', wheelStem(COMPILED), files);
+    const ext = `/opt/rs/wheels/${wheelStem(COMPILED)}/${EXT}`;
+
+    // Found through the RPATH, but part of no package.
+    await assert.rejects(new DebPackager().build(compiledPlan(), path.join(dir, 'root'), context(dir)), (error: unknown) => {
+      assert.ok(error instanceof ToolError, String(error));
+      assert.match(error.message, /shared-library dependencies of rs-wheel-fastmath/);
+      assert.ok(error.message.includes(`${ext} needs libreqsetloose.so.1 (found at ${loose}/libreqsetloose.so.1)`), error.message);
+      assert.match(error.message, /belongs to no installed Debian package/);
+      return true;
+    });
+    // Not found at all.
+    await rm(loose, { recursive: true });
+    await assert.rejects(new DebPackager().build(compiledPlan(), path.join(dir, 'root'), context(dir)), (error: unknown) => {
+      assert.ok(error instanceof ToolError, String(error));
+      assert.ok(error.message.includes(`${ext} needs libreqsetloose.so.1`), error.message);
+      assert.doesNotMatch(error.message, new RegExp(`needs ${LIBFOO.replace(/\./g, '\\.')}`), 'the bundled library is not a problem');
+      return true;
+    });
+    assert.deepEqual(existsSync(path.join(dir, 'out')) ? await readdir(path.join(dir, 'out')) : [], [], 'nothing is left in the output directory');
+  });
+
+  it('the runtime package ships its owned directories (empty ones included)', async () => {
+    const dir = await fresh('runtime');
+    const plan = planRuntimePackage('rs', target, '0.1.0', '1');
+    const files: StagedFile[] = [{ name: 'reqset_runtime.py', data: '#!/usr/bin/env python3\nprint("helper")\n', mode: 0o755 }];
+    const root = path.join(dir, 'root');
+    const runtimeDir = path.join(root, 'opt', 'rs', 'runtime');
+    await mkdir(runtimeDir, { recursive: true });
+    await writeFile(path.join(runtimeDir, 'reqset_runtime.py'), files[0]?.data as string);
+    await chmod(path.join(runtimeDir, 'reqset_runtime.py'), 0o755);
+    const deb = await new DebPackager().build(plan, root, context(dir));
+    assert.equal(path.basename(deb), 'rs-runtime_0.1-1_all.deb');
+    assert.equal(await debField(deb, 'Depends'), 'python3 (>= 3.11), python3 (<< 3.12), python3-venv');
+    await checkPayload(deb, '/opt/rs/runtime', files, ['/opt/rs/wheels', '/opt/rs/wheelhouse']);
+    assert.equal((await run(['dpkg-deb', '--info', deb, 'postinst'], { allowFailure: true })).exitCode === 0, false, 'no maintainer scripts');
+  });
+
+  it('refuses a staged tree with files outside the plan’s contents', async () => {
+    const dir = await fresh('stray');
+    await stageTree(path.join(dir, 'root'), 'rs', wheelStem(PURE), pureWheelFiles('tinyvec', '1.2.0'));
+    await mkdir(path.join(dir, 'root', 'etc'));
+    await writeFile(path.join(dir, 'root', 'etc', 'stray.conf'), 'x\n');
+    await assert.rejects(new DebPackager().build(purePlan(), path.join(dir, 'root'), context(dir)), /outside its contents.*\/etc\/stray\.conf/);
+  });
+
+  it('is reproducible: time zone, umask, working directory, creation order, modes and times do not matter', async () => {
+    const files = pureWheelFiles('tinyvec', '1.2.0');
+    const compiledDir = await fresh('repro-build');
+    const compiled = await compileExtension(compiledDir);
+
+    async function buildBoth(variant: boolean): Promise<string[]> {
+      const dir = await fresh(variant ? 'repro-b' : 'repro-a');
+      const pureRoot = path.join(dir, 'pure');
+      const compiledRoot = path.join(dir, 'compiled');
+      if (!variant) {
+        await stageTree(pureRoot, 'rs', wheelStem(PURE), files);
+        await stageTree(compiledRoot, 'rs', wheelStem(COMPILED), compiled);
+      } else {
+        // Reverse creation order, private modes, recent times.
+        const odd = (list: StagedFile[]) => [...list].reverse().map((f) => ({ ...f, mode: (f.mode ?? 0o644) & 0o111 ? 0o700 : 0o600 }));
+        await stageTree(pureRoot, 'rs', wheelStem(PURE), odd(files), { dirMode: 0o700 });
+        await stageTree(compiledRoot, 'rs', wheelStem(COMPILED), odd(compiled), { dirMode: 0o750 });
+        const now = new Date();
+        await utimes(path.join(pureRoot, 'opt', 'rs', 'wheels', wheelStem(PURE), files[0]?.name as string), now, now);
+      }
+      const oldTz = process.env.TZ;
+      const oldCwd = process.cwd();
+      const oldUmask = process.umask(variant ? 0o077 : 0o022);
+      if (variant) {
+        process.env.TZ = 'Pacific/Chatham';
+        process.chdir(dir);
+      }
+      try {
+        const packager = new DebPackager();
+        const a = await packager.build(purePlan(), pureRoot, context(dir, { workDir: path.join(dir, variant ? 'other-work' : 'work') }));
+        const b = await packager.build(compiledPlan(), compiledRoot, context(dir));
+        return [sha256(await readFile(a)), sha256(await readFile(b))];
+      } finally {
+        process.umask(oldUmask);
+        process.chdir(oldCwd);
+        if (oldTz === undefined) delete process.env.TZ;
+        else process.env.TZ = oldTz;
+      }
+    }
+
+    const first = await buildBoth(false);
+    const second = await buildBoth(true);
+    assert.deepEqual(second, first);
+  });
+});
+
+describe('relations', () => {
+  /** Versions around each other in PEP 440, including equal spellings. */
+  const VERSIONS = [
+    '1.0', '1.0.0', '1', '1.0.post0', '1.0.post1', '1.0-1', '1.0.post1.dev0', '1.0+0', '1.0+abc', '1.0+abc.5', '1.0+abc.5.1',
+    '1.0+ABC-05', '1.0a1', '1.0rc1', '1.0rc12', '1.0.10', '1.0rc1.post1', '1.0rc1+x', '1.0.dev0', '1.0.1', '1.0.0.1', '1.01', '1.1', '1.1.dev0',
+    '1!1.0', '1!1.0.post1', '2!0.9b2.post1', '0.9', '10.0', '1.0+cu118', '1.0+cu12', '2024.1', '2024.1.post3',
+  ];
+  const REVISIONS_EQUAL = ['1', '0', '2', '10', '1+b1', '1.1', '2~bpo12+1'];
+
+  it('an exact pin is satisfied by its version at any revision and by nothing else (dpkg --compare-versions)', async () => {
+    const { toDebianVersion } = await import('../../src/packagers/version.ts');
+    const cases: { version: string; low: string; high: string; expected: boolean; what: string }[] = [];
+    for (const pinned of VERSIONS) {
+      const [low, high] = exactRelations('p', pinned).map((r) => /\((?:>=|<<) (.*)\)$/.exec(r)?.[1] as string) as [string, string];
+      for (const candidate of VERSIONS) {
+        const equal = compare(pinned, candidate) === 0;
+        for (const revision of equal ? REVISIONS_EQUAL : ['1']) {
+          const version = toDebianVersion(candidate, revision);
+          cases.push({ version, low, high, expected: equal, what: `pin ${pinned} vs ${candidate} (${version})` });
+        }
+      }
+    }
+    const script = 'while read v lo hi; do if dpkg --compare-versions "$v" ge "$lo" && dpkg --compare-versions "$v" lt "$hi"; then echo 1; else echo 0; fi; done';
+    const { stdout } = await run(['sh', '-c', script], { input: cases.map((c) => `${c.version} ${c.low} ${c.high}\n`).join('') });
+    const verdicts = stdout.trim().split('\n');
+    assert.equal(verdicts.length, cases.length);
+    const wrong = cases.filter((c, i) => (verdicts[i] === '1') !== c.expected).map((c) => `${c.what}: expected ${c.expected ? 'inside' : 'outside'} [${c.low}, ${c.high})`);
+    assert.deepEqual(wrong, []);
+  });
+});
+
+describe('installing with dpkg into a throwaway database', () => {
+  /** A plan whose scriptlets work below "$DPKG_ROOT" and log every call. */
+  function scriptedPlan(name: string, pep440: string, options: { release?: string; requires?: PackagePlan['requires'] } = {}): PackagePlan {
+    const tag = `${name}-${pep440}`;
+    const tree = `/opt/t/wheels/${tag}`;
+    const wheelFile = `"$DPKG_ROOT/opt/t/wheelhouse/${tag}.whl"`;
+    const log = `echo "${tag} $(basename "$0" | sed 's/.*\\.//') $*" >> "$DPKG_ROOT/log"`;
+    return {
+      kind: 'wheel',
+      name: `t-wheel-${name}`,
+      pep440,
+      release: options.release ?? '1',
+      arch: 'noarch',
+      summary: `${name} ${pep440}`,
+      description: `Test package ${tag}.`,
+      license: 'MIT',
+      requires: options.requires ?? [{ kind: 'any', name: 't-runtime' }],
+      scriptletRequires: [],
+      contents: [tree],
+      ownedDirs: [],
+      ghostFiles: [`/opt/t/wheelhouse/${tag}.whl`],
+      privateLibraries: [],
+      scriptlets: {
+        afterInstall: `${log}\ncp "$DPKG_ROOT${tree}/payload" ${wheelFile}.tmp\nmv -f ${wheelFile}.tmp ${wheelFile}`,
+        beforeRemove: log,
+        // A test hook: fail after removing, for the actions named by marker files.
+        afterRemove: `${log}\nrm -f ${wheelFile}\nif [ -e "$DPKG_ROOT/fail-$1" ]; then echo "failing on $1" >&2; exit 1; fi`,
+      },
+    };
+  }
+
+  function runtimePlan(): PackagePlan {
+    return {
+      ...scriptedPlan('runtime', '0.1'),
+      kind: 'runtime',
+      name: 't-runtime',
+      requires: [],
+      contents: ['/opt/t/runtime'],
+      ownedDirs: ['/opt/t', '/opt/t/wheels', '/opt/t/wheelhouse'],
+      ghostFiles: [],
+      scriptlets: {},
+    };
+  }
+
+  const built = new Map<string, string>();
+  async function build(plan: PackagePlan): Promise<string> {
+    const key = `${plan.name}=${plan.pep440}-${plan.release}`;
+    const cached = built.get(key);
+    if (cached) return cached;
+    const dir = await fresh('pkg');
+    const root = path.join(dir, 'root');
+    const content = path.join(root, plan.contents[0] as string);
+    await mkdir(content, { recursive: true });
+    await writeFile(path.join(content, 'payload'), `payload of ${key}\n`);
+    const deb = await new DebPackager().build(plan, root, context(dir));
+    built.set(key, deb);
+    return deb;
+  }
+
+  async function makeRoot(): Promise<string> {
+    const root = await fresh('dpkg-root');
+    await mkdir(path.join(root, 'var/lib/dpkg/info'), { recursive: true });
+    await mkdir(path.join(root, 'var/lib/dpkg/updates'), { recursive: true });
+    await writeFile(path.join(root, 'var/lib/dpkg/status'), '');
+    await writeFile(path.join(root, 'var/lib/dpkg/available'), '');
+    return root;
+  }
+
+  function dpkg(root: string, args: string[], allowFailure = false) {
+    return run(['dpkg', `--root=${root}`, '--force-script-chrootless', '--force-not-root', '--force-unsafe-io', `--log=${path.join(root, 'dpkg.log')}`, ...args], { allowFailure, env: { LC_ALL: 'C' } });
+  }
+
+  async function status(root: string, pkg: string): Promise<string> {
+    const { stdout } = await run(['dpkg-query', `--admindir=${path.join(root, 'var/lib/dpkg')}`, '-W', '-f', '${Version} ${db:Status-Abbrev}', pkg], { allowFailure: true });
+    return stdout.trim();
+  }
+
+  async function wheelhouse(root: string): Promise<string[]> {
+    const dir = path.join(root, 'opt/t/wheelhouse');
+    return existsSync(dir) ? (await readdir(dir)).sort() : [];
+  }
+
+  async function takeLog(root: string): Promise<string[]> {
+    const file = path.join(root, 'log');
+    if (!existsSync(file)) return [];
+    const lines = (await readFile(file, 'utf8')).trim().split('\n').map((l) => l.trim());
+    await rm(file);
+    return lines;
+  }
+
+  it('install, reinstall, upgrade, downgrade, remove and purge leave exactly the right generated file', async () => {
+    const root = await makeRoot();
+    const runtime = await build(runtimePlan());
+    const a10 = await build(scriptedPlan('a', '1.0'));
+    const a11 = await build(scriptedPlan('a', '1.1'));
+
+    await dpkg(root, ['-i', runtime, a10]);
+    assert.equal(await status(root, 't-wheel-a'), '1.0-1 ii');
+    assert.deepEqual(await wheelhouse(root), ['a-1.0.whl']);
+    assert.equal(await readFile(path.join(root, 'opt/t/wheelhouse/a-1.0.whl'), 'utf8'), 'payload of t-wheel-a=1.0-1\n');
+    assert.deepEqual(await takeLog(root), ['a-1.0 postinst configure']);
+
+    await dpkg(root, ['-i', a10]);
+    assert.deepEqual(await wheelhouse(root), ['a-1.0.whl'], 'reinstall');
+    assert.deepEqual(await takeLog(root), ['a-1.0 postrm upgrade 1.0-1', 'a-1.0 postinst configure 1.0-1']);
+
+    await dpkg(root, ['-i', a11]);
+    assert.equal(await status(root, 't-wheel-a'), '1.1-1 ii');
+    assert.deepEqual(await wheelhouse(root), ['a-1.1.whl'], 'upgrade');
+    assert.deepEqual(await takeLog(root), ['a-1.0 postrm upgrade 1.1-1', 'a-1.1 postinst configure 1.0-1']);
+    assert.ok(!existsSync(path.join(root, 'opt/t/wheels/a-1.0')), 'the old tree is gone');
+
+    await dpkg(root, ['-i', a10]);
+    assert.equal(await status(root, 't-wheel-a'), '1.0-1 ii');
+    assert.deepEqual(await wheelhouse(root), ['a-1.0.whl'], 'downgrade');
+    assert.deepEqual(await takeLog(root), ['a-1.1 postrm upgrade 1.0-1', 'a-1.0 postinst configure 1.1-1']);
+
+    // Every action is idempotent: the installed scripts run twice in a row.
+    const info = path.join(root, 'var/lib/dpkg/info');
+    const env = { DPKG_ROOT: root };
+    for (const [script, action, after] of [
+      ['postinst', 'configure', ['a-1.0.whl']],
+      ['postinst', 'configure', ['a-1.0.whl']],
+      ['postrm', 'remove', []],
+      ['postrm', 'remove', []],
+      ['postinst', 'abort-upgrade', ['a-1.0.whl']],
+      ['postinst', 'abort-remove', ['a-1.0.whl']],
+      ['prerm', 'upgrade', ['a-1.0.whl']],
+      ['postinst', 'triggered', ['a-1.0.whl']],
+    ] as const) {
+      await run([path.join(info, `t-wheel-a.${script}`), action], { env });
+      assert.deepEqual(await wheelhouse(root), after, `${script} ${action}`);
+    }
+    await takeLog(root);
+
+    await dpkg(root, ['-r', 't-wheel-a']);
+    assert.equal(await status(root, 't-wheel-a'), '1.0-1 rc');
+    assert.deepEqual(await wheelhouse(root), []);
+    assert.deepEqual(await takeLog(root), ['a-1.0 prerm remove', 'a-1.0 postrm remove']);
+    assert.ok(existsSync(path.join(root, 'opt/t/wheelhouse')), 'the runtime still owns the wheelhouse');
+    assert.ok(!existsSync(path.join(root, 'opt/t/wheels/a-1.0')));
+
+    await dpkg(root, ['-P', 't-wheel-a']);
+    assert.deepEqual(await takeLog(root), ['a-1.0 postrm purge']);
+    assert.equal(await status(root, 't-wheel-a'), '');
+
+    await dpkg(root, ['-P', 't-runtime']);
+    assert.ok(!existsSync(path.join(root, 'opt/t')), 'purging the runtime removes its directories');
+  });
+
+  it('a failed upgrade is rolled back with the old version’s generated file restored', async () => {
+    const root = await makeRoot();
+    await dpkg(root, ['-i', await build(runtimePlan()), await build(scriptedPlan('a', '1.0'))]);
+    await takeLog(root);
+
+    // The old postrm fails; the new postrm `failed-upgrade` succeeds: dpkg carries on.
+    await writeFile(path.join(root, 'fail-upgrade'), '');
+    await dpkg(root, ['-i', await build(scriptedPlan('a', '1.1'))]);
+    assert.equal(await status(root, 't-wheel-a'), '1.1-1 ii');
+    assert.deepEqual(await wheelhouse(root), ['a-1.1.whl']);
+    assert.deepEqual(await takeLog(root), ['a-1.0 postrm upgrade 1.1-1', 'a-1.1 postrm failed-upgrade 1.0-1 1.1-1', 'a-1.1 postinst configure 1.0-1']);
+
+    // Both fail: dpkg rolls back to 1.1 and its postinst `abort-upgrade` restores a-1.1.whl.
+    await writeFile(path.join(root, 'fail-failed-upgrade'), '');
+    const result = await dpkg(root, ['-i', await build(scriptedPlan('a', '1.2'))], true);
+    assert.notEqual(result.exitCode, 0);
+    assert.equal(await status(root, 't-wheel-a'), '1.1-1 ii');
+    assert.deepEqual(await wheelhouse(root), ['a-1.1.whl']);
+    assert.deepEqual(await takeLog(root), [
+      'a-1.1 postrm upgrade 1.2-1',
+      'a-1.2 postrm failed-upgrade 1.1-1 1.2-1',
+      'a-1.2 postrm abort-upgrade 1.1-1 1.2-1',
+      'a-1.1 postinst abort-upgrade 1.2-1',
+    ]);
+    assert.equal(await readFile(path.join(root, 'opt/t/wheels/a-1.1/payload'), 'utf8'), 'payload of t-wheel-a=1.1-1\n', 'the old files are back');
+    assert.ok(!existsSync(path.join(root, 'opt/t/wheels/a-1.2')));
+  });
+
+  it('dpkg accepts an exact pin at another revision and refuses every other version', async () => {
+    const root = await makeRoot();
+    await dpkg(root, ['-i', await build(runtimePlan())]);
+    const b = await build(scriptedPlan('b', '1.0', { requires: [{ kind: 'exact', name: 't-wheel-a', pep440: '1.1' }] }));
+    assert.equal(await debField(b, 'Depends'), 't-wheel-a (>= 1.1), t-wheel-a (<< 1.1+~)');
+
+    for (const [pep440, release, accepted] of [
+      ['1.1', '2', true],
+      ['1.1.0', '1', true],
+      ['1.1.post1', '1', false],
+      ['1.1rc1', '1', false],
+      ['1.1+cpu', '1', false],
+      ['1.1.1', '1', false],
+      ['1!1.1', '1', false],
+    ] as const) {
+      await dpkg(root, ['-i', await build(scriptedPlan('a', pep440, { release }))]);
+      const result = await dpkg(root, ['-i', b], true);
+      assert.equal(result.exitCode === 0, accepted, `t-wheel-a ${pep440}-${release}: ${result.stderr}`);
+      assert.equal((await status(root, 't-wheel-b')).endsWith(accepted ? ' ii' : ' iU'), true, pep440);
+      if (!accepted) assert.match(result.stderr, /t-wheel-b depends on t-wheel-a \(>= 1\.1\); however|t-wheel-b depends on t-wheel-a \(<< 1\.1\+~\); however/);
+      await dpkg(root, ['-P', 't-wheel-b']);
+      await dpkg(root, ['-P', 't-wheel-a']);
+    }
+  });
+});
+
+describe('maintainer scripts of the real plans', () => {
+  it('pass sh -n (dash, /bin/sh on Debian)', async () => {
+    const dir = await fresh('scripts');
+    const plans = [purePlan(), compiledPlan(), planRuntimePackage('rs', target, '0.1.0', '1')];
+    let count = 0;
+    for (const plan of plans) {
+      for (const [name, text] of Object.entries(debMaintainerScripts(plan))) {
+        const file = path.join(dir, `${plan.name}.${name}`);
+        await writeFile(file, text);
+        await run(['sh', '-n', file]);
+        count++;
+      }
+    }
+    assert.equal(count, 4);
+  });
+});
