@@ -11,9 +11,10 @@ import { checkClosure, type ClosureProblem } from './closure/closure.ts';
 import { InputError } from './errors.ts';
 import { discard, replaceDir, stagingDirFor, withTempDir } from './fsutil.ts';
 import { silentProgress, type Progress } from './progress.ts';
-import { buildRuntimePackage, buildWheelPackages, type BuiltPackage, type WheelPackage } from './packagers/build.ts';
+import { buildEndpointPackage, buildRuntimePackage, buildWheelPackages, type BuiltPackage, type EndpointPackage, type WheelPackage } from './packagers/build.ts';
 import { packagerFor } from './packagers/index.ts';
 import { loadReqset, pinsForTarget, withCliIndexOptions, type CliIndexOptions, type Pin, type Reqset } from './reqset/load.ts';
+import { checkSpec, loadSpecs } from './specs/spec.ts';
 import { loadTarget, loadTargets, markerEnvironment, TOOL_ROOT, type Target } from './targets/target.ts';
 import { defaultCacheDir, WheelCache } from './wheels/cache.ts';
 import { buildWheelhouse, type WheelRecord } from './wheels/wheelhouse.ts';
@@ -26,6 +27,8 @@ export interface CommonOptions extends CliIndexOptions {
   wheelCache?: string;
   /** Package release / Debian revision of every package built (default "1"). */
   release?: string;
+  /** How endpoint post-installs fill the venv (default native: from the unpacked trees). */
+  venvInstaller?: 'native' | 'pip';
   progress?: Progress;
 }
 
@@ -141,6 +144,7 @@ export interface Manifest {
   format: 'rpm' | 'deb';
   tool: string;
   runtime: BuiltPackage;
+  endpoints: { name: string; spec: string; distribution: string; closure: string[]; package: BuiltPackage }[];
   pins: {
     name: string;
     version: string;
@@ -151,7 +155,7 @@ export interface Manifest {
   }[];
 }
 
-function manifestOf(job: Job, runtime: BuiltPackage, packages: WheelPackage[]): Manifest {
+function manifestOf(job: Job, runtime: BuiltPackage, packages: WheelPackage[], endpoints: EndpointPackage[]): Manifest {
   const relative = (p: BuiltPackage) => ({ ...p, path: path.relative(job.outDir, p.path) });
   return {
     reqset: job.reqset.name,
@@ -159,6 +163,7 @@ function manifestOf(job: Job, runtime: BuiltPackage, packages: WheelPackage[]): 
     format: job.target.format,
     tool: `reqset ${TOOL_VERSION}`,
     runtime: relative(runtime),
+    endpoints: endpoints.map((e) => ({ name: e.spec.name, spec: e.spec.file, distribution: e.spec.distribution, closure: e.closure, package: relative(e.package) })),
     pins: packages.map((p) => ({
       name: p.pin.name,
       version: p.pin.version,
@@ -185,9 +190,13 @@ export async function buildTarget(reqsetName: string, targetName: string | undef
   const staging = await stagingDirFor(job.outDir);
   try {
     const wheelsDir = path.join(staging, 'wheels');
+    const specs = await loadSpecs(job.workspace, job.reqset.name);
     const wheelRecords = await makeWheels(job, wheelsDir, options);
     const checked = report(job, wheelRecords);
     if (!checked.ok) throw closureError(checked);
+    const distributions = new Map(wheelRecords.map((w) => [w.pin.key, { name: w.pin.name, version: w.pin.version, consoleScripts: w.facts.consoleScripts }]));
+    const specProblems = specs.flatMap((spec) => checkSpec(spec, distributions, path.relative(job.workspace, job.reqset.file)));
+    if (specProblems.length) throw new InputError(`endpoint specs of ${job.reqset.name} do not match its pins`, specProblems);
     const packagesDir = path.join(staging, 'packages');
     await mkdir(packagesDir, { recursive: true });
     const packagesOptions = {
@@ -208,7 +217,9 @@ export async function buildTarget(reqsetName: string, targetName: string | undef
     };
     const runtime = await buildRuntimePackage(packagesOptions);
     const packages = await buildWheelPackages(packagesOptions);
-    const manifest = manifestOf({ ...job, outDir: staging }, runtime, packages);
+    const endpoints = [];
+    for (const spec of specs) endpoints.push(await buildEndpointPackage(packagesOptions, spec, options.venvInstaller ?? 'native'));
+    const manifest = manifestOf({ ...job, outDir: staging }, runtime, packages, endpoints);
     await writeFile(path.join(staging, 'manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`);
     await replaceDir(staging, job.outDir);
     return { outDir: job.outDir, manifest };

@@ -125,14 +125,16 @@ export function buildProgram(io: IO, state: { exitCode: number }): Command {
       .description('wheels, then one package per wheel and the runtime package, into <out>/<reqset>/<target>/')
       .argument('<reqset>', 'name of reqsets/<reqset>.txt')
       .option('--target <name>', `target to build for, repeatable (default: ${api.DEFAULT_TARGET})`, collect)
-      .option('--release <n>', 'package release (RPM Release, Debian revision): bump it when a rebuild changes packages whose versions did not change', '1'),
-  ).action(async (reqset: string, flags: GlobalFlags & { target?: string[]; release: string }) => {
+      .option('--release <n>', 'package release (RPM Release, Debian revision): bump it when a rebuild changes packages whose versions did not change', '1')
+      .addOption(new Option('--venv-installer <kind>', 'how endpoint post-installs fill the venv').choices(['native', 'pip']).default('native')),
+  ).action(async (reqset: string, flags: GlobalFlags & { target?: string[]; release: string; venvInstaller: 'native' | 'pip' }) => {
     const results = [];
     for (const target of flags.target ?? [api.DEFAULT_TARGET]) {
-      const result = await api.buildTarget(reqset, target, { ...commonOptions(flags, io.stderr), release: flags.release });
+      const result = await api.buildTarget(reqset, target, { ...commonOptions(flags, io.stderr), release: flags.release, venvInstaller: flags.venvInstaller });
       results.push(result);
       if (!flags.json && !flags.quiet) {
-        io.stdout.write(`${reqset} for ${target}: ${result.manifest.pins.length + 1} packages in ${path.join(result.outDir, 'packages')}\n`);
+        const count = result.manifest.pins.length + result.manifest.endpoints.length + 1;
+        io.stdout.write(`${reqset} for ${target}: ${count} packages in ${path.join(result.outDir, 'packages')}\n`);
       }
     }
     if (flags.json) io.stdout.write(`${JSON.stringify(results.map((r) => r.manifest), null, 2)}\n`);

@@ -18,6 +18,10 @@ export interface WheelFacts {
   requiresDist: string[];
   requiresPython?: string;
   providesExtra: string[];
+  /** Names of its console_scripts entry points. */
+  consoleScripts: string[];
+  /** Importable top-level modules and packages it installs. */
+  topLevel: string[];
 }
 
 export interface ClosureTarget {

@@ -4,20 +4,22 @@
  * also rebuilt from its tree with the runtime helper, so the manifest can say
  * whether the target will get the very same .whl back.
  */
-import { chmod, copyFile, mkdir, readdir, stat, utimes } from 'node:fs/promises';
+import { chmod, copyFile, lutimes, mkdir, readdir, stat, symlink, utimes } from 'node:fs/promises';
 import path from 'node:path';
 import pLimit from 'p-limit';
 import { computeClosure } from '../closure/closure.ts';
+import { normalizeName } from '../python/names.ts';
 import { sha256File, withTempDir } from '../fsutil.ts';
 import type { MarkerEnvironment } from '../python/markers.ts';
 import type { Progress } from '../progress.ts';
 import { run } from '../run.ts';
 import type { Pin } from '../reqset/load.ts';
+import type { EndpointSpec } from '../specs/spec.ts';
 import { TOOL_ROOT, type Target } from '../targets/target.ts';
 import type { WheelRecord } from '../wheels/wheelhouse.ts';
 import { openWheel } from '../wheels/source.ts';
 import type { Packager, PackagePlan } from './packager.ts';
-import { planRuntimePackage, planWheelPackage, reqsetPaths, wheelStem } from './plan.ts';
+import { endpointPaths, planEndpointPackage, planRuntimePackage, planWheelPackage, reqsetPaths, wheelStem } from './plan.ts';
 
 export const RUNTIME_HELPER = path.join(TOOL_ROOT, 'src', 'runtime', 'reqset_runtime.py');
 
@@ -83,7 +85,7 @@ async function setTreeTime(dir: string, when: Date) {
   for (const entry of await readdir(dir, { withFileTypes: true })) {
     const full = path.join(dir, entry.name);
     if (entry.isDirectory()) await setTreeTime(full, when);
-    await utimes(full, when, when);
+    await lutimes(full, when, when);
   }
   await utimes(dir, when, when);
 }
@@ -155,4 +157,43 @@ export async function buildWheelPackages(options: PackagesOptions): Promise<Whee
       ),
     ),
   );
+}
+
+export interface EndpointPackage {
+  spec: EndpointSpec;
+  package: BuiltPackage;
+  closure: string[];
+}
+
+/** One application: its venv is made on the target from the closure's unpacked wheels. */
+export async function buildEndpointPackage(options: PackagesOptions, spec: EndpointSpec, installer: 'native' | 'pip'): Promise<EndpointPackage> {
+  const facts = new Map(options.wheels.map((w) => [w.pin.key, w.facts]));
+  const app = options.wheels.find((w) => w.pin.key === normalizeName(spec.distribution));
+  if (!app) throw new Error(`internal: ${spec.distribution} has no wheel`);
+  const closure = computeClosure([{ key: app.pin.key, extras: app.pin.extras }], facts, options.env);
+  const byKey = new Map(options.wheels.map((w) => [w.pin.key, w]));
+  const members = closure.keys.map((key) => byKey.get(key)).filter((w): w is WheelRecord => !!w);
+  const plan = planEndpointPackage({
+    reqset: options.reqset,
+    target: options.target,
+    spec,
+    distribution: { key: app.pin.key, name: app.pin.name, version: app.pin.version, topLevel: app.facts.topLevel },
+    closure: members.map((w) => ({ key: w.pin.key, version: w.pin.version, filename: w.filename })),
+    release: options.release,
+    installer,
+  });
+  const started = Date.now();
+  const item = `${plan.name} (${spec.file})`;
+  options.progress({ stage: 'packages', item, state: 'start' });
+  return withTempDir('reqset-endpoint-', async (work) => {
+    const root = path.join(work, 'root');
+    const venv = endpointPaths(options.reqset, spec.name).venv;
+    await mkdir(path.join(root, 'usr', 'bin'), { recursive: true });
+    for (const dir of plan.ownedDirs) await mkdir(path.join(root, dir), { recursive: true });
+    for (const script of spec.scripts) await symlink(`${venv}/bin/${script}`, path.join(root, 'usr', 'bin', script));
+    await setTreeTime(root, new Date(options.epoch * 1000));
+    const file = await options.packager.build(plan, root, { epoch: options.epoch, outDir: options.packagesDir, workDir: work, maintainer: options.maintainer });
+    options.progress({ stage: 'packages', item, state: 'packaged', elapsedMs: Date.now() - started, detail: path.basename(file) });
+    return { spec, package: await finish(options.packager, plan, file), closure: members.map((w) => w.pin.key) };
+  });
 }

@@ -108,3 +108,73 @@ export function planRuntimePackage(reqset: string, target: Target, toolVersion: 
     scriptlets: {},
   };
 }
+
+export interface EndpointPackageInput {
+  reqset: string;
+  target: Target;
+  spec: { name: string; summary: string; scripts: string[]; requires: { rpm: string[]; deb: string[] } };
+  /** The application's own distribution and pinned version. */
+  distribution: { key: string; name: string; version: string; topLevel: string[] };
+  /** Every wheel of the application's closure on the target (the application's own included). */
+  closure: { key: string; version: string; filename: string }[];
+  release: string;
+  /** Which installer the post-install uses to fill the virtualenv. */
+  installer: 'native' | 'pip';
+}
+
+export function endpointPaths(reqset: string, app: string) {
+  const root = `/opt/${reqset}-${app}`;
+  return { root, venv: `${root}/venv` };
+}
+
+export const endpointPackageName = (reqset: string, app: string) => `${reqset}-${app}`;
+
+/**
+ * The application's package: requires its closure's wheel packages at exact
+ * versions; its post-install builds the venv beside the old one and swaps it
+ * in only when it works; console scripts are symlinks it ships in /usr/bin.
+ */
+export function planEndpointPackage(input: EndpointPackageInput): PackagePlan {
+  const paths = reqsetPaths(input.reqset);
+  const app = endpointPaths(input.reqset, input.spec.name);
+  const python = pythonDependency(input.target);
+  const runtime: PackageDependency = { kind: 'any', name: runtimePackageName(input.reqset) };
+  const wheels = input.closure.map((w) => ({ kind: 'exact' as const, name: wheelPackageName(input.reqset, w.key), pep440: w.version }));
+  const format = input.target.format;
+  const install = [
+    shellQuote(input.target.python.path),
+    paths.helper,
+    'install-venv',
+    '--venv',
+    app.venv,
+    '--installer',
+    input.installer,
+    '--wheelhouse',
+    paths.wheelhouse,
+    ...input.closure.flatMap((w) => ['--tree', shellQuote(`${paths.wheels}/${wheelStem(w.filename)}`)]),
+    ...input.spec.scripts.flatMap((s) => ['--script', shellQuote(s)]),
+    ...input.distribution.topLevel.flatMap((m) => ['--check-import', m]),
+  ];
+  return {
+    kind: 'endpoint',
+    name: endpointPackageName(input.reqset, input.spec.name),
+    pep440: input.distribution.version,
+    release: input.release,
+    arch: 'noarch',
+    summary: input.spec.summary,
+    description:
+      `${input.spec.summary}. The ${input.distribution.name} ${input.distribution.version} application of the ${input.reqset} reqset, ` +
+      `in its own virtualenv at ${app.venv}, built on install from the reqset's wheel packages.`,
+    license: 'see the application wheel metadata',
+    requires: [runtime, python, ...wheels, ...input.spec.requires[format].map((text) => ({ kind: 'system' as const, text }))],
+    scriptletRequires: [runtime, python, ...wheels],
+    contents: input.spec.scripts.map((s) => `/usr/bin/${s}`),
+    ownedDirs: [app.root],
+    ghostFiles: [],
+    privateLibraries: [],
+    scriptlets: {
+      afterInstall: install.join(' '),
+      beforeRemove: `${shellQuote(input.target.python.path)} ${paths.helper} remove-venv --venv ${app.venv}`,
+    },
+  };
+}

@@ -397,7 +397,8 @@ def read_record(tree, record_name):
     return rows
 
 
-def check_record_row(tree, row, problems):
+def check_record_row(tree, row, problems, digests=None):
+    """Check one RECORD row; with `digests`, keep {name: (urlsafe-b64 sha256, size)} of good files."""
     name, hash_value, size_text = row
     path = fs_path(name)
     full = os.path.join(tree, path)
@@ -415,13 +416,19 @@ def check_record_row(tree, row, problems):
         if actual_size != expected_size:
             problems.add(path, 'size %d, RECORD says %d' % (actual_size, expected_size))
             return
-    digest, _ = file_digest(full, algorithm)
+    digest, size = file_digest(full, algorithm)
     if record_b64(digest) != expected.rstrip('='):
         problems.add(path, '%s does not match RECORD' % algorithm)
+    elif digests is not None and algorithm == 'sha256':
+        digests[name] = (record_b64(digest), size)
 
 
-def verify_tree(tree, info):
-    """Raise HelperError naming every file that differs from the wheel; return the count checked."""
+def verify_tree(tree, info, digests=None):
+    """Raise HelperError naming every file that differs from the wheel; return the count checked.
+
+    With `digests` (a dict), also collect the sha256 of every file RECORD
+    hashes with sha256, so that an installer need not read them again.
+    """
     problems = Problems(tree)
     files, dirs = scan_tree(tree, problems)
     expected = check_members_present(info, files, dirs, problems)
@@ -447,7 +454,7 @@ def verify_tree(tree, info):
             continue
         if path not in files:
             continue  # already reported as missing
-        check_record_row(tree, row, problems)
+        check_record_row(tree, row, problems, digests)
         checked += 1
     for m in info.members:
         if not m.is_dir and m.name not in listed and m.name not in unhashed:

@@ -232,6 +232,21 @@ export async function buildWheelhouse(options: WheelhouseOptions): Promise<Wheel
   return settled.map((s) => (s as PromiseFulfilledResult<WheelRecord>).value);
 }
 
+/** Top-level modules of a wheel's root: `pkg/__init__.py` gives pkg, `mod.py` or `mod.cpython-311-x86_64-linux-gnu.so` gives mod. */
+export function topLevelModules(members: string[]): string[] {
+  const modules = new Set<string>();
+  for (const name of members) {
+    const [head, second] = name.split('/');
+    if (!head || head.endsWith('.dist-info') || head.endsWith('.data')) continue;
+    if (second === '__init__.py') modules.add(head);
+    else if (second === undefined) {
+      const m = /^([A-Za-z_][A-Za-z0-9_]*)(?:\.py|\.[A-Za-z0-9_-]+\.so|\.so)$/.exec(head);
+      if (m?.[1]) modules.add(m[1]);
+    }
+  }
+  return [...modules].sort();
+}
+
 /** Opens (and so validates) a wheel and keeps what the closure check needs. */
 export async function readWheelFacts(wheel: string): Promise<WheelFacts> {
   const source = await openWheel(wheel);
@@ -246,6 +261,8 @@ export async function readWheelFacts(wheel: string): Promise<WheelFacts> {
       requiresDist: source.metadata.requiresDist,
       requiresPython: source.metadata.requiresPython,
       providesExtra: source.metadata.providesExtra,
+      consoleScripts: Object.keys(source.entryPoints.console_scripts ?? {}).sort(),
+      topLevel: topLevelModules(source.members.map((m) => m.name)),
     };
   } finally {
     await source.close();

@@ -21,6 +21,9 @@ export const BUILD_NAME_FORMAT = '%%{NAME}-%%{VERSION}-%%{RELEASE}.%%{ARCH}.rpm'
 export class RpmPackager implements Packager {
   readonly format = 'rpm' as const;
 
+  /** What each built package really requires (planned plus rpm's ELF dependencies), by file name. */
+  private readonly requires = new Map<string, string[]>();
+
   constructor(private readonly rpmbuild = 'rpmbuild') {}
 
   fileName(plan: PackagePlan): string {
@@ -31,8 +34,9 @@ export class RpmPackager implements Packager {
     return rpmDisplayVersion(plan);
   }
 
+  /** After build(): as `rpm -qp --requires` shows them (without rpmlib features); before: the planned ones. */
   dependencies(plan: PackagePlan): string[] {
-    return rpmDependencies(plan);
+    return this.requires.get(rpmFileName(plan)) ?? rpmDependencies(plan);
   }
 
   async build(plan: PackagePlan, root: string, context: BuildContext): Promise<string> {
@@ -82,6 +86,9 @@ export class RpmPackager implements Packager {
     } catch {
       throw new ToolError(`rpmbuild succeeded but did not write ${file} (spec: ${specFile})`);
     }
+    const query = await run(['rpm', '-qp', '--requires', file]);
+    const requires = query.stdout.split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('rpmlib('));
+    this.requires.set(rpmFileName(plan), [...new Set(requires)]);
     return file;
   }
 }

@@ -1,0 +1,111 @@
+/**
+ * `npm run bench`: every figure is a ratio against an alternative measured in
+ * the same run on the same machine, never a bare time.
+ */
+import { existsSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import * as api from '../src/api.ts';
+import { withTempDir } from '../src/fsutil.ts';
+import { run } from '../src/run.ts';
+import { openWheel } from '../src/wheels/source.ts';
+import { CORPUS, makeWorkspace, reqsset3Pins } from '../test/helpers/workspace.ts';
+
+const BIN = path.resolve(import.meta.dirname, '..', 'bin', 'reqset.js');
+
+interface Row {
+  measure: string;
+  value: string;
+  baseline: string;
+  ratio: number;
+  goal?: string;
+}
+
+async function timed(argv: string[]): Promise<number> {
+  const started = process.hrtime.bigint();
+  await run(argv);
+  return Number(process.hrtime.bigint() - started) / 1e9;
+}
+
+async function wheelsBench(): Promise<Row[]> {
+  const ws = await makeWorkspace();
+  try {
+    await ws.writeReqset('bench', `--no-index\n--find-links ../dist-src\n${reqsset3Pins()}\n`);
+    const wheels = (jobs: number, cache: string) => ['node', BIN, 'wheels', 'bench', '--workspace', ws.dir, '--out', ws.out, '--wheel-cache', cache, '--jobs', String(jobs), '--quiet'];
+    const cold1 = await timed(wheels(1, path.join(ws.dir, 'cache-j1')));
+    const cold2 = await timed(wheels(2, path.join(ws.dir, 'cache-j2')));
+    const warm: number[] = [];
+    for (let i = 0; i < 5; i++) warm.push(await timed(wheels(2, path.join(ws.dir, 'cache-j2'))));
+    const warmMedian = warm.sort((a, b) => a - b)[2] as number;
+    return [
+      { measure: 'warm no-op `reqset wheels` vs cold build', value: `${warmMedian.toFixed(2)}s`, baseline: `${cold2.toFixed(2)}s`, ratio: warmMedian / cold2, goal: '< 0.05' },
+      { measure: 'example sdists with --jobs 2 vs --jobs 1', value: `${cold2.toFixed(2)}s`, baseline: `${cold1.toFixed(2)}s`, ratio: cold2 / cold1, goal: '< 0.65' },
+    ];
+  } finally {
+    await ws.cleanup();
+  }
+}
+
+const CORPUS_PINS = [
+  'requests==2.34.2', 'urllib3==2.7.0', 'idna==3.13', 'certifi==2026.5.20', 'charset_normalizer==3.4.7',
+  'Flask==3.1.3', 'Werkzeug==3.1.8', 'Jinja2==3.1.6', 'MarkupSafe==3.0.3', 'itsdangerous==2.2.0', 'click==8.4.0', 'blinker==1.9.0',
+  'numpy==2.4.6',
+];
+
+const mib = (bytes: number) => `${(bytes / 1048576).toFixed(2)} MiB`;
+
+/**
+ * Packaging the corpus closures against the work that cannot be avoided:
+ * `tar | zstd -3` of the same unpacked trees. Sizes next to the wheels'.
+ */
+async function packagesBench(): Promise<Row[]> {
+  if (!existsSync(CORPUS)) return [];
+  const ws = await makeWorkspace();
+  try {
+    await ws.writeReqset('corpus', `--no-index\n--find-links ${CORPUS}\n${CORPUS_PINS.join('\n')}\n`);
+    const options = { workspace: ws.dir, out: ws.out, wheelCache: ws.cache, jobs: 2 };
+    const checked = await api.wheels('corpus', 'debian12', options);
+    const baseline = await withTempDir('reqset-bench-trees-', async (dir) => {
+      for (const wheel of checked.wheels) {
+        const source = await openWheel(path.join(checked.wheelsDir, wheel.filename));
+        await source.extractTo(path.join(dir, 'trees', wheel.filename.replace(/\.whl$/, '')));
+        await source.close();
+      }
+      return timed(['tar', '-C', path.join(dir, 'trees'), '-I', 'zstd -3 -T1', '-cf', path.join(dir, 'trees.tar.zst'), '.']);
+    });
+    const rows: Row[] = [];
+    for (const target of ['el9-py311', 'debian12']) {
+      await mkdir(ws.out, { recursive: true });
+      const started = process.hrtime.bigint();
+      const result = await api.buildTarget('corpus', target, options);
+      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+      const packageBytes = result.manifest.pins.reduce((sum, p) => sum + p.package.size, 0);
+      const wheelBytes = result.manifest.pins.reduce((sum, p) => sum + p.wheel.size, 0);
+      rows.push({ measure: `build corpus closures for ${target} vs tar | zstd -3 of the trees`, value: `${seconds.toFixed(2)}s`, baseline: `${baseline.toFixed(2)}s`, ratio: seconds / baseline });
+      rows.push({ measure: `${target} package bytes vs wheel bytes (${CORPUS_PINS.length} pins)`, value: mib(packageBytes), baseline: mib(wheelBytes), ratio: packageBytes / wheelBytes });
+    }
+    return rows;
+  } finally {
+    await ws.cleanup();
+  }
+}
+
+function printTable(rows: Row[]) {
+  const header = ['measure', 'value', 'baseline', 'ratio', 'goal'];
+  const cells = rows.map((r) => [r.measure, r.value, r.baseline, r.ratio.toFixed(3), r.goal ?? '']);
+  const widths = header.map((h, i) => Math.max(h.length, ...cells.map((c) => (c[i] ?? '').length)));
+  const line = (c: string[]) => `| ${c.map((x, i) => x.padEnd(widths[i] ?? 0)).join(' | ')} |`;
+  console.log(line(header));
+  console.log(`|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`);
+  for (const c of cells) console.log(line(c));
+}
+
+const sections: Record<string, () => Promise<Row[]>> = { wheels: wheelsBench, packages: packagesBench };
+const wanted = process.argv.slice(2);
+const rows: Row[] = [];
+for (const [name, bench] of Object.entries(sections)) {
+  if (wanted.length && !wanted.includes(name)) continue;
+  console.error(`bench: ${name} ...`);
+  rows.push(...(await bench()));
+}
+printTable(rows);
