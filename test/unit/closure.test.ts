@@ -33,7 +33,7 @@ function pin(spec: string, line = 1): Pin {
 function facts(filename: string, requiresDist: string[] = [], extra: Partial<WheelFacts> = {}): [string, WheelFacts] {
   const name = parseWheelFilename(filename);
   assert.ok(name);
-  return [name.key, { name, metadataName: name.key, metadataVersion: name.version, requiresDist, providesExtra: [], ...extra }];
+  return [name.key, { name, metadataName: name.key, metadataVersion: name.version, requiresDist, providesExtra: [], consoleScripts: [], topLevel: [], ...extra }];
 }
 
 describe('closure check', () => {
