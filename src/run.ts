@@ -26,6 +26,13 @@ const INSTALL_HINTS: Record<string, string> = {
   zstd: 'apt-get install zstd',
 };
 
+/** Where every command is reported before it runs (the CLI's --verbose); none by default. */
+let commandTrace: ((command: string) => void) | undefined;
+
+export function traceCommands(trace: ((command: string) => void) | undefined): void {
+  commandTrace = trace;
+}
+
 export interface RunOptions {
   cwd?: string;
   env?: Record<string, string | undefined>;
@@ -63,6 +70,7 @@ export async function run(argv: readonly string[], options: RunOptions = {}): Pr
   const [file, ...args] = argv;
   if (!file) throw new Error('run() needs a command');
   const command = formatCommand(argv);
+  commandTrace?.(options.cwd ? `(cd ${formatCommand([options.cwd])} && ${command})` : command);
   const result = await execa(file, args, {
     cwd: options.cwd,
     env: options.env,

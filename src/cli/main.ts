@@ -9,6 +9,7 @@ import { Command, CommanderError, InvalidArgumentError, Option } from 'commander
 import * as api from '../api.ts';
 import { isReportable } from '../errors.ts';
 import { createProgress } from '../progress.ts';
+import { traceCommands } from '../run.ts';
 
 interface GlobalFlags {
   workspace?: string;
@@ -36,10 +37,10 @@ function positiveInt(value: string): number {
 function withCommonOptions(command: Command, { build = true }: { build?: boolean } = {}): Command {
   command.option('--workspace <dir>', 'workspace directory with reqsets/, specs/, packaging/', '.');
   command.option('--json', 'print the result as JSON on stdout');
-  command.option('--quiet', 'print nothing but errors');
-  command.option('--verbose', 'print more detail');
   if (!build) return command;
   return command
+    .option('--quiet', 'print nothing but errors')
+    .option('--verbose', 'print every external command (pip, rpmbuild, dpkg-deb, ...) as it runs')
     .option('--out <dir>', 'output directory', 'dist')
     .option('--jobs <n>', 'parallel builds (default: CPU count)', positiveInt)
     .option('--find-links <dir>', 'extra place to look for wheels and sdists (repeatable)', collect)
@@ -50,6 +51,7 @@ function withCommonOptions(command: Command, { build = true }: { build?: boolean
 }
 
 function commonOptions(flags: GlobalFlags, stderr: NodeJS.WriteStream): api.CommonOptions {
+  traceCommands(flags.verbose ? (command) => stderr.write(`$ ${command}\n`) : undefined);
   return {
     workspace: flags.workspace,
     out: flags.out,

@@ -1,0 +1,106 @@
+/**
+ * `reqset build` as a whole: byte-identical packages from two builds that
+ * differ in TZ, umask and working directory; a failed build leaves the previous
+ * output as it was; a tampered wheel stops everything before anything is written.
+ */
+import assert from 'node:assert/strict';
+import { copyFile, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { sha256File } from '../../src/fsutil.ts';
+import { run } from '../../src/run.ts';
+import { buildWheel } from '../helpers/make-wheel.ts';
+import { makeWorkspace, reqsset3Pins, type Workspace } from '../helpers/workspace.ts';
+
+const CLI = path.resolve(import.meta.dirname, '..', '..', 'src', 'cli', 'main.ts');
+/** tsx's loader by absolute URL: the child runs in other working directories. */
+const TSX = import.meta.resolve('tsx');
+
+/** The CLI in a child process, so TZ, umask and cwd are really different. */
+function reqset(args: string[], options: { cwd: string; tz?: string; umask?: string }) {
+  const command = `umask ${options.umask ?? '022'} && exec node --import "$0" "$@"`;
+  return run(['sh', '-c', command, TSX, CLI, ...args], {
+    cwd: options.cwd,
+    env: { TZ: options.tz ?? 'UTC', NODE_OPTIONS: undefined },
+    allowFailure: true,
+  });
+}
+
+async function digests(dir: string): Promise<Record<string, string>> {
+  const files = (await readdir(dir)).sort();
+  return Object.fromEntries(await Promise.all(files.map(async (f) => [f, await sha256File(path.join(dir, f))] as const)));
+}
+
+describe('reqset build', () => {
+  let ws: Workspace;
+  before(async () => {
+    ws = await makeWorkspace();
+    await ws.writeReqset('ex', `--no-index\n--find-links ../dist-src\n${reqsset3Pins()}\n`);
+    await mkdir(path.join(ws.dir, 'specs'));
+    await writeFile(path.join(ws.dir, 'specs', 'app.yml'), 'name: app\nreqset: ex\ndistribution: an_example_pypi_project\nsummary: Example\nscripts: [an-example]\n');
+  });
+  after(() => ws.cleanup());
+
+  it('gives byte-identical .rpm and .deb files with another TZ, umask and working directory', async () => {
+    const common = ['build', 'ex', '--target', 'el9-py311', '--target', 'debian12', '--workspace', ws.dir, '--wheel-cache', ws.cache, '--quiet'];
+    const first = await reqset([...common, '--out', path.join(ws.dir, 'out-a')], { cwd: ws.dir, tz: 'UTC', umask: '022' });
+    assert.equal(first.exitCode, 0, first.stderr);
+    const elsewhere = path.join(ws.dir, 'elsewhere');
+    await mkdir(elsewhere);
+    const second = await reqset([...common, '--out', path.join(ws.dir, 'out-b')], { cwd: elsewhere, tz: 'Asia/Tokyo', umask: '077' });
+    assert.equal(second.exitCode, 0, second.stderr);
+    for (const target of ['el9-py311', 'debian12']) {
+      const a = await digests(path.join(ws.dir, 'out-a', 'ex', target, 'packages'));
+      const b = await digests(path.join(ws.dir, 'out-b', 'ex', target, 'packages'));
+      assert.equal(Object.keys(a).length, 8, `runtime, 6 wheel packages and the endpoint for ${target}`);
+      assert.deepEqual(b, a);
+    }
+  });
+
+  it('records in the manifest the rebuilt wheel and whether it is identical', async () => {
+    const manifest = JSON.parse(await readFile(path.join(ws.dir, 'out-a', 'ex', 'debian12', 'manifest.json'), 'utf8')) as {
+      pins: { name: string; wheel: { sha256: string }; rebuiltWheel: { sha256: string; identical: boolean }; package: { file: string; requires: string[] } }[];
+    };
+    assert.equal(manifest.pins.length, 6);
+    for (const pin of manifest.pins) {
+      assert.equal(pin.rebuiltWheel.identical, pin.rebuiltWheel.sha256 === pin.wheel.sha256, pin.name);
+      assert.ok(pin.rebuiltWheel.identical, `${pin.name}: the example wheels rebuild byte for byte`);
+    }
+  });
+
+  it('a failed build leaves the previous output as it was', async () => {
+    const out = path.join(ws.dir, 'out-a', 'ex', 'debian12');
+    const before = await digests(path.join(out, 'packages'));
+    await writeFile(path.join(ws.dir, 'specs', 'bad.yml'), 'name: bad\nreqset: ex\ndistribution: not-pinned\nsummary: Broken\n');
+    try {
+      const failed = await reqset(['build', 'ex', '--target', 'debian12', '--workspace', ws.dir, '--wheel-cache', ws.cache, '--out', path.join(ws.dir, 'out-a')], { cwd: ws.dir });
+      assert.equal(failed.exitCode, 2);
+      assert.match(failed.stderr, /specs\/bad\.yml: distribution: "not-pinned" is not pinned in reqsets\/ex\.txt/);
+      assert.deepEqual(await digests(path.join(out, 'packages')), before);
+      assert.deepEqual((await readdir(path.dirname(out))).filter((f) => f.startsWith('.')), [], 'no staging directory left behind');
+    } finally {
+      await run(['rm', '-f', path.join(ws.dir, 'specs', 'bad.yml')]);
+    }
+  });
+
+  it('a tampered wheel is rejected with the wheel and the member named, nothing written', async () => {
+    const links = path.join(ws.dir, 'tampered');
+    await mkdir(links);
+    // RECORD promises other content than the member has, as after tampering with the file.
+    const tampered = buildWheel({
+      name: 'sneaky',
+      version: '1.0',
+      files: { 'sneaky/__init__.py': 'x = 1\n' },
+      record: (rows) => rows.map(([file, hash, size]) => (file === 'sneaky/__init__.py' ? [file, 'sha256=' + 'A'.repeat(43), size] : [file, hash, size])),
+    });
+    await writeFile(path.join(links, tampered.filename), tampered.buffer);
+    await copyFile(path.join(ws.dist, 'setuptools-65.5.0-py3-none-any.whl'), path.join(links, 'setuptools-65.5.0-py3-none-any.whl'));
+    await ws.writeReqset('sneaky', '--no-index\n--find-links ../tampered\nsneaky==1.0\n');
+    const result = await reqset(['build', 'sneaky', '--workspace', ws.dir, '--wheel-cache', ws.cache, '--out', path.join(ws.dir, 'out-s')], { cwd: ws.dir });
+    assert.equal(result.exitCode, 2, result.stderr);
+    assert.match(result.stderr, /sneaky-1\.0-py3-none-any\.whl/);
+    assert.match(result.stderr, /sneaky\/__init__\.py/);
+    const left = await readdir(path.join(ws.dir, 'out-s'), { recursive: true, withFileTypes: true }).catch(() => []);
+    assert.deepEqual(left.filter((e) => !e.isDirectory()).map((e) => e.name), []);
+  });
+});
