@@ -7,9 +7,12 @@ import { readFileSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import path from 'node:path';
+import { makeBuilderImage, wheelBuildOptions, type BuilderImageCommandOptions, type BuilderKind } from './builders/index.ts';
 import { checkClosure, type ClosureProblem } from './closure/closure.ts';
 import { InputError } from './errors.ts';
 import { discard, replaceDir, stagingDirFor, withTempDir } from './fsutil.ts';
+import { wheelhouseImage, type ImageEngine, type WheelhouseImageResult } from './image/index.ts';
+import { planJobs, type PlannedJob, type PlanOptions } from './plan/index.ts';
 import { silentProgress, type Progress } from './progress.ts';
 import { buildEndpointPackage, buildRuntimePackage, buildWheelPackages, type BuiltPackage, type EndpointPackage, type WheelPackage } from './packagers/build.ts';
 import { packagerFor } from './packagers/index.ts';
@@ -29,6 +32,12 @@ export interface CommonOptions extends CliIndexOptions {
   release?: string;
   /** How endpoint post-installs fill the venv (default native: from the unpacked trees). */
   venvInstaller?: 'native' | 'pip';
+  /** Where pip builds wheels: this machine, or the target's builder image. */
+  builder?: BuilderKind;
+  /** The builder image's base image (its Containerfile's BASE). */
+  builderBase?: string;
+  /** Run this builder image instead of the target's. */
+  builderImage?: string;
   progress?: Progress;
 }
 
@@ -69,18 +78,34 @@ function closureTarget(target: Target) {
   };
 }
 
+const cacheDirOf = (options: CommonOptions) => (options.wheelCache ? path.resolve(options.wheelCache) : defaultCacheDir());
+
 async function makeWheels(job: Job, wheelsDir: string, options: CommonOptions): Promise<WheelRecord[]> {
   const closure = closureTarget(job.target);
+  const cacheDir = cacheDirOf(options);
+  const progress = options.progress ?? silentProgress;
+  const { builder, hooks } = await wheelBuildOptions({
+    target: job.target,
+    workspace: job.workspace,
+    cacheDir,
+    builder: options.builder,
+    builderBase: options.builderBase,
+    builderImage: options.builderImage,
+    python: options.python,
+    progress,
+  });
   return buildWheelhouse({
     reqsetName: job.reqset.name,
     pins: job.pins,
     index: job.reqset.index,
-    target: { ...closure, pythonVersion: job.target.python.version },
+    target: { ...closure, pythonVersion: job.target.python.version, format: job.target.format },
     wheelsDir,
-    cache: new WheelCache(options.wheelCache ? path.resolve(options.wheelCache) : defaultCacheDir()),
+    cache: new WheelCache(cacheDir),
     jobs: options.jobs ?? availableParallelism(),
     python: options.python,
-    progress: options.progress ?? silentProgress,
+    progress,
+    builder,
+    hooks,
   });
 }
 
@@ -226,6 +251,36 @@ export async function buildTarget(reqsetName: string, targetName: string | undef
   } finally {
     await discard(staging);
   }
+}
+
+/** `reqset image`: a FROM-scratch image of the checked wheelhouse, for multi-stage builds. */
+export async function image(
+  reqsetName: string,
+  targetName: string | undefined,
+  options: CommonOptions & { engine?: ImageEngine; tag?: string } = {},
+): Promise<WheelhouseImageResult> {
+  const checked = await wheels(reqsetName, targetName, options);
+  return wheelhouseImage({
+    reqset: checked.reqset,
+    target: checked.target,
+    wheelsDir: checked.wheelsDir,
+    outDir: path.resolve(options.out ?? 'dist'),
+    engine: options.engine,
+    tag: options.tag,
+    stateDir: cacheDirOf(options),
+  });
+}
+
+/** `reqset builder-image`: the target's builder image, made from docker/<target>/Containerfile. */
+export function builderImage(targetName: string, options: BuilderImageCommandOptions) {
+  return makeBuilderImage(targetName, options);
+}
+
+/** `reqset plan`: the (reqset, target) job matrix; every reqset is loaded, so a bad one fails here. */
+export async function plan(reqsetNames: string[], options: PlanOptions = {}): Promise<PlannedJob[]> {
+  const workspace = path.resolve(options.workspace ?? '.');
+  for (const name of reqsetNames) await loadReqset(workspace, name);
+  return planJobs(reqsetNames, await loadTargets(workspace), options);
 }
 
 export async function targets(workspace = '.'): Promise<Target[]> {

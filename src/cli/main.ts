@@ -21,6 +21,9 @@ interface GlobalFlags {
   indexUrl?: string;
   python?: string;
   wheelCache?: string;
+  builder?: 'local' | 'podman' | 'docker';
+  builderBase?: string;
+  builderImage?: string;
   json?: boolean;
   quiet?: boolean;
   verbose?: boolean;
@@ -47,7 +50,10 @@ function withCommonOptions(command: Command, { build = true }: { build?: boolean
     .option('--no-index', 'do not use a package index, only --find-links')
     .option('--index-url <url>', 'package index to use instead of the pin list\'s')
     .option('--python <path>', "builder interpreter (default: the target's pythonX.Y on PATH)")
-    .option('--wheel-cache <dir>', 'content-addressed wheel cache (default: $XDG_CACHE_HOME/reqset)');
+    .option('--wheel-cache <dir>', 'content-addressed wheel cache, shareable between jobs (default: $XDG_CACHE_HOME/reqset)')
+    .addOption(new Option('--builder <kind>', "where pip builds wheels: local (this machine) or podman/docker (in the target's builder image)").choices(['local', 'podman', 'docker']).default('local'))
+    .option('--builder-base <image>', "base image of the target's builder image; reqset (re)builds the builder image from it when missing or made from another base")
+    .option('--builder-image <image>', "run this builder image instead of the target's");
 }
 
 function commonOptions(flags: GlobalFlags, stderr: NodeJS.WriteStream): api.CommonOptions {
@@ -62,6 +68,9 @@ function commonOptions(flags: GlobalFlags, stderr: NodeJS.WriteStream): api.Comm
     indexUrl: flags.indexUrl,
     python: flags.python,
     wheelCache: flags.wheelCache,
+    builder: flags.builder,
+    builderBase: flags.builderBase,
+    builderImage: flags.builderImage,
     progress: createProgress(stderr, { quiet: flags.quiet }),
   };
 }
@@ -140,6 +149,74 @@ export function buildProgram(io: IO, state: { exitCode: number }): Command {
       }
     }
     if (flags.json) io.stdout.write(`${JSON.stringify(results.map((r) => r.manifest), null, 2)}\n`);
+  });
+
+  withCommonOptions(
+    program
+      .command('image')
+      .description('a FROM-scratch image of the checked wheelhouse (/wheels) for multi-stage builds; writes <out>/<reqset>/<target>/image/')
+      .argument('<reqset>', 'name of reqsets/<reqset>.txt')
+      .addOption(new Option('--target <name>', 'target of the wheels').default(api.DEFAULT_TARGET))
+      .addOption(new Option('--engine <engine>', 'default: podman if installed, else docker, else none (write the Containerfile and context only)').choices(['podman', 'docker', 'none']))
+      .option('--tag <tag>', 'image tag (default localhost/<reqset>-wheelhouse:<target>)'),
+  ).action(async (reqset: string, flags: GlobalFlags & { target: string; engine?: 'podman' | 'docker' | 'none'; tag?: string }) => {
+    const result = await api.image(reqset, flags.target, { ...commonOptions(flags, io.stderr), engine: flags.engine, tag: flags.tag });
+    if (flags.json) io.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+    else if (!flags.quiet) {
+      io.stdout.write(result.id ? `built ${result.tag} (${result.wheels.length} wheels in /wheels)\n` : `wrote ${result.containerfile}; build it with: ${result.buildCommand}\n`);
+    }
+  });
+
+  withCommonOptions(
+    program
+      .command('builder-image')
+      .description("make the target's builder image from docker/<target>/Containerfile (skipped when an up-to-date one exists)")
+      .requiredOption('--target <name>', 'target whose builder image to make')
+      .addOption(new Option('--builder <kind>', 'container engine').choices(['podman', 'docker']).default('podman'))
+      .option('--builder-base <image>', 'base image (the Containerfile\'s BASE)')
+      .option('--wheel-cache <dir>', 'where reqset keeps its engine settings (default: $XDG_CACHE_HOME/reqset)')
+      .option('--force', 'rebuild even when an up-to-date image exists')
+      .option('--quiet', 'print nothing but errors'),
+    { build: false },
+  ).action(async (flags: GlobalFlags & { target: string; force?: boolean }) => {
+    const result = await api.builderImage(flags.target, {
+      workspace: flags.workspace,
+      builder: flags.builder,
+      builderBase: flags.builderBase,
+      wheelCache: flags.wheelCache,
+      force: flags.force,
+      progress: createProgress(io.stderr, { quiet: flags.quiet }),
+    });
+    if (flags.json) io.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+    else if (!flags.quiet) io.stdout.write(`${result.built ? 'built' : 'up to date:'} ${result.image} (${result.id})\n`);
+  });
+
+  withCommonOptions(
+    program
+      .command('plan')
+      .description('the (reqset, target) job matrix for a CI system, with each job\'s exact commands')
+      .argument('<reqset...>', 'names of reqsets/<reqset>.txt')
+      .option('--target <name>', 'only these targets, repeatable (default: every target)', collect)
+      .addOption(new Option('--builder <kind>', 'where the jobs build wheels').choices(['local', 'podman', 'docker']).default('podman'))
+      .option('--builder-base <image>', 'base image for the builder images')
+      .option('--wheel-cache <dir>', 'the wheel cache every job shares (a mounted volume)')
+      .option('--out <dir>', 'output directory of the jobs', 'dist')
+      .option('--repo <dir>', 'also publish each job\'s packages to <dir>/<target>')
+      .option('--release <n>', 'package release of the builds'),
+    { build: false },
+  ).action(async (reqsets: string[], flags: GlobalFlags & { target?: string[]; repo?: string; release?: string }) => {
+    const jobs = await api.plan(reqsets, {
+      workspace: flags.workspace,
+      targets: flags.target,
+      builder: flags.builder,
+      builderBase: flags.builderBase,
+      wheelCache: flags.wheelCache,
+      out: flags.out,
+      repo: flags.repo,
+      release: flags.release,
+    });
+    if (flags.json) io.stdout.write(`${JSON.stringify(jobs, null, 2)}\n`);
+    else for (const job of jobs) io.stdout.write(`${job.id}\n${job.commands.map((c) => `  ${c.shell}`).join('\n')}\n`);
   });
 
   withCommonOptions(program.command('targets').description('list the targets (built-in and the workspace\'s own)'), { build: false }).action(

@@ -35,8 +35,12 @@ export const targetSchema = z.strictObject({
     build: packageList,
   }),
   builder: z.strictObject({
-    image: z.string(),
+    /** The builder image's name (`--builder podman|docker` runs pip in it). */
+    image: z.string().regex(/^[a-z0-9][A-Za-z0-9._\/:@-]*$/, 'an image name, e.g. localhost/reqset-builder-debian12'),
+    /** The Containerfile that makes it, relative to the workspace (or, for built-in targets, to reqset's own directory). */
     containerfile: z.string(),
+    /** The public image the Containerfile starts from (its `ARG BASE` default; `--builder-base` overrides). */
+    base: z.string().regex(/^[a-z0-9][A-Za-z0-9._\/:@-]*$/, 'an image name, e.g. docker.io/library/debian:bookworm').optional(),
   }),
 });
 

@@ -19,15 +19,16 @@ export interface BuildInputs {
   key: string;
   version: string;
   /**
-   * The builder interpreter and where it runs (host or an image). Not the
-   * target: targets built by the same builder share its wheels.
+   * The builder interpreter and where it runs: `<python> <X.Y.Z>` on this
+   * machine, `<engine>:<image ID> <python> <X.Y.Z>` in a builder image. Not
+   * the target: targets built by the same builder share its wheels.
    */
   builder: string;
   /** sha256 of the local sdist, or the index and pinned hashes it comes from. */
   source: string;
   /** sha256 of each pinned build requirement's wheel, by name. */
   buildDependencies: Record<string, string>;
-  /** Anything else that changes the build (e.g. a build hook's content). */
+  /** Anything else that changes the build: `hook`, the sha256 of the package's build hook (only for packages that have one). */
   extra: Record<string, string>;
 }
 
@@ -61,11 +62,17 @@ export class WheelCache {
     try {
       await copyFile(wheel, path.join(staging, path.basename(wheel)));
       await writeFile(path.join(staging, 'inputs.json'), `${JSON.stringify(inputs, null, 2)}\n`);
-      await rename(staging, final).catch(async (error: NodeJS.ErrnoException) => {
-        // Another job stored the same key first: its entry is as good as ours.
-        if (error.code !== 'ENOTEMPTY' && error.code !== 'EEXIST') throw error;
-        await rm(staging, { recursive: true, force: true });
-      });
+      const won = await rename(staging, final).then(
+        () => true,
+        async (error: NodeJS.ErrnoException) => {
+          // Another job stored the same key first: its entry is as good as ours.
+          if (error.code !== 'ENOTEMPTY' && error.code !== 'EEXIST') throw error;
+          await rm(staging, { recursive: true, force: true });
+          return false;
+        },
+      );
+      // The entry that won the race, whatever its wheel is called.
+      if (!won) return (await this.lookup(key)) ?? path.join(final, path.basename(wheel));
     } catch (error) {
       await rm(staging, { recursive: true, force: true });
       throw error;

@@ -6,6 +6,7 @@
  */
 import { copyFile, mkdir, readdir, rename, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import pLimit from 'p-limit';
 import { InputError, ToolError } from '../errors.ts';
 import { sha256File, withTempDir } from '../fsutil.ts';
@@ -15,11 +16,11 @@ import { parseRequirement, RequirementSyntaxError } from '../python/requirement.
 import { incompatibility, isPureWheel, parseWheelFilename, type TagTarget } from '../python/tags.ts';
 import type { IndexOptions, Pin } from '../reqset/load.ts';
 import type { Progress } from '../progress.ts';
-import { run } from '../run.ts';
+import { localBuilder, type Builder } from '../builders/builder.ts';
+import { hookCommand, hookKeyInputs, type Hooks } from '../builders/hooks.ts';
 import type { WheelFacts } from '../closure/closure.ts';
 import { cacheKey, type BuildInputs, WheelCache } from './cache.ts';
 import { listFindLinks, locate, sdistBuildRequires } from './locate.ts';
-import { findBuilderPython, type BuilderPython } from './python.ts';
 import { openWheel } from './source.ts';
 
 export type WheelOrigin = 'collected' | 'built' | 'cached';
@@ -39,12 +40,17 @@ export interface WheelhouseOptions {
   reqsetName: string;
   pins: Pin[];
   index: IndexOptions;
-  target: { name: string; pythonVersion: string; tags: TagTarget; env: MarkerEnvironment };
+  target: { name: string; pythonVersion: string; tags: TagTarget; env: MarkerEnvironment; format?: 'rpm' | 'deb' };
   /** Where the wheels are written (a staging directory the caller moves into place). */
   wheelsDir: string;
   cache: WheelCache;
   jobs: number;
+  /** The local builder's interpreter (when no `builder` is given). */
   python?: string;
+  /** Where builds run (src/builders): default pip on this machine with `python`. */
+  builder?: Builder;
+  /** Per-package build hooks (packaging/hooks of the workspace), by normalized name. */
+  hooks?: Hooks;
   progress: Progress;
   /** Extra inputs for a pin's cache key, e.g. its build hook. */
   extraBuildInputs?: (pin: Pin) => Promise<Record<string, string>>;
@@ -87,8 +93,12 @@ export async function buildWheelhouse(options: WheelhouseOptions): Promise<Wheel
   const files = await listFindLinks(options.index.findLinks);
   const pinByKey = new Map(pins.map((p) => [p.key, p]));
   const limit = pLimit(Math.max(1, options.jobs));
-  let builder: Promise<BuilderPython> | undefined;
-  const getBuilder = () => (builder ??= findBuilderPython(target.pythonVersion, options.python));
+  const builder = options.builder ?? localBuilder(target.pythonVersion, options.python);
+  // Local find-links directories: a container build sees them at the same paths.
+  const findLinkDirs = options.index.findLinks.flatMap((link) => {
+    if (link.startsWith('file:')) return [fileURLToPath(link)];
+    return /^[a-z][a-z0-9+.-]*:\/\//i.test(link) ? [] : [link];
+  });
 
   const constraints = pins.map((p) => `${p.name}==${p.version}`).join('\n') + '\n';
   const ready = new Map<string, Promise<WheelRecord>>();
@@ -132,7 +142,9 @@ export async function buildWheelhouse(options: WheelhouseOptions): Promise<Wheel
   const build = async (pin: Pin, sdist: string | undefined, started: number): Promise<WheelRecord> => {
     const buildRequires = sdist ? await sdistBuildRequires(sdist) : [];
     const buildDependencies = await awaitBuildEnvironment(buildRequires);
-    const python = await getBuilder();
+    const prepared = await builder.prepare();
+    const python = prepared.python;
+    const hook = options.hooks?.get(pin.key);
     let source: string;
     if (sdist) {
       const digest = await sha256File(sdist);
@@ -144,10 +156,10 @@ export async function buildWheelhouse(options: WheelhouseOptions): Promise<Wheel
     const inputs: BuildInputs = {
       key: pin.key,
       version: pin.version,
-      builder: `${python.path} ${python.fullVersion}`,
+      builder: prepared.identity,
       source,
       buildDependencies,
-      extra: (await options.extraBuildInputs?.(pin)) ?? {},
+      extra: { ...((await options.extraBuildInputs?.(pin)) ?? {}), ...hookKeyInputs(hook) },
     };
     const key = cacheKey(inputs);
     const cached = await cache.lookup(key);
@@ -168,13 +180,24 @@ export async function buildWheelhouse(options: WheelhouseOptions): Promise<Wheel
         const out = path.join(tmp, 'out');
         await writeFile(path.join(tmp, 'constraints.txt'), constraints);
         await writeFile(path.join(tmp, 'requirement.txt'), `${pin.name}==${pin.version}${pin.hashes.map((h) => ` --hash=${h}`).join('')}\n`);
-        const argv = [
+        await mkdir(out);
+        const pip = [
           python.path, '-m', 'pip', 'wheel', '--no-deps', '--no-cache-dir', '--disable-pip-version-check', '--no-input',
           '--wheel-dir', out, ...indexArguments(options.index, [wheelsDir]), '-r', path.join(tmp, 'requirement.txt'),
         ];
-        const result = await run(argv, {
-          env: { PIP_CONSTRAINT: path.join(tmp, 'constraints.txt'), SOURCE_DATE_EPOCH: process.env.SOURCE_DATE_EPOCH ?? DEFAULT_EPOCH, PYTHONHASHSEED: '0' },
-          allowFailure: true,
+        const env = { PIP_CONSTRAINT: path.join(tmp, 'constraints.txt'), SOURCE_DATE_EPOCH: process.env.SOURCE_DATE_EPOCH ?? DEFAULT_EPOCH, PYTHONHASHSEED: '0' };
+        if (hook) await builder.prepareHook(hook);
+        const command = hook
+          ? hookCommand(hook, pip, { distribution: pin.name, version: pin.version, target: target.name, format: target.format, python: python.path, wheelDir: out, sdist })
+          : { argv: pip, env: {} };
+        const result = await builder.run({
+          argv: command.argv,
+          env: { ...env, ...command.env },
+          read: [wheelsDir, ...findLinkDirs, ...(hook ? [path.dirname(hook.file)] : [])],
+          write: [tmp],
+          cwd: tmp,
+          network: !options.index.noIndex,
+          hook,
         });
         await writeFile(log, `$ ${result.command}\n${result.stdout}\n${result.stderr}`);
         if (result.exitCode !== 0) {
@@ -223,6 +246,9 @@ export async function buildWheelhouse(options: WheelhouseOptions): Promise<Wheel
   }
   const settled = await Promise.allSettled(ready.values());
   if (failures.length) {
+    // One cause shared by every build (no engine, no builder image, no Python): report it once.
+    const distinct = [...new Set(failures)];
+    if (failures.length > 1 && distinct.length === 1 && distinct[0]) throw distinct[0];
     const inputErrors = failures.filter((e) => e instanceof InputError);
     if (inputErrors.length === failures.length) throw new InputError('the wheelhouse cannot be made', inputErrors.map((e) => e.message));
     const bug = failures.find((e) => !(e instanceof InputError || e instanceof ToolError));
