@@ -10,16 +10,11 @@ import { withTempDir } from '../src/fsutil.ts';
 import { run } from '../src/run.ts';
 import { openWheel } from '../src/wheels/source.ts';
 import { CORPUS, makeWorkspace, reqsset3Pins } from '../test/helpers/workspace.ts';
+import { printTable, type Row } from './table.ts';
+import { venvBench } from './venv.ts';
 
 const BIN = path.resolve(import.meta.dirname, '..', 'bin', 'reqset.js');
 
-interface Row {
-  measure: string;
-  value: string;
-  baseline: string;
-  ratio: number;
-  goal?: string;
-}
 
 async function timed(argv: string[]): Promise<number> {
   const started = process.hrtime.bigint();
@@ -90,17 +85,8 @@ async function packagesBench(): Promise<Row[]> {
   }
 }
 
-function printTable(rows: Row[]) {
-  const header = ['measure', 'value', 'baseline', 'ratio', 'goal'];
-  const cells = rows.map((r) => [r.measure, r.value, r.baseline, r.ratio.toFixed(3), r.goal ?? '']);
-  const widths = header.map((h, i) => Math.max(h.length, ...cells.map((c) => (c[i] ?? '').length)));
-  const line = (c: string[]) => `| ${c.map((x, i) => x.padEnd(widths[i] ?? 0)).join(' | ')} |`;
-  console.log(line(header));
-  console.log(`|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`);
-  for (const c of cells) console.log(line(c));
-}
 
-const sections: Record<string, () => Promise<Row[]>> = { wheels: wheelsBench, packages: packagesBench };
+const sections: Record<string, () => Promise<Row[]>> = { wheels: wheelsBench, packages: packagesBench, venv: venvBench };
 const wanted = process.argv.slice(2);
 const rows: Row[] = [];
 for (const [name, bench] of Object.entries(sections)) {

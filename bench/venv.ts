@@ -5,22 +5,15 @@
  * same closure, measured in the same run with the same interpreter (Debian
  * 12's python3.11, the debian12 target), median of 3 runs each, interleaved.
  *
- *   node --import tsx bench/venv.ts      (or as the `venv` section of bench/run.ts)
+ *   npm run bench venv
  */
+import type { Row } from './table.ts';
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { run } from '../src/run.ts';
 import { makeTempDir } from '../test/helpers/runtime-fixtures.ts';
 import { PYTHON311, RUNTIME_HELPER, buildExampleWheels, corpusClosure, makeTrees } from '../test/helpers/venv-fixtures.ts';
 
-export interface Row {
-  measure: string;
-  value: string;
-  baseline: string;
-  ratio: number;
-  goal?: string;
-}
 
 const RUNS = 3;
 
@@ -83,13 +76,4 @@ export async function venvBench(): Promise<Row[]> {
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
-}
-
-if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  const rows = await venvBench();
-  const cells = rows.map((r) => [r.measure, r.value, r.baseline, r.ratio.toFixed(3), r.goal ?? '']);
-  const header = ['measure', 'value', 'baseline', 'ratio', 'goal'];
-  const widths = header.map((h, i) => Math.max(h.length, ...cells.map((c) => (c[i] ?? '').length)));
-  const line = (c: string[]) => `| ${c.map((x, i) => x.padEnd(widths[i] ?? 0)).join(' | ')} |`;
-  console.log([line(header), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...cells.map(line)].join('\n'));
 }
