@@ -11,6 +11,7 @@ import { run } from '../src/run.ts';
 import { openWheel } from '../src/wheels/source.ts';
 import { CORPUS, makeWorkspace, reqsset3Pins } from '../test/helpers/workspace.ts';
 import { printTable, type Row } from './table.ts';
+import { publishBench } from './publish.ts';
 import { venvBench } from './venv.ts';
 
 const BIN = path.resolve(import.meta.dirname, '..', 'bin', 'reqset.js');
@@ -86,7 +87,7 @@ async function packagesBench(): Promise<Row[]> {
 }
 
 
-const sections: Record<string, () => Promise<Row[]>> = { wheels: wheelsBench, packages: packagesBench, venv: venvBench };
+const sections: Record<string, () => Promise<Row[]>> = { wheels: wheelsBench, packages: packagesBench, venv: venvBench, publish: publishBench };
 const wanted = process.argv.slice(2);
 const rows: Row[] = [];
 for (const [name, bench] of Object.entries(sections)) {

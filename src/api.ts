@@ -13,6 +13,7 @@ import { InputError } from './errors.ts';
 import { discard, replaceDir, stagingDirFor, withTempDir } from './fsutil.ts';
 import { wheelhouseImage, type ImageEngine, type WheelhouseImageResult } from './image/index.ts';
 import { planJobs, type PlannedJob, type PlanOptions } from './plan/index.ts';
+import { publish as publishPackages, type PublishReport } from './publish/index.ts';
 import { silentProgress, type Progress } from './progress.ts';
 import { buildEndpointPackage, buildRuntimePackage, buildWheelPackages, type BuiltPackage, type EndpointPackage, type WheelPackage } from './packagers/build.ts';
 import { packagerFor } from './packagers/index.ts';
@@ -251,6 +252,27 @@ export async function buildTarget(reqsetName: string, targetName: string | undef
   } finally {
     await discard(staging);
   }
+}
+
+export interface PublishCommandOptions {
+  workspace?: string;
+  out?: string;
+  repo: string;
+  keep?: number;
+  sign?: string;
+  gpgHome?: string;
+  suite?: string;
+  component?: string;
+  jobs?: number;
+  progress?: (line: string) => void;
+}
+
+/** `reqset publish`: what `build` left in `<out>/<reqset>/<target>/packages` into a yum/dnf or apt repository. */
+export async function publish(reqsetName: string, targetName: string, options: PublishCommandOptions): Promise<PublishReport> {
+  const workspace = path.resolve(options.workspace ?? '.');
+  const target = await loadTarget(workspace, targetName);
+  const packagesDir = path.resolve(options.out ?? 'dist', reqsetName, target.name, 'packages');
+  return publishPackages({ ...options, reqset: reqsetName, target, packagesDir, repo: path.resolve(options.repo) });
 }
 
 /** `reqset image`: a FROM-scratch image of the checked wheelhouse, for multi-stage builds. */

@@ -7,7 +7,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import * as api from '../api.ts';
-import { isReportable } from '../errors.ts';
+import { InputError, isReportable } from '../errors.ts';
+import { formatReport } from '../publish/index.ts';
 import { createProgress } from '../progress.ts';
 import { traceCommands } from '../run.ts';
 
@@ -149,6 +150,40 @@ export function buildProgram(io: IO, state: { exitCode: number }): Command {
       }
     }
     if (flags.json) io.stdout.write(`${JSON.stringify(results.map((r) => r.manifest), null, 2)}\n`);
+  });
+
+  withCommonOptions(
+    program
+      .command('publish')
+      .description('add the packages built under --out to a yum/dnf repository (with delta RPMs) or an apt repository, atomically')
+      .argument('<reqset>', 'name of reqsets/<reqset>.txt')
+      .requiredOption('--target <name>', 'target whose packages to publish')
+      .requiredOption('--repo <dir>', 'repository directory (created if missing)')
+      .option('--out <dir>', 'where build wrote the packages', 'dist')
+      .option('--keep <n>', 'older versions of each package kept next to the newest (deltas are made from each)', (v) => Number.parseInt(v, 10), 2)
+      .option('--sign <keyid>', 'sign packages and metadata with this GPG key')
+      .option('--gpg-home <dir>', 'GNUPGHOME holding the key')
+      .option('--suite <name>', "apt suite (default: the target's distribution, e.g. bookworm)")
+      .option('--component <name>', 'apt component', 'main')
+      .option('--jobs <n>', 'parallel delta builds (default: CPU count)', positiveInt)
+      .option('--quiet', 'print nothing but errors'),
+    { build: false },
+  ).action(async (reqset: string, flags: GlobalFlags & { target: string; repo: string; keep: number; sign?: string; gpgHome?: string; suite?: string; component: string }) => {
+    if (!Number.isInteger(flags.keep) || flags.keep < 0) throw new InputError('--keep: expected a whole number of at least 0');
+    const report = await api.publish(reqset, flags.target, {
+      workspace: flags.workspace,
+      out: flags.out,
+      repo: flags.repo,
+      keep: flags.keep,
+      sign: flags.sign,
+      gpgHome: flags.gpgHome,
+      suite: flags.suite,
+      component: flags.component,
+      jobs: flags.jobs,
+      progress: flags.quiet || flags.json ? undefined : (line) => io.stderr.write(`${line}\n`),
+    });
+    if (flags.json) io.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+    else if (!flags.quiet) io.stdout.write(formatReport(report));
   });
 
   withCommonOptions(

@@ -35,9 +35,17 @@ export async function linkNew(src: string, dest: string): Promise<boolean> {
     await link(src, dest);
     return true;
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false;
-    throw error;
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST') return false;
+    if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'EOPNOTSUPP' && code !== 'EXDEV' && code !== 'EMLINK') throw error;
   }
+  // A file system without hard links: a flushed copy renamed into place (the publish lock keeps others out).
+  if (await exists(dest)) return false;
+  const temp = path.join(path.dirname(dest), `.${path.basename(dest)}.tmp-${process.pid}`);
+  await copyFile(src, temp);
+  await fsyncPath(temp);
+  await rename(temp, dest);
+  return true;
 }
 
 /** Atomically replaces `dest` with `src` (same file system), flushed first. */

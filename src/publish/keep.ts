@@ -7,8 +7,8 @@
 
 export interface Versioned {
   name: string;
-  /** The version string compared by the package manager (`E:V-R` for rpm). */
-  version: string;
+  /** The version string the package manager compares (`E:V-R` for rpm). */
+  versionKey: string;
 }
 
 export interface Selection<T> {
@@ -28,8 +28,8 @@ export interface Selection<T> {
 export function selectKept<T extends Versioned>(items: readonly T[], rank: ReadonlyMap<string, number>, keep: number): Selection<T> {
   if (!Number.isInteger(keep) || keep < 0) throw new Error(`keep must be a non-negative integer, got ${keep}`);
   const rankOf = (item: T) => {
-    const r = rank.get(item.version);
-    if (r === undefined) throw new Error(`version ${item.version} of ${item.name} missing from the order`);
+    const r = rank.get(item.versionKey);
+    if (r === undefined) throw new Error(`version ${item.versionKey} of ${item.name} missing from the order`);
     return r;
   };
   const newestRank = Math.max(-1, ...items.map(rankOf));

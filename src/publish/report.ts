@@ -125,7 +125,12 @@ export function formatReport(report: PublishReport): string {
     if (report.format === 'rpm') parts.push(plural(report.totals.deltas, 'delta'));
     out.push(`${kind} repository ${report.repo}: published ${what}: ${parts.join(', ')}${report.signed ? ', signed' : ''}`);
   }
-  if (report.upgraded.length) {
+  if (report.upgraded.length && report.format === 'deb') {
+    // apt has no deltas: a machine downloads every upgraded package in full.
+    const rows = report.upgraded.map((pkg) => [pkg.name, pkg.oldVersions[0] ?? '', pkg.newVersion, formatSize(pkg.fullSize)]);
+    rows.push([`total (${plural(report.totals.upgraded, 'package')})`, '', '', formatSize(report.totals.fullSize)]);
+    out.push('', ...table(['package', 'from', 'to', 'size'], rows, new Set([3])));
+  } else if (report.upgraded.length) {
     const rows: string[][] = [];
     for (const pkg of report.upgraded) {
       const first = [pkg.name, pkg.oldVersions[0] ?? '', pkg.newVersion, formatSize(pkg.fullSize)];

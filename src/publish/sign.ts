@@ -4,9 +4,11 @@
  * gpg runs in batch mode with loopback pinentry: the key must be usable
  * without a prompt (no passphrase, or one cached by gpg-agent).
  */
+import { constants } from 'node:fs';
+import { access } from 'node:fs/promises';
 import path from 'node:path';
-import { InputError } from '../errors.ts';
 import { run } from '../run.ts';
+import { InputError, ToolError } from '../errors.ts';
 
 export interface SignOptions {
   key: string;
@@ -36,10 +38,26 @@ export async function clearSign(file: string, output: string, options: SignOptio
   await run(['gpg', ...GPG_BATCH, '--local-user', options.key, '--clearsign', '--output', output, file], { env: gpgEnv(options) });
 }
 
+/** The gpg that `run` would start: rpm's own default (%__gpg) is /usr/bin/gpg2 on Debian, which gnupg no longer ships. */
+async function gpgPath(): Promise<string> {
+  for (const dir of (process.env.PATH ?? '').split(path.delimiter)) {
+    if (!dir) continue;
+    const candidate = path.join(dir, 'gpg');
+    try {
+      await access(candidate, constants.X_OK);
+      return candidate;
+    } catch {
+      /* next */
+    }
+  }
+  throw new ToolError('gpg: command not found (install it with: apt-get install gnupg)');
+}
+
 /** Adds the key's signature to each RPM, in place. */
 export async function signRpms(files: string[], options: SignOptions): Promise<void> {
   if (files.length === 0) return;
   const defines = [
+    '--define', `__gpg ${await gpgPath()}`,
     '--define', `_gpg_name ${options.key}`,
     '--define', '_gpg_sign_cmd_extra_args --batch --pinentry-mode loopback',
     ...(options.gpgHome ? ['--define', `_gpg_path ${path.resolve(options.gpgHome)}`] : []),

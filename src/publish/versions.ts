@@ -51,7 +51,7 @@ export async function rpmSortGroups(groups: readonly (readonly string[])[]): Pro
     const lines = stdout.split('\n').filter((l) => l.trim() !== '');
     if (lines.length !== batch.length) throw new ToolError(`rpm --eval printed ${lines.length} sorted groups for ${batch.length}: ${stdout.slice(0, 200)}`);
     batch.forEach((groupIndex, k) => {
-      result[groupIndex] = (lines[k] as string).trim().split(' ').map((equal) => equal.split('|'));
+      result[groupIndex] = (lines[k] as string).trim().split(' ').map((equal) => equal.split('|').sort());
     });
   }
   return result;
