@@ -9,7 +9,7 @@ import * as api from '../src/api.ts';
 import { withTempDir } from '../src/fsutil.ts';
 import { run } from '../src/run.ts';
 import { openWheel } from '../src/wheels/source.ts';
-import { CORPUS, makeWorkspace, reqsset3Pins } from '../test/helpers/workspace.ts';
+import { CORPUS, CORPUS_PINS, makeWorkspace, reqsset3Pins } from '../test/helpers/workspace.ts';
 import { printTable, type Row } from './table.ts';
 import { publishBench } from './publish.ts';
 import { venvBench } from './venv.ts';
@@ -42,11 +42,6 @@ async function wheelsBench(): Promise<Row[]> {
   }
 }
 
-const CORPUS_PINS = [
-  'requests==2.34.2', 'urllib3==2.7.0', 'idna==3.13', 'certifi==2026.5.20', 'charset_normalizer==3.4.7',
-  'Flask==3.1.3', 'Werkzeug==3.1.8', 'Jinja2==3.1.6', 'MarkupSafe==3.0.3', 'itsdangerous==2.2.0', 'click==8.4.0', 'blinker==1.9.0',
-  'numpy==2.4.6',
-];
 
 const mib = (bytes: number) => `${(bytes / 1048576).toFixed(2)} MiB`;
 

@@ -14,6 +14,7 @@ import { discard, replaceDir, stagingDirFor, withTempDir } from './fsutil.ts';
 import { wheelhouseImage, type ImageEngine, type WheelhouseImageResult } from './image/index.ts';
 import { planJobs, type PlannedJob, type PlanOptions } from './plan/index.ts';
 import { publish as publishPackages, type PublishReport } from './publish/index.ts';
+import type { PublishOptions } from './publish/types.ts';
 import { silentProgress, type Progress } from './progress.ts';
 import { buildEndpointPackage, buildRuntimePackage, buildWheelPackages, type BuiltPackage, type EndpointPackage, type WheelPackage } from './packagers/build.ts';
 import { packagerFor } from './packagers/index.ts';
@@ -254,18 +255,8 @@ export async function buildTarget(reqsetName: string, targetName: string | undef
   }
 }
 
-export interface PublishCommandOptions {
-  workspace?: string;
-  out?: string;
-  repo: string;
-  keep?: number;
-  sign?: string;
-  gpgHome?: string;
-  suite?: string;
-  component?: string;
-  jobs?: number;
-  progress?: (line: string) => void;
-}
+/** The publish options, with the packages found by reqset and target under --out. */
+export type PublishCommandOptions = Omit<PublishOptions, 'reqset' | 'target' | 'packagesDir'> & { workspace?: string; out?: string };
 
 /** `reqset publish`: what `build` left in `<out>/<reqset>/<target>/packages` into a yum/dnf or apt repository. */
 export async function publish(reqsetName: string, targetName: string, options: PublishCommandOptions): Promise<PublishReport> {

@@ -10,9 +10,8 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import * as api from '../../src/api.ts';
 import { sha256File } from '../../src/fsutil.ts';
-import { buildExampleSdists } from '../../scripts/example-sdists.ts';
 import { apt, aptRepo, dnf, fakeProvideRpm, freshRoot, rpmRepo, type TargetRoot } from '../helpers/target-root.ts';
-import { CORPUS, makeWorkspace, reqsset3Pins, type Workspace } from '../helpers/workspace.ts';
+import { CORPUS, CORPUS_PINS, makeUpgradeWorkspaces, makeWorkspace, type Workspace } from '../helpers/workspace.ts';
 
 const REQSET = 'demo';
 
@@ -60,11 +59,7 @@ describe('wheel packages installed by the real package managers', () => {
   let v2: Workspace;
 
   before(async () => {
-    v1 = await makeWorkspace();
-    await v1.writeReqset(REQSET, `--no-index\n--find-links ../dist-src\n${reqsset3Pins()}\n`);
-    v2 = await makeWorkspace({ cache: v1.cache });
-    await buildExampleSdists(v2.dist, { versions: { textfmt: '1.1.0' } });
-    await v2.writeReqset(REQSET, `--no-index\n--find-links ../dist-src\n${reqsset3Pins({ textfmt: '1.1.0' })}\n`);
+    ({ v1, v2 } = await makeUpgradeWorkspaces(REQSET));
   });
   after(async () => {
     await v1.cleanup();
@@ -142,11 +137,6 @@ describe('wheel packages installed by the real package managers', () => {
   });
 });
 
-const CORPUS_PINS = [
-  'requests==2.34.2', 'urllib3==2.7.0', 'idna==3.13', 'certifi==2026.5.20', 'charset_normalizer==3.4.7',
-  'Flask==3.1.3', 'Werkzeug==3.1.8', 'Jinja2==3.1.6', 'MarkupSafe==3.0.3', 'itsdangerous==2.2.0', 'click==8.4.0', 'blinker==1.9.0',
-  'numpy==2.4.6',
-];
 const CORPUS_MODULES = ['requests', 'urllib3', 'idna', 'certifi', 'charset_normalizer', 'flask', 'werkzeug', 'jinja2', 'markupsafe', 'itsdangerous', 'click', 'blinker', 'numpy'];
 
 describe('corpus closures (requests, Flask, numpy) as packages', { skip: existsSync(CORPUS) ? false : `no corpus at ${CORPUS}` }, () => {

@@ -22,9 +22,8 @@ import * as api from '../../src/api.ts';
 import { formatReport, publish } from '../../src/publish/index.ts';
 import { run } from '../../src/run.ts';
 import { loadTarget } from '../../src/targets/target.ts';
-import { buildExampleSdists } from '../../scripts/example-sdists.ts';
 import { apt, fakeProvideRpm, freshRoot, type TargetRoot } from '../helpers/target-root.ts';
-import { makeWorkspace, reqsset3Pins, type Workspace } from '../helpers/workspace.ts';
+import { makeUpgradeWorkspaces, type Workspace } from '../helpers/workspace.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '..', '..');
 const REQSET = 'demo';
@@ -83,11 +82,7 @@ describe('published repositories over HTTP with dnf and apt', () => {
   let v1: Workspace;
   let v2: Workspace;
   before(async () => {
-    v1 = await makeWorkspace();
-    await v1.writeReqset(REQSET, `--no-index\n--find-links ../dist-src\n${reqsset3Pins()}\n`);
-    v2 = await makeWorkspace({ cache: v1.cache });
-    await buildExampleSdists(v2.dist, { versions: { textfmt: '1.1.0' } });
-    await v2.writeReqset(REQSET, `--no-index\n--find-links ../dist-src\n${reqsset3Pins({ textfmt: '1.1.0' })}\n`);
+    ({ v1, v2 } = await makeUpgradeWorkspaces(REQSET));
   });
   after(async () => {
     await v1?.cleanup();

@@ -51,3 +51,20 @@ export async function makeWorkspace(options: { versions?: Record<string, string>
     cleanup: () => rm(dir, { recursive: true, force: true }),
   };
 }
+
+/** The example reqset twice, sharing one wheel cache: v1 as pinned, v2 with textfmt bumped to 1.1.0. */
+export async function makeUpgradeWorkspaces(reqset: string): Promise<{ v1: Workspace; v2: Workspace }> {
+  const v1 = await makeWorkspace();
+  await v1.writeReqset(reqset, `--no-index\n--find-links ../dist-src\n${reqsset3Pins()}\n`);
+  const v2 = await makeWorkspace({ cache: v1.cache });
+  await buildExampleSdists(v2.dist, { versions: { textfmt: '1.1.0' } });
+  await v2.writeReqset(reqset, `--no-index\n--find-links ../dist-src\n${reqsset3Pins({ textfmt: '1.1.0' })}\n`);
+  return { v1, v2 };
+}
+
+/** The real-world closures of ../shared/corpus: requests, Flask and numpy. */
+export const CORPUS_PINS = [
+  'requests==2.34.2', 'urllib3==2.7.0', 'idna==3.13', 'certifi==2026.5.20', 'charset_normalizer==3.4.7',
+  'Flask==3.1.3', 'Werkzeug==3.1.8', 'Jinja2==3.1.6', 'MarkupSafe==3.0.3', 'itsdangerous==2.2.0', 'click==8.4.0', 'blinker==1.9.0',
+  'numpy==2.4.6',
+];

@@ -21,8 +21,7 @@ import { formatReport, publish } from '../../src/publish/index.ts';
 import { field, parseStanzas, releaseHashes } from '../../src/publish/release.ts';
 import { run } from '../../src/run.ts';
 import { loadTarget, type Target } from '../../src/targets/target.ts';
-import { buildExampleSdists } from '../../scripts/example-sdists.ts';
-import { makeWorkspace, reqsset3Pins, type Workspace } from '../helpers/workspace.ts';
+import { makeUpgradeWorkspaces, type Workspace } from '../helpers/workspace.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '..', '..');
 const REQSET = 'demo';
@@ -93,11 +92,7 @@ describe('publish into an apt repository', () => {
     publish({ reqset: REQSET, target, packagesDir: packages[version], repo, ...extra });
 
   before(async () => {
-    v1 = await makeWorkspace();
-    await v1.writeReqset(REQSET, `--no-index\n--find-links ../dist-src\n${reqsset3Pins()}\n`);
-    v2 = await makeWorkspace({ cache: v1.cache });
-    await buildExampleSdists(v2.dist, { versions: { textfmt: '1.1.0' } });
-    await v2.writeReqset(REQSET, `--no-index\n--find-links ../dist-src\n${reqsset3Pins({ textfmt: '1.1.0' })}\n`);
+    ({ v1, v2 } = await makeUpgradeWorkspaces(REQSET));
     const options = (ws: Workspace, out: string, release: string) => ({ workspace: ws.dir, out, wheelCache: v1.cache, jobs: 2, release });
     packages.v1 = path.join((await api.buildTarget(REQSET, 'debian12', options(v1, v1.out, '1'))).outDir, 'packages');
     packages.v2 = path.join((await api.buildTarget(REQSET, 'debian12', options(v2, v2.out, '2'))).outDir, 'packages');

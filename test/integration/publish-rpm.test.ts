@@ -23,8 +23,7 @@ import { parsePrestodelta } from '../../src/publish/prestodelta.ts';
 import { parsePrimary, parseRepomd } from '../../src/publish/repomd.ts';
 import { run } from '../../src/run.ts';
 import { loadTarget, type Target } from '../../src/targets/target.ts';
-import { buildExampleSdists } from '../../scripts/example-sdists.ts';
-import { makeWorkspace, reqsset3Pins, type Workspace } from '../helpers/workspace.ts';
+import { makeUpgradeWorkspaces, type Workspace } from '../helpers/workspace.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '..', '..');
 const REQSET = 'demo';
@@ -142,11 +141,7 @@ describe('publish into a dnf repository', () => {
     publish({ reqset: REQSET, target, packagesDir: packages[version], repo, progress: (l) => progress.push(l), ...extra });
 
   before(async () => {
-    v1 = await makeWorkspace();
-    await v1.writeReqset(REQSET, `--no-index\n--find-links ../dist-src\n${reqsset3Pins()}\n`);
-    v2 = await makeWorkspace({ cache: v1.cache });
-    await buildExampleSdists(v2.dist, { versions: { textfmt: '1.1.0' } });
-    await v2.writeReqset(REQSET, `--no-index\n--find-links ../dist-src\n${reqsset3Pins({ textfmt: '1.1.0' })}\n`);
+    ({ v1, v2 } = await makeUpgradeWorkspaces(REQSET));
     const options = (ws: Workspace, out: string, release: string) => ({ workspace: ws.dir, out, wheelCache: v1.cache, jobs: 2, release });
     built.v1 = await api.buildTarget(REQSET, 'el9-py311', options(v1, v1.out, '1'));
     built.v2 = await api.buildTarget(REQSET, 'el9-py311', options(v2, v2.out, '2'));
