@@ -13,10 +13,17 @@ import { engineRun } from '../../src/builders/engine.ts';
 import { InputError } from '../../src/errors.ts';
 import { run } from '../../src/run.ts';
 import { wheelhouseImage } from '../../src/image/index.ts';
+import { buildExampleSdists } from '../../scripts/example-sdists.ts';
 import { ENGINE_STATE, podmanSkipReason, testBase, testEngine } from '../helpers/podman.ts';
 
 const WHEELS = ['setuptools-65.5.0-py3-none-any.whl', 'wheel-0.38.4-py3-none-any.whl'];
-const EXAMPLES = path.resolve(import.meta.dirname, '..', '..', 'examples', 'dist');
+
+/** The two bootstrap wheels the example script collects: real wheels, no pip build needed. */
+async function exampleWheels(dir: string): Promise<string> {
+  const out = path.join(dir, 'example-dist');
+  await buildExampleSdists(out);
+  return out;
+}
 
 describe('wheelhouse image', { timeout: 10 * 60_000 }, () => {
   let dir: string;
@@ -25,7 +32,8 @@ describe('wheelhouse image', { timeout: 10 * 60_000 }, () => {
     dir = await mkdtemp(path.join(tmpdir(), 'reqset-image-'));
     wheelsDir = path.join(dir, 'dist', 'demo', 'debian12', 'wheels');
     await mkdir(wheelsDir, { recursive: true });
-    for (const w of WHEELS) await copyFile(path.join(EXAMPLES, w), path.join(wheelsDir, w));
+    const examples = await exampleWheels(dir);
+    for (const w of WHEELS) await copyFile(path.join(examples, w), path.join(wheelsDir, w));
   });
   after(() => rm(dir, { recursive: true, force: true }));
 
@@ -62,7 +70,8 @@ describe('wheelhouse image built with podman', { skip, timeout: 10 * 60_000 }, (
   before(async () => {
     dir = await mkdtemp(path.join(tmpdir(), 'reqset-image-'));
     await mkdir(path.join(dir, 'wheels'));
-    for (const w of WHEELS) await copyFile(path.join(EXAMPLES, w), path.join(dir, 'wheels', w));
+    const examples = await exampleWheels(dir);
+    for (const w of WHEELS) await copyFile(path.join(examples, w), path.join(dir, 'wheels', w));
   });
   after(async () => {
     const engine = await testEngine();
