@@ -18,6 +18,7 @@ import type { PublishOptions } from './publish/types.ts';
 import { silentProgress, type Progress } from './progress.ts';
 import { buildEndpointPackage, buildRuntimePackage, buildWheelPackages, type BuiltPackage, type EndpointPackage, type WheelPackage } from './packagers/build.ts';
 import { packagerFor } from './packagers/index.ts';
+import type { WheelLayout } from './packagers/plan.ts';
 import { loadReqset, pinsForTarget, withCliIndexOptions, type CliIndexOptions, type Pin, type Reqset } from './reqset/load.ts';
 import { checkSpec, loadSpecs } from './specs/spec.ts';
 import { loadTarget, loadTargets, markerEnvironment, TOOL_ROOT, type Target } from './targets/target.ts';
@@ -34,6 +35,8 @@ export interface CommonOptions extends CliIndexOptions {
   release?: string;
   /** How endpoint post-installs fill the venv (default native: from the unpacked trees). */
   venvInstaller?: 'native' | 'pip';
+  /** How each wheel sits in its package (default `unpacked`; `stored-zip`: one uncompressed zip). */
+  layout?: WheelLayout;
   /** Where pip builds wheels: this machine, or the target's builder image. */
   builder?: BuilderKind;
   /** The builder image's base image (its Containerfile's BASE). */
@@ -241,6 +244,7 @@ export async function buildTarget(reqsetName: string, targetName: string | undef
       epoch: buildEpoch(),
       maintainer: `reqset <reqset@${job.reqset.name}.invalid>`,
       progress: options.progress ?? silentProgress,
+      layout: options.layout,
     };
     const runtime = await buildRuntimePackage(packagesOptions);
     const packages = await buildWheelPackages(packagesOptions);

@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import * as api from '../api.ts';
 import { InputError, isReportable } from '../errors.ts';
+import { DEFAULT_WHEEL_LAYOUT, WHEEL_LAYOUTS, type WheelLayout } from '../packagers/plan.ts';
 import { formatReport } from '../publish/index.ts';
 import { createProgress } from '../progress.ts';
 import { traceCommands } from '../run.ts';
@@ -138,11 +139,12 @@ export function buildProgram(io: IO, state: { exitCode: number }): Command {
       .argument('<reqset>', 'name of reqsets/<reqset>.txt')
       .option('--target <name>', `target to build for, repeatable (default: ${api.DEFAULT_TARGET})`, collect)
       .option('--release <n>', 'package release (RPM Release, Debian revision): bump it when a rebuild changes packages whose versions did not change', '1')
-      .addOption(new Option('--venv-installer <kind>', 'how endpoint post-installs fill the venv').choices(['native', 'pip']).default('native')),
-  ).action(async (reqset: string, flags: GlobalFlags & { target?: string[]; release: string; venvInstaller: 'native' | 'pip' }) => {
+      .addOption(new Option('--venv-installer <kind>', 'how endpoint post-installs fill the venv').choices(['native', 'pip']).default('native'))
+      .addOption(new Option('--layout <layout>', 'how each wheel sits in its package: unpacked tree, or one zip of stored members (smaller delta RPMs)').choices([...WHEEL_LAYOUTS]).default(DEFAULT_WHEEL_LAYOUT)),
+  ).action(async (reqset: string, flags: GlobalFlags & { target?: string[]; release: string; venvInstaller: 'native' | 'pip'; layout: WheelLayout }) => {
     const results = [];
     for (const target of flags.target ?? [api.DEFAULT_TARGET]) {
-      const result = await api.buildTarget(reqset, target, { ...commonOptions(flags, io.stderr), release: flags.release, venvInstaller: flags.venvInstaller });
+      const result = await api.buildTarget(reqset, target, { ...commonOptions(flags, io.stderr), release: flags.release, venvInstaller: flags.venvInstaller, layout: flags.layout });
       results.push(result);
       if (!flags.json && !flags.quiet) {
         const count = result.manifest.pins.length + result.manifest.endpoints.length + 1;

@@ -1,8 +1,9 @@
 /**
- * The packages stage: each checked wheel is unpacked into a staged tree and
- * packaged with its real dependencies, plus the runtime package. Each wheel is
- * also rebuilt from its tree with the runtime helper, so the manifest can say
- * whether the target will get the very same .whl back.
+ * The packages stage: each checked wheel is unpacked into a staged tree (or,
+ * in the stored-zip layout, written as a stored zip) and packaged with its
+ * real dependencies, plus the runtime package. Each wheel is also rebuilt from
+ * its tree or zip with the runtime helper, so the manifest can say whether the
+ * target will get the very same .whl back.
  */
 import { chmod, copyFile, lutimes, mkdir, readdir, stat, symlink, utimes } from 'node:fs/promises';
 import path from 'node:path';
@@ -18,8 +19,24 @@ import type { EndpointSpec } from '../specs/spec.ts';
 import { TOOL_ROOT, type Target } from '../targets/target.ts';
 import type { WheelRecord } from '../wheels/wheelhouse.ts';
 import { openWheel } from '../wheels/source.ts';
+import { writeStoredZip } from '../wheels/stored-zip.ts';
+import { isPureWheel } from '../python/tags.ts';
+import { isLinkedElf, shlibsDepends } from './deb/shlibs.ts';
+import { walkTree } from './deb/tree.ts';
 import type { Packager, PackagePlan } from './packager.ts';
-import { endpointPaths, planEndpointPackage, planRuntimePackage, planWheelPackage, reqsetPaths, wheelStem } from './plan.ts';
+import { privateLibrariesRegex } from './rpm/spec.ts';
+import {
+  DEFAULT_WHEEL_LAYOUT,
+  endpointPaths,
+  planEndpointPackage,
+  planRuntimePackage,
+  planWheelPackage,
+  reqsetPaths,
+  wheelPayloadPath,
+  wheelStem,
+  type WheelLayout,
+  type WheelPackageInput,
+} from './plan.ts';
 
 export const RUNTIME_HELPER = path.join(TOOL_ROOT, 'src', 'runtime', 'reqset_runtime.py');
 
@@ -38,7 +55,7 @@ export interface WheelPackage {
   pin: Pin;
   wheel: WheelRecord;
   package: BuiltPackage;
-  /** The wheel as the post-install will rebuild it from the unpacked tree. */
+  /** The wheel as the post-install will rebuild it from the unpacked tree (or stored zip). */
   rebuilt: { sha256: string; identical: boolean };
 }
 
@@ -59,6 +76,8 @@ export interface PackagesOptions {
   epoch: number;
   maintainer: string;
   progress: Progress;
+  /** How each wheel sits in its package (default `unpacked`). */
+  layout?: WheelLayout;
 }
 
 /** Files of a wheel's top-level `*.libs/` directories: libraries bundled by auditwheel. */
@@ -106,13 +125,48 @@ export async function buildRuntimePackage(options: PackagesOptions): Promise<Bui
   });
 }
 
+/** The ELF executables and shared objects of a tree, relative to it, sorted. */
+async function linkedElfFiles(dir: string): Promise<string[]> {
+  const entries = await walkTree(dir);
+  const found: string[] = [];
+  for (const entry of entries) {
+    if (entry.type === 'file' && entry.size >= 18 && (await isLinkedElf(path.join(dir, entry.rel)))) found.push(entry.rel);
+  }
+  return found;
+}
+
+/**
+ * The shared-library requirements that the format's own tools find for a
+ * wheel's ELF files when they are in the payload (the unpacked layout), for a
+ * package that carries them inside a zip instead: rpm's ELF generator
+ * (`elfdeps --requires`, bundled `*.libs` dropped as `__requires_exclude`
+ * drops them) or dpkg-shlibdeps. `root` holds the unpacked wheel at its place
+ * on the target; `scratch` is an empty directory.
+ */
+export async function payloadElfRequires(packager: Packager, plan: PackagePlan, root: string, scratch: string): Promise<string[]> {
+  const elf = await linkedElfFiles(root);
+  if (elf.length === 0) return [];
+  if (packager.format === 'rpm') {
+    const configDir = (await run(['rpm', '--eval', '%{_rpmconfigdir}'])).stdout.trim();
+    const result = await run([path.join(configDir, 'elfdeps'), '--requires'], { input: elf.map((rel) => `${path.join(root, rel)}\n`).join(''), env: { LC_ALL: 'C' } });
+    const exclude = privateLibrariesRegex(plan.privateLibraries);
+    const pattern = exclude ? new RegExp(exclude) : undefined;
+    const requires = result.stdout.split('\n').map((l) => l.trim()).filter((l) => l && !pattern?.test(l));
+    return [...new Set(requires)].sort();
+  }
+  await mkdir(path.join(root, 'DEBIAN'), { recursive: true });
+  return shlibsDepends(plan, root, await walkTree(root), scratch);
+}
+
 export async function buildWheelPackages(options: PackagesOptions): Promise<WheelPackage[]> {
   const { reqset, target, pins, wheels, packager, progress } = options;
+  const layout = options.layout ?? DEFAULT_WHEEL_LAYOUT;
   const facts = new Map(wheels.map((w) => [w.pin.key, w.facts]));
   const closure = computeClosure(pins.map((p) => ({ key: p.key, extras: p.extras })), facts, options.env);
   const versionOf = new Map(pins.map((p) => [p.key, p.version]));
   const limit = pLimit(Math.max(1, options.jobs));
   const paths = reqsetPaths(reqset);
+  const when = new Date(options.epoch * 1000);
 
   return Promise.all(
     wheels.map((wheel) =>
@@ -121,22 +175,29 @@ export async function buildWheelPackages(options: PackagesOptions): Promise<Whee
           const started = Date.now();
           const item = `${wheel.pin.name}==${wheel.pin.version}`;
           progress({ stage: 'packages', item, state: 'start' });
-          const tree = path.join(work, 'root', paths.wheels, wheelStem(wheel.filename));
+          const root = path.join(work, 'root');
+          // The unpacked tree, or the stored zip: what the package installs, and what the post-install rebuilds from.
+          const payload = path.join(root, wheelPayloadPath(reqset, wheel.filename, layout));
           const source = await openWheel(wheel.path);
           let members: string[];
           try {
-            await source.extractTo(tree, { mtime: new Date(options.epoch * 1000) });
+            if (layout === 'stored-zip') {
+              await mkdir(path.dirname(payload), { recursive: true });
+              await writeStoredZip(source, payload, { mtime: when });
+            } else {
+              await source.extractTo(payload, { mtime: when });
+            }
             members = source.members.map((m) => m.name);
           } finally {
             await source.close();
           }
           const rebuilt = await withTempDir('reqset-rebuild-', async (out) => {
-            const result = await run([options.python, RUNTIME_HELPER, 'rebuild-wheel', tree, out]);
+            const result = await run([options.python, RUNTIME_HELPER, 'rebuild-wheel', payload, out]);
             const line = JSON.parse(result.stdout.trim().split('\n').pop() ?? '{}') as { sha256: string; identical: boolean };
             return { sha256: line.sha256, identical: line.identical };
           });
-          await setTreeTime(path.join(work, 'root'), new Date(options.epoch * 1000));
-          const plan = planWheelPackage({
+          await setTreeTime(root, when);
+          const input: WheelPackageInput = {
             reqset,
             target,
             key: wheel.pin.key,
@@ -149,8 +210,26 @@ export async function buildWheelPackages(options: PackagesOptions): Promise<Whee
             })),
             bundledLibraries: bundledLibraries(members),
             release: options.release,
-          });
-          const file = await packager.build(plan, path.join(work, 'root'), { epoch: options.epoch, outDir: options.packagesDir, workDir: work, maintainer: options.maintainer });
+            layout,
+          };
+          let plan = planWheelPackage(input);
+          if (layout === 'stored-zip' && !isPureWheel(wheel.facts.name)) {
+            // The ELF files are inside the zip, out of sight of rpmbuild and dpkg-shlibdeps: find
+            // their shared-library requirements on an unpacked copy, as the unpacked layout gets them.
+            const systemRequires = await withTempDir('reqset-elf-', async (scratch) => {
+              const elfRoot = path.join(scratch, 'root');
+              const copy = await openWheel(wheel.path);
+              try {
+                await copy.extractTo(path.join(elfRoot, paths.wheels, wheelStem(wheel.filename)), { mtime: when });
+              } finally {
+                await copy.close();
+              }
+              await mkdir(path.join(scratch, 'shlibdeps'));
+              return payloadElfRequires(packager, plan, elfRoot, path.join(scratch, 'shlibdeps'));
+            });
+            if (systemRequires.length) plan = planWheelPackage({ ...input, systemRequires });
+          }
+          const file = await packager.build(plan, root, { epoch: options.epoch, outDir: options.packagesDir, workDir: work, maintainer: options.maintainer });
           progress({ stage: 'packages', item, state: 'packaged', elapsedMs: Date.now() - started, detail: path.basename(file) });
           return { pin: wheel.pin, wheel, package: await finish(packager, plan, file), rebuilt };
         }),
@@ -165,7 +244,7 @@ export interface EndpointPackage {
   closure: string[];
 }
 
-/** One application: its venv is made on the target from the closure's unpacked wheels. */
+/** One application: its venv is made on the target from the closure's unpacked wheels (or stored zips). */
 export async function buildEndpointPackage(options: PackagesOptions, spec: EndpointSpec, installer: 'native' | 'pip'): Promise<EndpointPackage> {
   const facts = new Map(options.wheels.map((w) => [w.pin.key, w.facts]));
   const app = options.wheels.find((w) => w.pin.key === normalizeName(spec.distribution));
@@ -181,6 +260,7 @@ export async function buildEndpointPackage(options: PackagesOptions, spec: Endpo
     closure: members.map((w) => ({ key: w.pin.key, version: w.pin.version, filename: w.filename })),
     release: options.release,
     installer,
+    layout: options.layout ?? DEFAULT_WHEEL_LAYOUT,
   });
   const started = Date.now();
   const item = `${plan.name} (${spec.file})`;

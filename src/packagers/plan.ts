@@ -25,6 +25,25 @@ export const runtimePackageName = (reqset: string) => `${reqset}-runtime`;
 /** A wheel's file name without `.whl`: the directory it is unpacked into. */
 export const wheelStem = (filename: string) => filename.replace(/\.whl$/, '');
 
+/**
+ * How a wheel sits in its package:
+ *  - `unpacked`: every member as a file of `/opt/<reqset>/wheels/<wheel-stem>/`
+ *    plus `.reqset-wheel.json`;
+ *  - `stored-zip`: one file, `/opt/<reqset>/wheels/<wheel-stem>.zip`, the
+ *    wheel's members uncompressed in their order, then `.reqset-wheel.json`
+ *    (src/wheels/stored-zip.ts).
+ * Either way the post-install rebuilds the same .whl and endpoints install from it.
+ */
+export type WheelLayout = 'unpacked' | 'stored-zip';
+export const WHEEL_LAYOUTS: readonly WheelLayout[] = ['unpacked', 'stored-zip'];
+export const DEFAULT_WHEEL_LAYOUT: WheelLayout = 'unpacked';
+
+/** Where a wheel is on the target in a layout: the tree directory or the stored zip. */
+export function wheelPayloadPath(reqset: string, filename: string, layout: WheelLayout = DEFAULT_WHEEL_LAYOUT): string {
+  const stem = `${reqsetPaths(reqset).wheels}/${wheelStem(filename)}`;
+  return layout === 'stored-zip' ? `${stem}.zip` : stem;
+}
+
 export function pythonDependency(target: Target): PackageDependency {
   return { kind: 'python', version: target.python.version, package: target.python.package };
 }
@@ -49,12 +68,20 @@ export interface WheelPackageInput {
   bundledLibraries: string[];
   /** The package release of this build (bumped when a rebuild changes a package but not its version). */
   release: string;
+  /** How the wheel sits in the package (default `unpacked`). */
+  layout?: WheelLayout;
+  /**
+   * System requirements found outside the payload, in the format's syntax: the
+   * shared libraries of a compiled wheel in the stored-zip layout, whose ELF
+   * files rpmbuild and dpkg-shlibdeps cannot see inside the zip.
+   */
+  systemRequires?: string[];
 }
 
 export function planWheelPackage(input: WheelPackageInput): PackagePlan {
   const paths = reqsetPaths(input.reqset);
-  const stem = wheelStem(input.wheel.filename);
-  const tree = `${paths.wheels}/${stem}`;
+  const layout = input.layout ?? DEFAULT_WHEEL_LAYOUT;
+  const tree = wheelPayloadPath(input.reqset, input.wheel.filename, layout);
   const wheelFile = `${paths.wheelhouse}/${input.wheel.filename}`;
   const python = pythonDependency(input.target);
   const runtime: PackageDependency = { kind: 'any', name: runtimePackageName(input.reqset) };
@@ -66,7 +93,7 @@ export function planWheelPackage(input: WheelPackageInput): PackagePlan {
     arch: isPureWheel(input.wheel.name) ? 'noarch' : input.target.arch,
     summary: `${input.key} ${input.version} wheel for the ${input.reqset} reqset`,
     description:
-      `The wheel ${input.wheel.filename}, unpacked under ${tree}. ` +
+      (layout === 'stored-zip' ? `The wheel ${input.wheel.filename}, stored uncompressed in ${tree}. ` : `The wheel ${input.wheel.filename}, unpacked under ${tree}. `) +
       `Installing it rebuilds ${wheelFile} for the virtualenvs of the ${input.reqset} applications.` +
       (input.summary ? `\n${input.summary}` : ''),
     license: input.license || 'see the wheel metadata',
@@ -75,6 +102,7 @@ export function planWheelPackage(input: WheelPackageInput): PackagePlan {
       runtime,
       python,
       ...input.dependencies.map(({ dependency, version }) => ({ kind: 'exact' as const, name: wheelPackageName(input.reqset, dependency.key), pep440: version })),
+      ...(input.systemRequires ?? []).map((text) => ({ kind: 'system' as const, text })),
     ],
     scriptletRequires: [runtime, python],
     contents: [tree],
@@ -120,6 +148,8 @@ export interface EndpointPackageInput {
   release: string;
   /** Which installer the post-install uses to fill the virtualenv. */
   installer: 'native' | 'pip';
+  /** The layout of the closure's wheel packages (default `unpacked`). */
+  layout?: WheelLayout;
 }
 
 export function endpointPaths(reqset: string, app: string) {
@@ -151,7 +181,7 @@ export function planEndpointPackage(input: EndpointPackageInput): PackagePlan {
     input.installer,
     '--wheelhouse',
     paths.wheelhouse,
-    ...input.closure.flatMap((w) => ['--tree', shellQuote(`${paths.wheels}/${wheelStem(w.filename)}`)]),
+    ...input.closure.flatMap((w) => ['--tree', shellQuote(wheelPayloadPath(input.reqset, w.filename, input.layout))]),
     ...input.spec.scripts.flatMap((s) => ['--script', shellQuote(s)]),
     ...input.distribution.topLevel.flatMap((m) => ['--check-import', m]),
   ];

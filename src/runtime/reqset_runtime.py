@@ -5,19 +5,23 @@ Shipped by the <reqset>-runtime package. A wheel package installs its wheel
 unpacked under /opt/<reqset>/wheels/<wheel-stem>/ together with
 .reqset-wheel.json, which describes the original zip archive; this helper
 checks such a tree against the wheel's RECORD and rebuilds the .whl from it.
+With the stored-zip layout the package holds /opt/<reqset>/wheels/<wheel-stem>.zip
+instead: the wheel's members in their order, uncompressed, then
+.reqset-wheel.json as the last member; wherever a TREE is taken, such a zip
+is taken too.
 
 Standard library only, and written for every target Python from 3.6 (el8) to
 3.13: no dataclasses, no walrus, no typing generics at runtime.
 
 Subcommands (each prints one JSON line on success):
 
-  rebuild-wheel TREE OUTDIR     verify TREE, then write OUTDIR/<filename>
-                                atomically and report whether it is
-                                byte-identical to the original wheel
+  rebuild-wheel TREE OUTDIR     verify TREE (a directory or a stored zip), then
+                                write OUTDIR/<filename> atomically and report
+                                whether it is byte-identical to the original wheel
   verify TREE                   only the verification
   remove-wheel OUTDIR FILENAME  remove OUTDIR/FILENAME and leftover temporary
                                 files of it; idempotent
-  install-venv --venv PATH --tree DIR... [--script NAME]... [--check-import M]...
+  install-venv --venv PATH --tree DIR|ZIP... [--script NAME]... [--check-import M]...
                [--installer native|pip] [--wheelhouse DIR] [--[no-]compile] [--copy]
                                 build the venv beside PATH from verified trees,
                                 check it, swap it in atomically (see its --help)
@@ -45,6 +49,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import zipfile
 import zlib
 
 PROG = 'reqset-runtime'
@@ -135,15 +140,20 @@ def fsync_dir(path):
 
 def file_digest(path, algorithm):
     """(digest bytes, size) of a file, read in chunks."""
+    with open(path, 'rb') as f:
+        return stream_digest(f, algorithm)
+
+
+def stream_digest(f, algorithm):
+    """(digest bytes, size) of what is left to read in a binary file object."""
     h = hashlib.new(algorithm)
     size = 0
-    with open(path, 'rb') as f:
-        while True:
-            chunk = f.read(CHUNK)
-            if not chunk:
-                break
-            h.update(chunk)
-            size += len(chunk)
+    while True:
+        chunk = f.read(CHUNK)
+        if not chunk:
+            break
+        h.update(chunk)
+        size += len(chunk)
     return h.digest(), size
 
 
@@ -299,11 +309,106 @@ def load_wheel_info(tree):
             raw = f.read()
     except FileNotFoundError:
         raise HelperError('%s: not found (%s is not a wheel tree installed by reqset)' % (where, show(tree)))
+    return parse_wheel_info_bytes(raw, where)
+
+
+def parse_wheel_info_bytes(raw, where):
     try:
         doc = json.loads(raw.decode('utf-8'))
     except ValueError as e:
         raise HelperError('%s: not valid JSON: %s' % (where, e))
     return parse_wheel_info(doc, where)
+
+
+# --------------------------------------------------------------------------
+# Where the wheel's files are read from: an unpacked tree or a stored zip
+
+
+class TreeReader(object):
+    """The members of an unpacked wheel tree (a directory)."""
+
+    def __init__(self, tree):
+        self.path = tree
+
+    def full(self, name):
+        return os.path.join(self.path, fs_path(name))
+
+    def label(self, name):
+        return show(self.full(name))
+
+    def size(self, name):
+        return os.lstat(self.full(name)).st_size
+
+    def open(self, name):
+        return open(self.full(name), 'rb')
+
+    def digest(self, name, algorithm):
+        return file_digest(self.full(name), algorithm)
+
+
+class StoredZip(object):
+    """A wheel stored in a zip by reqset (the stored-zip layout): the wheel's
+    members in their order, each uncompressed, then .reqset-wheel.json."""
+
+    def __init__(self, path):
+        self.path = path
+        self.file = None
+        try:
+            self.file = open(path, 'rb')
+            self.zf = zipfile.ZipFile(self.file)
+        except zipfile.BadZipFile as e:
+            self.close()
+            raise HelperError('%s: not a zip archive: %s' % (show(path), e))
+        except BaseException:
+            self.close()
+            raise
+        entries = self.zf.infolist()
+        if not entries or entries[-1].filename != INFO_NAME:
+            self.close()
+            raise HelperError('%s: its last member is not %s (not a stored wheel zip made by reqset)' % (
+                show(path), INFO_NAME))
+        self.entries = entries[:-1]
+        self.infos = dict((e.filename, e) for e in self.entries)
+        where = '%s:%s' % (show(path), INFO_NAME)
+        try:
+            raw = self.zf.read(entries[-1])
+        except zipfile.BadZipFile as e:
+            self.close()
+            raise HelperError('%s: damaged: %s' % (where, e))
+        self.info = parse_wheel_info_bytes(raw, where)
+        self.info_bytes = raw
+
+    def close(self):
+        if self.file is not None:
+            self.file.close()
+            self.file = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def label(self, name):
+        return '%s:%s' % (show(self.path), name)
+
+    def size(self, name):
+        return self.infos[name].file_size
+
+    def open(self, name):
+        return self.zf.open(self.infos[name])
+
+    def digest(self, name, algorithm):
+        try:
+            with self.open(name) as f:
+                return stream_digest(f, algorithm)
+        except zipfile.BadZipFile as e:
+            raise HelperError('%s: damaged in the archive: %s' % (self.label(name), e))
+
+
+def is_stored_zip(path):
+    """A --tree/TREE argument names a stored zip when it is a regular file (a tree is a directory)."""
+    return os.path.isfile(path)
 
 
 # --------------------------------------------------------------------------
@@ -389,14 +494,20 @@ def find_record(info):
 
 def read_record(tree, record_name):
     """RECORD rows as (path, hash, size) strings."""
-    path = os.path.join(tree, fs_path(record_name))
+    return read_record_from(TreeReader(tree), record_name)
+
+
+def read_record_from(reader, record_name):
+    where = reader.label(record_name)
     try:
-        with open(path, 'rb') as f:
+        with reader.open(record_name) as f:
             text = f.read().decode('utf-8')
-    except FileNotFoundError:
-        raise HelperError('%s: missing' % show(path))
+    except (FileNotFoundError, KeyError):
+        raise HelperError('%s: missing' % where)
     except UnicodeDecodeError:
-        raise HelperError('%s: not UTF-8' % show(path))
+        raise HelperError('%s: not UTF-8' % where)
+    except zipfile.BadZipFile as e:
+        raise HelperError('%s: damaged in the archive: %s' % (where, e))
     rows = []
     try:
         for row in csv.reader(io.StringIO(text, newline='')):
@@ -406,15 +517,14 @@ def read_record(tree, record_name):
                 row = row + [''] * (3 - len(row))
             rows.append((row[0], row[1], row[2]))
     except csv.Error as e:
-        raise HelperError('%s: not a valid RECORD: %s' % (show(path), e))
+        raise HelperError('%s: not a valid RECORD: %s' % (where, e))
     return rows
 
 
-def check_record_row(tree, row, problems, digests=None):
+def check_record_row(reader, row, problems, digests=None):
     """Check one RECORD row; with `digests`, keep {name: (urlsafe-b64 sha256, size)} of good files."""
     name, hash_value, size_text = row
     path = fs_path(name)
-    full = os.path.join(tree, path)
     algorithm, _, expected = hash_value.partition('=')
     if algorithm not in RECORD_HASHES or not expected:
         problems.add(path, 'RECORD has no usable hash for it (%r)' % hash_value)
@@ -425,11 +535,11 @@ def check_record_row(tree, row, problems, digests=None):
         except ValueError:
             problems.add(path, 'RECORD has a bad size %r' % size_text)
             return
-        actual_size = os.lstat(full).st_size
+        actual_size = reader.size(name)
         if actual_size != expected_size:
             problems.add(path, 'size %d, RECORD says %d' % (actual_size, expected_size))
             return
-    digest, size = file_digest(full, algorithm)
+    digest, size = reader.digest(name, algorithm)
     if record_b64(digest) != expected.rstrip('='):
         problems.add(path, '%s does not match RECORD' % algorithm)
     elif digests is not None and algorithm == 'sha256':
@@ -445,10 +555,96 @@ def verify_tree(tree, info, digests=None):
     problems = Problems(tree)
     files, dirs = scan_tree(tree, problems)
     expected = check_members_present(info, files, dirs, problems)
+    return check_record(TreeReader(tree), info, files, expected, problems, digests)
+
+
+def check_stored_members(stored):
+    """The structure of a stored zip, without reading its data: exactly the wheel's members, in its
+    order, uncompressed. Returns (problems so far, member files, expected files) for check_record."""
+    info = stored.info
+    problems = Problems(stored.path)
+    names = [e.filename for e in stored.entries]
+    wanted = [m.name for m in info.members]
+    present, expected_all = set(names), set(wanted)
+    counts = {}
+    for name in names:
+        counts[name] = counts.get(name, 0) + 1
+    for name in sorted(n for n, c in counts.items() if c > 1):
+        problems.add(fs_path(name), 'is in the archive more than once')
+    for name in wanted:
+        if name not in present:
+            problems.add(fs_path(name), 'missing')
+    for name in names:
+        if name not in expected_all:
+            problems.add(fs_path(name), 'not part of the wheel')
+    if not problems.items and names != wanted:
+        problems.add(stored.path, 'the members are not in the wheel\'s order')
+    for e in stored.entries:
+        if e.compress_type != zipfile.ZIP_STORED and not e.filename.endswith('/'):
+            problems.add(fs_path(e.filename), 'is compressed (a stored wheel zip holds every member uncompressed)')
+    files = set(fs_path(n) for n in names if not n.endswith('/'))
+    expected = set(fs_path(m.name) for m in info.members if not m.is_dir)
+    return problems, files, expected
+
+
+def verify_stored_zip(stored, digests=None):
+    """verify_tree for a stored zip: the members are the wheel's, in its order, and match RECORD."""
+    problems, files, expected = check_stored_members(stored)
+    problems.raise_if_any()
+    return check_record(stored, stored.info, files, expected, problems, digests)
+
+
+class HashingReader(object):
+    """Reads members through `reader` and keeps the sha256 and size of each one read to its end,
+    so that RECORD is checked on the very bytes that were written elsewhere, in one pass."""
+
+    def __init__(self, reader):
+        self.reader = reader
+        self.seen = {}
+
+    def label(self, name):
+        return self.reader.label(name)
+
+    def size(self, name):
+        return self.reader.size(name)
+
+    def open(self, name):
+        return HashingFile(self.reader.open(name), name, self.seen)
+
+    def digest(self, name, algorithm):
+        if algorithm == 'sha256' and name in self.seen:
+            return self.seen[name]
+        return self.reader.digest(name, algorithm)
+
+
+class HashingFile(object):
+    def __init__(self, f, name, seen):
+        self.f, self.name, self.seen = f, name, seen
+        self.hash = hashlib.sha256()
+        self.length = 0
+
+    def read(self, n=-1):
+        data = self.f.read(n)
+        if data:
+            self.hash.update(data)
+            self.length += len(data)
+        else:
+            self.seen[self.name] = (self.hash.digest(), self.length)
+        return data
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.f.close()
+
+
+def check_record(reader, info, files, expected, problems, digests):
+    """Every member file against RECORD; raise HelperError with every problem; return the count checked."""
     record_name = find_record(info)
     if fs_path(record_name) not in files:
         problems.raise_if_any()
-    rows = read_record(tree, record_name)
+    rows = read_record_from(reader, record_name)
     dist_info = record_name.split('/')[0]
     unhashed = set(dist_info + '/' + n for n in UNHASHED_RECORD_FILES)
     listed = set()
@@ -467,7 +663,7 @@ def verify_tree(tree, info, digests=None):
             continue
         if path not in files:
             continue  # already reported as missing
-        check_record_row(tree, row, problems, digests)
+        check_record_row(reader, row, problems, digests)
         checked += 1
     for m in info.members:
         if not m.is_dir and m.name not in listed and m.name not in unhashed:
@@ -563,17 +759,18 @@ class ZipWriter(object):
         return struct.pack('<IHHHHHIIIHH', 0x04034b50, m.needed, m.flags, m.method, dostime, dosdate,
                            crc, csize, usize, len(name), len(extra)) + name + extra
 
-    def add(self, m, source):
+    def add(self, m, reader):
+        """Write member `m`; its bytes come from `reader` (TreeReader, StoredZip, HashingReader; None for a directory)."""
         offset = self.f.tell()
         name = m.zip_name()
-        usize = 0 if m.is_dir else os.lstat(source).st_size
+        usize = 0 if m.is_dir else reader.size(m.name)
         blocks = split_extra(m.local_extra) or []
         zip64_local = any(b[0] == ZIP64_EXTRA_ID for b in blocks) or usize >= LIMIT32 - ZIP64_MARGIN
         descriptor = bool(m.flags & FLAG_DATA_DESCRIPTOR)
         self.f.write(self._local_header(m, name, 0, 0, 0, zip64_local))
-        crc, csize, read = self._write_data(m, source)
+        crc, csize, read = self._write_data(m, reader)
         if read != usize:
-            raise HelperError('%s: changed while being read' % show(source))
+            raise HelperError('%s: changed while being read' % reader.label(m.name))
         if csize >= LIMIT32 and not zip64_local:
             raise HelperError('%s: too large for a non-zip64 entry' % m.name)
         if descriptor:
@@ -586,7 +783,7 @@ class ZipWriter(object):
             self.f.seek(end)
         self.central.append((m, name, crc, csize, usize, offset))
 
-    def _write_data(self, m, source):
+    def _write_data(self, m, reader):
         if m.is_dir:
             if m.method == DEFLATED:
                 data = self._compressor().flush()
@@ -597,7 +794,7 @@ class ZipWriter(object):
         crc = 0
         csize = 0
         read = 0
-        with open(source, 'rb') as f:
+        with reader.open(m.name) as f:
             while True:
                 chunk = f.read(CHUNK)
                 if not chunk:
@@ -642,11 +839,42 @@ class ZipWriter(object):
 
 
 def write_wheel(f, tree, info):
+    write_wheel_from(f, TreeReader(tree), info)
+
+
+def write_wheel_from(f, reader, info):
+    """The .whl described by `info`, each member deflated (or stored) as in the original."""
     writer = ZipWriter(f)
     for m in info.members:
-        source = None if m.is_dir else os.path.join(tree, fs_path(m.name))
-        writer.add(m, source)
+        writer.add(m, None if m.is_dir else reader)
     writer.finish(info.comment)
+
+
+def extract_stored_zip(stored, reader, dest, mtime):
+    """Unpack a stored zip, its members read through `reader`, into the new directory `dest` as
+    reqset's build does (files 0644, or 0755 when the wheel marks them executable; directories
+    0755; every time `mtime`), with its .reqset-wheel.json: `dest` is then a wheel tree."""
+    os.mkdir(dest, 0o755)
+    made = set([dest])
+    for m in stored.info.members:
+        target = join(dest, fs_path(m.name.rstrip('/')))
+        directory = target if m.is_dir else os.path.dirname(target)
+        if directory not in made:
+            os.makedirs(directory, 0o755, exist_ok=True)
+            made.add(directory)
+        if m.is_dir:
+            continue
+        unix = (m.made_by >> 8) in (3, 19) and (m.attr >> 16) & 0o111
+        fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC | getattr(os, 'O_NOFOLLOW', 0), 0o600)
+        with os.fdopen(fd, 'wb') as out:
+            with reader.open(m.name) as f:
+                shutil.copyfileobj(f, out, CHUNK)
+            os.fchmod(out.fileno(), 0o755 if unix else 0o644)
+        os.utime(target, (mtime, mtime))
+    write_new_file(join(dest, fs_path(INFO_NAME)), stored.info_bytes, 0o644)
+    os.utime(join(dest, fs_path(INFO_NAME)), (mtime, mtime))
+    for directory in sorted(made, reverse=True):
+        os.utime(directory, (mtime, mtime))
 
 
 def write_atomically(directory, name, fill):
@@ -687,7 +915,9 @@ Create (or replace) the virtualenv PATH with the distributions of the given
 unpacked wheel trees, for an application's endpoint package.
 
   1. Every tree is verified against its RECORD first: a damaged tree fails
-     before anything changes.
+     before anything changes. A --tree that is a stored wheel zip (the
+     stored-zip layout) is verified the same way, then unpacked into a
+     PATH.new-XXXX directory (removed at the end) and installed from there.
   2. A new venv is built beside PATH, in PATH.new-XXXX, with this interpreter
      (venv.EnvBuilder, symlinks, no pip unless --installer pip). Everything
      written in it (activate scripts, pyvenv.cfg, script headers, RECORD,
@@ -1270,15 +1500,21 @@ class Tree(object):
     """An unpacked wheel tree, verified, with what installing it needs."""
 
     __slots__ = ('path', 'info', 'digests', 'dist_info', 'data_dir', 'name', 'version', 'purelib', 'label',
-                 'members')
+                 'members', 'unpacked')
 
 
 def load_tree(path_text):
     tree = Tree()
+    tree.unpacked = False
     tree.path = os.fsencode(os.path.abspath(path_text))
     tree.info = load_wheel_info(tree.path)
     tree.digests = {}
     verify_tree(tree.path, tree.info, tree.digests)
+    return describe_tree(tree)
+
+
+def describe_tree(tree):
+    """Fill in what installing a verified tree needs from its metadata."""
     tree.members = set(m.name for m in tree.info.members)
     tree.dist_info = find_record(tree.info).split('/')[0]
     tree.data_dir = tree.dist_info[:-len('.dist-info')] + '.data'
@@ -1300,6 +1536,32 @@ def load_tree(path_text):
         raise HelperError('%s: Wheel-Version %r is not supported (1.x is)' % (show(tree.path), wheel_version))
     tree.purelib = (header_text(wheel.get('Root-Is-Purelib')) or 'false').lower() == 'true'
     return tree
+
+
+def unpack_stored_zip(path, under):
+    """Unpack a stored zip into a new tree below `under`, checking every file against RECORD on
+    the bytes written (one pass); the Tree, ready to install.
+
+    Files get the zip file's own mtime (the package's), so that a zip that did not change
+    unpacks to files whose .pyc of the previous venv can be reused (see reusable_pyc)."""
+    with StoredZip(path) as stored:
+        problems, files, expected = check_stored_members(stored)
+        problems.raise_if_any()
+        dest = join(under, fs_path(stored.info.filename[:-len('.whl')]))
+        if os.path.lexists(dest):
+            raise HelperError('%s: its wheel %s is given twice' % (show(path), stored.info.filename))
+        reader = HashingReader(stored)
+        try:
+            extract_stored_zip(stored, reader, dest, int(os.fstat(stored.file.fileno()).st_mtime))
+        except zipfile.BadZipFile as e:
+            raise HelperError('%s: damaged: %s' % (show(path), e))
+        tree = Tree()
+        tree.unpacked = True
+        tree.path = dest
+        tree.info = stored.info
+        tree.digests = {}
+        check_record(reader, stored.info, files, expected, problems, tree.digests)
+    return describe_tree(tree)
 
 
 def make_shebang(python, args=b''):
@@ -1365,12 +1627,14 @@ def launcher_script(python, group, script, module, attr):
 class DistRecord(object):
     """What goes into one dist's RECORD: rows {path relative to `root`: (hash, size)} and its .py files."""
 
-    __slots__ = ('label', 'dist_info', 'root', 'rows', 'py')
+    __slots__ = ('label', 'dist_info', 'root', 'rows', 'py', 'by_content')
 
     def __init__(self, label, dist_info, root):
         self.label, self.dist_info, self.root = label, dist_info, root
         self.rows = {}
         self.py = []
+        # Its files come from a tree unpacked for this run: a .pyc is reused by content, not inode.
+        self.by_content = False
 
     def rel(self, path):
         return json_path(os.path.relpath(path, self.root))
@@ -1437,6 +1701,7 @@ class Installer(object):
         layout = self.layout
         root = layout.purelib if tree.purelib else layout.platlib
         record = DistRecord(tree.label, join(root, fs_path(tree.dist_info)), root)
+        record.by_content = tree.unpacked
         data_prefix = tree.data_dir + '/'
         owned = set(tree.dist_info + '/' + n for n in INSTALLER_OWNED)
         data_dirs = {'purelib': layout.purelib, 'platlib': layout.platlib, 'scripts': layout.scripts,
@@ -1620,12 +1885,29 @@ def compile_all(jobs, workers):
     return results
 
 
-def reusable_pyc(source, old_source, old_cfile):
-    """True if the old venv's .pyc was compiled from this very file (same inode) and is current."""
+def same_bytes(a, b):
+    with open(a, 'rb') as fa:
+        with open(b, 'rb') as fb:
+            while True:
+                x, y = fa.read(CHUNK), fb.read(CHUNK)
+                if x != y:
+                    return False
+                if not x:
+                    return True
+
+
+def reusable_pyc(source, old_source, old_cfile, by_content=False):
+    """True if the old venv's .pyc was compiled from this very file (same inode) and is current.
+
+    With `by_content` (the source was unpacked from a stored zip for this run) a file
+    with the same size, mtime and bytes counts as the same file."""
     try:
         st, old = os.stat(source), os.stat(old_source)
         if (st.st_dev, st.st_ino) != (old.st_dev, old.st_ino):
-            return False
+            if not by_content or st.st_size != old.st_size or int(st.st_mtime) != int(old.st_mtime):
+                return False
+            if not same_bytes(source, old_source):
+                return False
         if not stat.S_ISREG(os.lstat(old_cfile).st_mode):
             return False
         header = pyc_header(st)
@@ -1651,7 +1933,7 @@ def byte_compile(records, installer, old_exists, notes):
                 installer.made_dirs.add(directory)
             if old_exists:
                 old_cfile = installer.final_of(cfile)
-                if reusable_pyc(source, installer.final_of(source), old_cfile):
+                if reusable_pyc(source, installer.final_of(source), old_cfile, record.by_content):
                     try:
                         os.link(old_cfile, cfile)
                         record.add(cfile, sha256_record(cfile))
@@ -2024,16 +2306,21 @@ def cmd_install_venv(args):
             raise UsageError('--script %r is not a script name' % script)
     timings = {}
     clock = time.time()
-    trees = [load_tree(t) for t in args.tree]  # every tree verified before anything changes
-    seen = {}
-    for tree in trees:
-        key = normalize_name(tree.name)
-        if key in seen:
-            raise HelperError('two trees install %s: %s and %s' % (tree.name, show(seen[key]), show(tree.path)))
-        seen[key] = tree.path
+    # Every tree and stored zip is verified before anything changes; a stored zip is
+    # checked against RECORD as it is unpacked beside the venv, once the lock is held.
+    sources = []
+    for text in args.tree:
+        path = os.fsencode(os.path.abspath(text))
+        if is_stored_zip(path):
+            with StoredZip(path) as stored:
+                check_stored_members(stored)[0].raise_if_any()  # its bytes: while it is unpacked
+                sources.append((path, stored.info.filename, None))
+        else:
+            tree = load_tree(text)
+            sources.append((tree.path, tree.info.filename, tree))
     if args.installer == 'pip' and args.wheelhouse:
         links = os.fsencode(os.path.abspath(args.wheelhouse))
-        missing = [t.info.filename for t in trees if not os.path.isfile(join(links, fs_path(t.info.filename)))]
+        missing = [f for _, f, _ in sources if not os.path.isfile(join(links, fs_path(f)))]
         if missing:
             raise HelperError('%s lacks %s (the wheel packages\' post-install writes them)' % (
                 show(links), ', '.join(missing)))
@@ -2044,23 +2331,47 @@ def cmd_install_venv(args):
     os.makedirs(parent, exist_ok=True)
     with DirLock(parent):
         leftovers = remove_leftovers(parent, base)
-        kind = existing_venv(final)
-        staging = tempfile.mkdtemp(prefix=base + b'.new-', dir=parent)
+        # Named like a staging venv: a crash leaves nothing the next run does not remove.
+        unpacked = None
         try:
-            os.chmod(staging, 0o755)
-            result = build_venv(args, trees, staging, final, kind, parent, base, timings)
-        except BaseException:
-            remove_tree(staging)
-            raise
-        clock = time.time()
-        try:
-            how = swap_into_place(staging, final, kind, parent, base)
-        except BaseException:
-            # Whatever is left at the staging path (the new venv, or the old one
-            # after an exchange) is not in use.
-            shutil.rmtree(staging, ignore_errors=True)
-            raise
-        timings['swap'] = time.time() - clock
+            clock = time.time()
+            trees = []
+            for path, _, tree in sources:
+                if tree is None:
+                    if unpacked is None:
+                        unpacked = tempfile.mkdtemp(prefix=base + b'.new-', dir=parent)
+                        os.chmod(unpacked, 0o755)
+                    tree = unpack_stored_zip(path, unpacked)
+                trees.append((path, tree))
+            seen = {}
+            for path, tree in trees:
+                key = normalize_name(tree.name)
+                if key in seen:
+                    raise HelperError('two trees install %s: %s and %s' % (tree.name, show(seen[key]), show(path)))
+                seen[key] = path
+            trees = [tree for _, tree in trees]
+            if unpacked is not None:
+                timings['unpack'] = time.time() - clock
+            kind = existing_venv(final)
+            staging = tempfile.mkdtemp(prefix=base + b'.new-', dir=parent)
+            try:
+                os.chmod(staging, 0o755)
+                result = build_venv(args, trees, staging, final, kind, parent, base, timings)
+            except BaseException:
+                remove_tree(staging)
+                raise
+            clock = time.time()
+            try:
+                how = swap_into_place(staging, final, kind, parent, base)
+            except BaseException:
+                # Whatever is left at the staging path (the new venv, or the old one
+                # after an exchange) is not in use.
+                shutil.rmtree(staging, ignore_errors=True)
+                raise
+            timings['swap'] = time.time() - clock
+        finally:
+            if unpacked is not None:
+                remove_tree(unpacked)
     out = {'venv': json_path(final), 'python': '%d.%d.%d' % sys.version_info[:3]}
     out.update(result)
     out.update({'replaced': kind == 'venv', 'swap': how, 'leftovers_removed': leftovers,
@@ -2109,18 +2420,55 @@ def cmd_check_venv(args):
 
 def cmd_verify(args):
     tree = os.fsencode(args.tree)
-    info = load_wheel_info(tree)
-    checked = verify_tree(tree, info)
+    if is_stored_zip(tree):
+        with StoredZip(tree) as stored:
+            info = stored.info
+            checked = verify_stored_zip(stored)
+    else:
+        info = load_wheel_info(tree)
+        checked = verify_tree(tree, info)
     print_json({'tree': json_path(tree), 'filename': info.filename, 'checked': checked})
 
 
 def cmd_rebuild_wheel(args):
     tree, outdir = os.fsencode(args.tree), os.fsencode(args.outdir)
-    info = load_wheel_info(tree)
-    verify_tree(tree, info)
-    os.makedirs(outdir, exist_ok=True)
-    name = fs_path(info.filename)
-    sha256, size = write_atomically(outdir, name, lambda f: write_wheel(f, tree, info))
+    if not is_stored_zip(tree):
+        info = load_wheel_info(tree)
+        verify_tree(tree, info)
+        os.makedirs(outdir, exist_ok=True)
+        name = fs_path(info.filename)
+        sha256, size = write_atomically(outdir, name, lambda f: write_wheel(f, tree, info))
+    else:
+        with StoredZip(tree) as stored:
+            info = stored.info
+            problems, files, expected = check_stored_members(stored)
+            problems.raise_if_any()
+            reader = HashingReader(stored)
+
+            def fill(f):
+                # Written and checked in one pass: RECORD on the bytes just deflated; on a
+                # mismatch the temporary file goes and OUTDIR keeps what it had.
+                write_wheel_from(f, reader, info)
+                check_record(reader, info, files, expected, problems, None)
+
+            # Directories made here go again on failure: a failed rebuild writes nothing.
+            missing, parent = [], os.path.abspath(outdir)
+            while not os.path.isdir(parent) and parent not in missing:
+                missing.append(parent)
+                parent = os.path.dirname(parent)
+            os.makedirs(outdir, exist_ok=True)
+            name = fs_path(info.filename)
+            try:
+                sha256, size = write_atomically(outdir, name, fill)
+            except BaseException as e:
+                for directory in missing:
+                    try:
+                        os.rmdir(directory)
+                    except OSError:
+                        break
+                if isinstance(e, zipfile.BadZipFile):
+                    raise HelperError('%s: damaged: %s' % (show(tree), e))
+                raise
     print_json({'path': json_path(os.path.join(outdir, name)), 'sha256': sha256, 'size': size,
                 'identical': sha256 == info.sha256})
 
@@ -2157,12 +2505,12 @@ class Parser(argparse.ArgumentParser):
 
 def add_commands(subparsers):
     """Register subcommands; each sets `func`. New subcommands go here."""
-    p = subparsers.add_parser('rebuild-wheel', help='verify an unpacked wheel tree and rebuild its .whl')
-    p.add_argument('tree', metavar='TREE', help='the unpacked wheel (holds %s)' % INFO_NAME)
+    p = subparsers.add_parser('rebuild-wheel', help='verify an unpacked wheel tree (or stored zip) and rebuild its .whl')
+    p.add_argument('tree', metavar='TREE', help='the unpacked wheel (holds %s), or its stored zip' % INFO_NAME)
     p.add_argument('outdir', metavar='OUTDIR', help='directory to write the .whl into')
     p.set_defaults(func=cmd_rebuild_wheel)
 
-    p = subparsers.add_parser('verify', help='check an unpacked wheel tree against its RECORD')
+    p = subparsers.add_parser('verify', help='check an unpacked wheel tree (or stored zip) against its RECORD')
     p.add_argument('tree', metavar='TREE')
     p.set_defaults(func=cmd_verify)
 
@@ -2175,8 +2523,9 @@ def add_commands(subparsers):
         'install-venv', help='create or replace a virtualenv from unpacked wheel trees, atomically',
         formatter_class=argparse.RawDescriptionHelpFormatter, description=INSTALL_VENV_HELP)
     p.add_argument('--venv', required=True, metavar='PATH', help='absolute path of the virtualenv')
-    p.add_argument('--tree', required=True, action='append', default=[], metavar='DIR',
-                   help='an unpacked wheel tree (repeat for each distribution of the closure)')
+    p.add_argument('--tree', required=True, action='append', default=[], metavar='DIR|ZIP',
+                   help='an unpacked wheel tree, or a stored wheel zip (unpacked beside the venv '
+                        'while installing); repeat for each distribution of the closure')
     p.add_argument('--script', action='append', default=[], metavar='NAME',
                    help='fail unless <venv>/bin/NAME exists after the install (repeatable)')
     p.add_argument('--check-import', action='append', default=[], metavar='MODULE',
