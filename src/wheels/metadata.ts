@@ -5,14 +5,12 @@
  * the wheel reader (source.ts) prefixes those problems with the member path.
  */
 import { InputError } from '../errors.ts';
+import { isValidName, normalizeName } from '../python/names.ts';
 
 // ---------------------------------------------------------------------------
 // Names
 
-/** PEP 503 normalization: runs of `-`, `_`, `.` become one `-`, lower case. */
-export function normalizeName(name: string): string {
-  return name.replace(/[-_.]+/g, '-').toLowerCase();
-}
+export { normalizeName };
 
 /** The same folding applied to a version, for comparing file names with metadata. */
 export function normalizeVersionText(version: string): string {
@@ -20,11 +18,7 @@ export function normalizeVersionText(version: string): string {
 }
 
 /** A PEP 508 distribution name (as written in METADATA `Name`). */
-const PROJECT_NAME = /^([A-Z0-9]|[A-Z0-9][A-Z0-9._-]*[A-Z0-9])$/i;
-
-export function isValidProjectName(name: string): boolean {
-  return PROJECT_NAME.test(name);
-}
+export { isValidName as isValidProjectName };
 
 // ---------------------------------------------------------------------------
 // Wheel file names (PEP 427 / the binary distribution format spec)
@@ -164,7 +158,7 @@ export function parseCoreMetadata(text: string): CoreMetadata {
   if (metadataVersion === undefined) problems.push('required field Metadata-Version is missing');
   else if (!/^\d+\.\d+$/.test(metadataVersion)) problems.push(`Metadata-Version ${JSON.stringify(metadataVersion)} is not of the form MAJOR.MINOR`);
   if (name === undefined || name === '') problems.push('required field Name is missing or empty');
-  else if (!isValidProjectName(name)) problems.push(`Name ${JSON.stringify(name)} is not a valid distribution name`);
+  else if (!isValidName(name)) problems.push(`Name ${JSON.stringify(name)} is not a valid distribution name`);
   if (version === undefined || version === '') problems.push('required field Version is missing or empty');
   else if (/\s/.test(version)) problems.push(`Version ${JSON.stringify(version)} contains whitespace`);
 
