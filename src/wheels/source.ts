@@ -947,23 +947,13 @@ async function checkLocalHeader(fd: number, fileSize: number, state: MemberState
 // ---------------------------------------------------------------------------
 // The opened wheel
 
-interface OpenedWheelInit {
-  path: string;
-  filename: string;
-  parsedFilename: WheelFilename;
-  sha256: string;
-  size: number;
-  distInfo: string;
-  metadata: CoreMetadata;
-  wheel: WheelInfo;
-  entryPoints: EntryPoints;
-  record: RecordEntry[];
-  zipInfo: ZipInfo;
+/** What openWheel hands the opened wheel: its facts (members come from `states`) and the open zip. */
+type OpenedWheelInit = Omit<WheelSource, 'members' | 'read' | 'extractTo' | 'close'> & {
   zip: yauzl.ZipFile;
   fd: number;
   states: MemberState[];
   byName: Map<string, MemberState>;
-}
+};
 
 class OpenedWheel implements WheelSource {
   readonly path: string;
