@@ -75,7 +75,7 @@ describe('reqset build', () => {
     try {
       const failed = await reqset(['build', 'ex', '--target', 'debian12', '--workspace', ws.dir, '--wheel-cache', ws.cache, '--out', path.join(ws.dir, 'out-a')], { cwd: ws.dir });
       assert.equal(failed.exitCode, 2);
-      assert.match(failed.stderr, /specs\/bad\.yml: distribution: "not-pinned" is not pinned in reqsets\/ex\.txt/);
+      assert.match(failed.stderr, /specs\/bad\.yml:3: distribution: "not-pinned" is not pinned in reqsets\/ex\.txt/);
       assert.deepEqual(await digests(path.join(out, 'packages')), before);
       assert.deepEqual((await readdir(path.dirname(out))).filter((f) => f.startsWith('.')), [], 'no staging directory left behind');
     } finally {
