@@ -16,7 +16,9 @@ import { planJobs, type PlannedJob, type PlanOptions } from './plan/index.ts';
 import { publish as publishPackages, type PublishReport } from './publish/index.ts';
 import type { PublishOptions } from './publish/types.ts';
 import { silentProgress, type Progress } from './progress.ts';
-import { buildEndpointPackage, buildRuntimePackage, buildWheelPackages, type BuiltPackage, type EndpointPackage, type WheelPackage } from './packagers/build.ts';
+import { buildEndpointPackage, buildPinsPackage, buildRuntimePackage, buildWheelPackages, type BuiltPackage, type EndpointPackage, type WheelPackage } from './packagers/build.ts';
+import { PackageCache } from './packagers/cache.ts';
+import { emptyHistory, loadHistory } from './packagers/history.ts';
 import { packagerFor } from './packagers/index.ts';
 import type { WheelLayout } from './packagers/plan.ts';
 import { loadReqset, pinsForTarget, withCliIndexOptions, type CliIndexOptions, type Pin, type Reqset } from './reqset/load.ts';
@@ -31,8 +33,10 @@ export interface CommonOptions extends CliIndexOptions {
   jobs?: number;
   python?: string;
   wheelCache?: string;
-  /** Package release / Debian revision of every package built (default "1"). */
+  /** Package release / Debian revision of every package built, instead of the one the history gives. */
   release?: string;
+  /** The repository (directory or http(s) URL) whose history the build continues (`reqset publish` keeps it there). */
+  repo?: string;
   /** How endpoint post-installs fill the venv (default native: from the unpacked trees). */
   venvInstaller?: 'native' | 'pip';
   /** How each wheel sits in its package (default `unpacked`; `stored-zip`: one uncompressed zip). */
@@ -174,6 +178,8 @@ export interface Manifest {
   format: 'rpm' | 'deb';
   tool: string;
   runtime: BuiltPackage;
+  /** `<reqset>-pins`: every pin's package at its exact version. */
+  pinsPackage: BuiltPackage;
   endpoints: { name: string; spec: string; distribution: string; closure: string[]; package: BuiltPackage }[];
   pins: {
     name: string;
@@ -185,7 +191,7 @@ export interface Manifest {
   }[];
 }
 
-function manifestOf(job: Job, runtime: BuiltPackage, packages: WheelPackage[], endpoints: EndpointPackage[]): Manifest {
+function manifestOf(job: Job, runtime: BuiltPackage, pinsPackage: BuiltPackage, packages: WheelPackage[], endpoints: EndpointPackage[]): Manifest {
   const relative = (p: BuiltPackage) => ({ ...p, path: path.relative(job.outDir, p.path) });
   return {
     reqset: job.reqset.name,
@@ -193,6 +199,7 @@ function manifestOf(job: Job, runtime: BuiltPackage, packages: WheelPackage[], e
     format: job.target.format,
     tool: `reqset ${TOOL_VERSION}`,
     runtime: relative(runtime),
+    pinsPackage: relative(pinsPackage),
     endpoints: endpoints.map((e) => ({ name: e.spec.name, spec: e.spec.file, distribution: e.spec.distribution, closure: e.closure, package: relative(e.package) })),
     pins: packages.map((p) => ({
       name: p.pin.name,
@@ -203,6 +210,11 @@ function manifestOf(job: Job, runtime: BuiltPackage, packages: WheelPackage[], e
       rebuiltWheel: p.rebuilt,
     })),
   };
+}
+
+/** Every package of a build: runtime, pins, wheel and endpoint packages. */
+export function manifestPackages(manifest: Manifest): BuiltPackage[] {
+  return [manifest.runtime, manifest.pinsPackage, ...manifest.pins.map((p) => p.package), ...manifest.endpoints.map((e) => e.package)];
 }
 
 export interface BuildResult {
@@ -240,7 +252,9 @@ export async function buildTarget(reqsetName: string, targetName: string | undef
       jobs: options.jobs ?? availableParallelism(),
       python: 'python3',
       toolVersion: TOOL_VERSION,
-      release: options.release ?? '1',
+      history: options.repo ? await loadHistory(options.repo) : emptyHistory(),
+      release: options.release,
+      cache: new PackageCache(cacheDirOf(options)),
       epoch: buildEpoch(),
       maintainer: `reqset <reqset@${job.reqset.name}.invalid>`,
       progress: options.progress ?? silentProgress,
@@ -248,9 +262,10 @@ export async function buildTarget(reqsetName: string, targetName: string | undef
     };
     const runtime = await buildRuntimePackage(packagesOptions);
     const packages = await buildWheelPackages(packagesOptions);
+    const pinsPackage = await buildPinsPackage(packagesOptions, packages);
     const endpoints = [];
-    for (const spec of specs) endpoints.push(await buildEndpointPackage(packagesOptions, spec, options.venvInstaller ?? 'native'));
-    const manifest = manifestOf({ ...job, outDir: staging }, runtime, packages, endpoints);
+    for (const spec of specs) endpoints.push(await buildEndpointPackage(packagesOptions, spec, options.venvInstaller ?? 'native', packages));
+    const manifest = manifestOf({ ...job, outDir: staging }, runtime, pinsPackage, packages, endpoints);
     await writeFile(path.join(staging, 'manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`);
     await replaceDir(staging, job.outDir);
     return { outDir: job.outDir, manifest };

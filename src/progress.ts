@@ -4,7 +4,7 @@
  * stdout stays clean for --json.
  */
 
-export type ItemState = 'start' | 'built' | 'cached' | 'collected' | 'packaged' | 'failed';
+export type ItemState = 'start' | 'built' | 'cached' | 'collected' | 'packaged' | 'reused' | 'warning' | 'failed';
 
 export interface ProgressEvent {
   /** "wheels", "packages", ... */

@@ -138,17 +138,21 @@ export function buildProgram(io: IO, state: { exitCode: number }): Command {
       .description('wheels, then one package per wheel and the runtime package, into <out>/<reqset>/<target>/')
       .argument('<reqset>', 'name of reqsets/<reqset>.txt')
       .option('--target <name>', `target to build for, repeatable (default: ${api.DEFAULT_TARGET})`, collect)
-      .option('--release <n>', 'package release (RPM Release, Debian revision): bump it when a rebuild changes packages whose versions did not change', '1')
+      .option('--repo <dir|url>', 'the published repository this build continues: unchanged packages keep their versions, changed ones get the next release, rollbacks the next epoch')
+      .option('--release <n>', 'one package release (RPM Release, Debian revision) for every package, instead of the one the repository history gives')
       .addOption(new Option('--venv-installer <kind>', 'how endpoint post-installs fill the venv').choices(['native', 'pip']).default('native'))
       .addOption(new Option('--layout <layout>', 'how each wheel sits in its package: unpacked tree, or one zip of stored members (smaller delta RPMs)').choices([...WHEEL_LAYOUTS]).default(DEFAULT_WHEEL_LAYOUT)),
-  ).action(async (reqset: string, flags: GlobalFlags & { target?: string[]; release: string; venvInstaller: 'native' | 'pip'; layout: WheelLayout }) => {
+  ).action(async (reqset: string, flags: GlobalFlags & { target?: string[]; repo?: string; release?: string; venvInstaller: 'native' | 'pip'; layout: WheelLayout }) => {
+    if ((flags.target?.length ?? 0) > 1 && flags.repo) throw new InputError('--repo names the repository of one target: build one --target at a time with it');
     const results = [];
     for (const target of flags.target ?? [api.DEFAULT_TARGET]) {
-      const result = await api.buildTarget(reqset, target, { ...commonOptions(flags, io.stderr), release: flags.release, venvInstaller: flags.venvInstaller, layout: flags.layout });
+      const options = { ...commonOptions(flags, io.stderr), repo: flags.repo, release: flags.release, venvInstaller: flags.venvInstaller, layout: flags.layout };
+      const result = await api.buildTarget(reqset, target, options);
       results.push(result);
       if (!flags.json && !flags.quiet) {
-        const count = result.manifest.pins.length + result.manifest.endpoints.length + 1;
-        io.stdout.write(`${reqset} for ${target}: ${count} packages in ${path.join(result.outDir, 'packages')}\n`);
+        const all = api.manifestPackages(result.manifest);
+        const reused = all.filter((p) => p.reused).length;
+        io.stdout.write(`${reqset} for ${target}: ${all.length} packages (${all.length - reused} packaged, ${reused} reused) in ${path.join(result.outDir, 'packages')}\n`);
       }
     }
     if (flags.json) io.stdout.write(`${JSON.stringify(results.map((r) => r.manifest), null, 2)}\n`);

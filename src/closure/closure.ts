@@ -46,6 +46,8 @@ export interface Dependency {
   key: string;
   /** The requirement as written in the wheel's metadata. */
   requirement: string;
+  /** Its PEP 440 specifier, comma-separated ('' for any version); several requirements of one name are joined. */
+  specifier: string;
 }
 
 export interface Closure {
@@ -104,7 +106,7 @@ export function computeClosure(roots: { key: string; extras: string[] }[], wheel
     const active = extras.get(key) ?? new Set<string>();
     const deps = entry.requirements
       .filter((r) => !r.marker || evaluateMarker(r.marker, env, active))
-      .map((r) => ({ requirement: r, dep: { key: r.key, requirement: requirementText(r) } }));
+      .map((r) => ({ requirement: r, dep: { key: r.key, requirement: requirementText(r), specifier: r.specifier } }));
     dependencies.set(key, uniqueDeps(deps.map((d) => d.dep)));
     for (const { requirement } of deps) request(requirement.key, requirement.extras);
   }
@@ -119,7 +121,8 @@ function uniqueDeps(deps: Dependency[]): Dependency[] {
   const seen = new Map<string, Dependency>();
   for (const d of deps) {
     const earlier = seen.get(d.key);
-    seen.set(d.key, earlier ? { key: d.key, requirement: `${earlier.requirement}, ${d.requirement}` } : d);
+    const specifier = [earlier?.specifier, d.specifier].filter(Boolean).join(',');
+    seen.set(d.key, earlier ? { key: d.key, requirement: `${earlier.requirement}, ${d.requirement}`, specifier } : d);
   }
   return [...seen.values()];
 }

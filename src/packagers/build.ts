@@ -5,12 +5,12 @@
  * its tree or zip with the runtime helper, so the manifest can say whether the
  * target will get the very same .whl back.
  */
-import { chmod, copyFile, lutimes, mkdir, readdir, stat, symlink, utimes } from 'node:fs/promises';
+import { chmod, copyFile, lutimes, mkdir, readdir, stat, symlink, utimes, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import pLimit from 'p-limit';
-import { computeClosure } from '../closure/closure.ts';
+import { computeClosure, type Dependency } from '../closure/closure.ts';
 import { normalizeName } from '../python/names.ts';
-import { sha256File, withTempDir } from '../fsutil.ts';
+import { sha256, sha256File, withTempDir } from '../fsutil.ts';
 import type { MarkerEnvironment } from '../python/markers.ts';
 import type { Progress } from '../progress.ts';
 import { run } from '../run.ts';
@@ -23,12 +23,17 @@ import { writeStoredZip } from '../wheels/stored-zip.ts';
 import { isPureWheel } from '../python/tags.ts';
 import { isLinkedElf, shlibsDepends } from './deb/shlibs.ts';
 import { walkTree } from './deb/tree.ts';
+import type { CachedFacts, PackageCache } from './cache.ts';
+import { decideVersion, type History, type VersionDecision, type VersionReason } from './history.ts';
 import type { Packager, PackagePlan } from './packager.ts';
 import { privateLibrariesRegex } from './rpm/spec.ts';
 import {
   DEFAULT_WHEEL_LAYOUT,
   endpointPaths,
+  pinsFilePath,
+  pinsFileText,
   planEndpointPackage,
+  planPinsPackage,
   planRuntimePackage,
   planWheelPackage,
   reqsetPaths,
@@ -42,13 +47,24 @@ export const RUNTIME_HELPER = path.join(TOOL_ROOT, 'src', 'runtime', 'reqset_run
 
 export interface BuiltPackage {
   name: string;
+  /** The PEP 440 version the package's version is mapped from. */
+  pep440: string;
   file: string;
   path: string;
+  /** As the package manager shows it, e.g. `1:2.0~rc1-3`. */
   version: string;
+  epoch: number;
+  release: string;
   arch: string;
   sha256: string;
   size: number;
   requires: string[];
+  /** sha256 of everything the package was built from except its epoch and release (packageInputs). */
+  inputs: string;
+  /** Why it has its epoch and release (src/packagers/history.ts). */
+  reason: VersionReason;
+  /** Taken from the package cache instead of built. */
+  reused: boolean;
 }
 
 export interface WheelPackage {
@@ -72,7 +88,13 @@ export interface PackagesOptions {
   /** The host interpreter that runs the runtime helper for the rebuild check. */
   python: string;
   toolVersion: string;
-  release: string;
+  /** What the repository published before: it decides each package's epoch and release. */
+  history: History;
+  /** A release for every package instead of the one history gives. */
+  release?: string;
+  /** Built packages by inputs and version; none: everything is built. */
+  cache?: PackageCache;
+  /** SOURCE_DATE_EPOCH: every time in every package. */
   epoch: number;
   maintainer: string;
   progress: Progress;
@@ -85,18 +107,84 @@ export function bundledLibraries(memberNames: string[]): string[] {
   return memberNames.filter((name) => /^[^/]+\.libs\/[^/]+$/.test(name));
 }
 
-async function finish(packager: Packager, plan: PackagePlan, file: string): Promise<BuiltPackage> {
+/** sha256 of everything a package's bytes come from, except its epoch and release. */
+export function packageInputs(options: PackagesOptions, plan: PackagePlan, payload: Record<string, string>): string {
+  return sha256(
+    JSON.stringify({
+      format: options.packager.format,
+      tool: options.toolVersion,
+      target: options.target,
+      sourceDateEpoch: options.epoch,
+      plan: { ...plan, epoch: null, release: null },
+      payload,
+    }),
+  );
+}
+
+/** One package to make: its plan (any epoch and release), what its files come from, and how to lay them out. */
+interface PackageJob {
+  plan: PackagePlan;
+  /** Identity of the files beyond the plan (a wheel's sha256, the helper's), part of the inputs. */
+  payload: Record<string, string>;
+  item: string;
+  /** Lays out the package's files under `root`; returns what the cache must remember besides requires. */
+  stage(root: string): Promise<Omit<CachedFacts, 'requires'>>;
+}
+
+interface Produced {
+  package: BuiltPackage;
+  facts: CachedFacts;
+}
+
+async function describe(options: PackagesOptions, plan: PackagePlan, file: string, inputs: string, decision: VersionDecision, reused: boolean, requires: string[]): Promise<BuiltPackage> {
   const { size } = await stat(file);
   return {
     name: plan.name,
+    pep440: plan.pep440,
     file: path.basename(file),
     path: file,
-    version: packager.version(plan),
+    version: options.packager.version(plan),
+    epoch: decision.epoch,
+    release: decision.release,
     arch: plan.arch,
     sha256: await sha256File(file),
     size,
-    requires: packager.dependencies(plan),
+    requires,
+    inputs,
+    reason: decision.reason,
+    reused,
   };
+}
+
+/**
+ * Gives the package its version from history, then takes it from the cache
+ * when the same inputs were packaged at that version before, else builds it.
+ */
+async function produce(options: PackagesOptions, job: PackageJob): Promise<Produced> {
+  const started = Date.now();
+  const inputs = packageInputs(options, job.plan, job.payload);
+  const decision = decideVersion(job.plan.pep440, inputs, options.history.packages[job.plan.name] ?? [], options.release);
+  const plan: PackagePlan = { ...job.plan, epoch: decision.epoch, release: decision.release };
+  const key = sha256(`${inputs}\n${decision.epoch}\n${decision.release}`);
+  const fileName = options.packager.fileName(plan);
+  const found = options.cache ? await options.cache.take(key, fileName, options.packagesDir) : { hit: false as const };
+  if (found.hit) {
+    options.progress({ stage: 'packages', item: job.item, state: 'reused', elapsedMs: Date.now() - started, detail: fileName });
+    return { package: await describe(options, plan, found.path, inputs, decision, true, found.facts.requires), facts: found.facts };
+  }
+  if (found.discarded) options.progress({ stage: 'packages', item: job.item, state: 'warning', detail: `discarded a bad package cache entry, building again: ${found.discarded}` });
+  options.progress({ stage: 'packages', item: job.item, state: 'start' });
+  return withTempDir('reqset-pkg-', async (work) => {
+    const root = path.join(work, 'root');
+    await mkdir(root, { recursive: true });
+    const extra = await job.stage(root);
+    await setTreeTime(root, new Date(options.epoch * 1000));
+    const built = await options.packager.build(plan, root, { epoch: options.epoch, outDir: options.packagesDir, workDir: work, maintainer: options.maintainer });
+    const facts: CachedFacts = { requires: built.requires, ...extra };
+    await options.cache?.store(key, built.path, facts);
+    options.progress({ stage: 'packages', item: job.item, state: 'packaged', elapsedMs: Date.now() - started, detail: fileName });
+    return { package: await describe(options, plan, built.path, inputs, decision, false, built.requires), facts };
+  });
 }
 
 /** Gives every file and directory of a staged tree the same time (reproducible packages). */
@@ -110,19 +198,22 @@ async function setTreeTime(dir: string, when: Date) {
 }
 
 export async function buildRuntimePackage(options: PackagesOptions): Promise<BuiltPackage> {
-  const plan = planRuntimePackage(options.reqset, options.target, options.toolVersion, options.release);
+  const plan = planRuntimePackage(options.reqset, options.target, options.toolVersion);
   const paths = reqsetPaths(options.reqset);
-  return withTempDir('reqset-runtime-', async (work) => {
-    const root = path.join(work, 'root');
-    const helper = path.join(root, paths.helper);
-    await mkdir(path.dirname(helper), { recursive: true });
-    for (const dir of plan.ownedDirs) await mkdir(path.join(root, dir), { recursive: true });
-    await copyFile(RUNTIME_HELPER, helper);
-    await chmod(helper, 0o755);
-    await setTreeTime(root, new Date(options.epoch * 1000));
-    const file = await options.packager.build(plan, root, { epoch: options.epoch, outDir: options.packagesDir, workDir: work, maintainer: options.maintainer });
-    return finish(options.packager, plan, file);
+  const produced = await produce(options, {
+    plan,
+    payload: { helper: await sha256File(RUNTIME_HELPER) },
+    item: plan.name,
+    stage: async (root) => {
+      const helper = path.join(root, paths.helper);
+      await mkdir(path.dirname(helper), { recursive: true });
+      for (const dir of plan.ownedDirs) await mkdir(path.join(root, dir), { recursive: true });
+      await copyFile(RUNTIME_HELPER, helper);
+      await chmod(helper, 0o755);
+      return {};
+    },
   });
+  return produced.package;
 }
 
 /** The ELF executables and shared objects of a tree, relative to it, sorted. */
@@ -158,85 +249,116 @@ export async function payloadElfRequires(packager: Packager, plan: PackagePlan, 
   return shlibsDepends(plan, root, await walkTree(root), scratch);
 }
 
+/** Pins named in the wheel's build requirements that it was compiled against: compiled themselves, for a compiled wheel. */
+function compiledAgainst(wheel: WheelRecord, byKey: ReadonlyMap<string, WheelRecord>): { key: string; version: string }[] {
+  if (isPureWheel(wheel.facts.name)) return [];
+  return wheel.buildRequirements
+    .map((key) => byKey.get(key))
+    .filter((w): w is WheelRecord => !!w && !isPureWheel(w.facts.name))
+    .map((w) => ({ key: w.pin.key, version: w.pin.version }));
+}
+
+/** Lays out a wheel as its package installs it: the unpacked tree or the stored zip. */
+async function stageWheel(wheelPath: string, payload: string, layout: WheelLayout, when: Date): Promise<void> {
+  const source = await openWheel(wheelPath);
+  try {
+    if (layout === 'stored-zip') {
+      await mkdir(path.dirname(payload), { recursive: true });
+      await writeStoredZip(source, payload, { mtime: when });
+    } else {
+      await source.extractTo(payload, { mtime: when });
+    }
+  } finally {
+    await source.close();
+  }
+}
+
+/** The wheel the post-install will rebuild from the staged payload, by the runtime helper itself. */
+async function rebuiltWheel(python: string, payload: string): Promise<{ sha256: string; identical: boolean }> {
+  return withTempDir('reqset-rebuild-', async (out) => {
+    const result = await run([python, RUNTIME_HELPER, 'rebuild-wheel', payload, out]);
+    const line = JSON.parse(result.stdout.trim().split('\n').pop() ?? '{}') as { sha256: string; identical: boolean };
+    return { sha256: line.sha256, identical: line.identical };
+  });
+}
+
+/**
+ * The shared-library requirements of a compiled wheel in the stored-zip
+ * layout: its ELF files are inside the zip, out of sight of rpmbuild and
+ * dpkg-shlibdeps, so they are found on an unpacked copy.
+ */
+async function storedZipElfRequires(options: PackagesOptions, plan: PackagePlan, wheel: WheelRecord): Promise<string[]> {
+  return withTempDir('reqset-elf-', async (scratch) => {
+    const elfRoot = path.join(scratch, 'root');
+    await stageWheel(wheel.path, path.join(elfRoot, reqsetPaths(options.reqset).wheels, wheelStem(wheel.filename)), 'unpacked', new Date(options.epoch * 1000));
+    await mkdir(path.join(scratch, 'shlibdeps'));
+    return payloadElfRequires(options.packager, plan, elfRoot, path.join(scratch, 'shlibdeps'));
+  });
+}
+
+async function wheelMembers(wheelPath: string): Promise<string[]> {
+  const source = await openWheel(wheelPath);
+  try {
+    return source.members.map((m) => m.name);
+  } finally {
+    await source.close();
+  }
+}
+
+async function wheelPackagePlan(options: PackagesOptions, wheel: WheelRecord, dependencies: Dependency[], byKey: ReadonlyMap<string, WheelRecord>): Promise<PackagePlan> {
+  const layout = options.layout ?? DEFAULT_WHEEL_LAYOUT;
+  const input: WheelPackageInput = {
+    reqset: options.reqset,
+    target: options.target,
+    key: wheel.pin.key,
+    version: wheel.pin.version,
+    wheel: { filename: wheel.filename, name: wheel.facts.name },
+    summary: wheel.facts.summary,
+    dependencies: dependencies.map((d) => ({ key: d.key, specifier: d.specifier })),
+    compiledAgainst: compiledAgainst(wheel, byKey),
+    bundledLibraries: bundledLibraries(await wheelMembers(wheel.path)),
+    layout,
+  };
+  const plan = planWheelPackage(input);
+  if (layout !== 'stored-zip' || isPureWheel(wheel.facts.name)) return plan;
+  const systemRequires = await storedZipElfRequires(options, plan, wheel);
+  return systemRequires.length ? planWheelPackage({ ...input, systemRequires }) : plan;
+}
+
 export async function buildWheelPackages(options: PackagesOptions): Promise<WheelPackage[]> {
-  const { reqset, target, pins, wheels, packager, progress } = options;
+  const { reqset, pins, wheels } = options;
   const layout = options.layout ?? DEFAULT_WHEEL_LAYOUT;
   const facts = new Map(wheels.map((w) => [w.pin.key, w.facts]));
   const closure = computeClosure(pins.map((p) => ({ key: p.key, extras: p.extras })), facts, options.env);
-  const versionOf = new Map(pins.map((p) => [p.key, p.version]));
+  const byKey = new Map(wheels.map((w) => [w.pin.key, w]));
   const limit = pLimit(Math.max(1, options.jobs));
-  const paths = reqsetPaths(reqset);
   const when = new Date(options.epoch * 1000);
 
   return Promise.all(
     wheels.map((wheel) =>
-      limit(() =>
-        withTempDir('reqset-pkg-', async (work) => {
-          const started = Date.now();
-          const item = `${wheel.pin.name}==${wheel.pin.version}`;
-          progress({ stage: 'packages', item, state: 'start' });
-          const root = path.join(work, 'root');
-          // The unpacked tree, or the stored zip: what the package installs, and what the post-install rebuilds from.
-          const payload = path.join(root, wheelPayloadPath(reqset, wheel.filename, layout));
-          const source = await openWheel(wheel.path);
-          let members: string[];
-          try {
-            if (layout === 'stored-zip') {
-              await mkdir(path.dirname(payload), { recursive: true });
-              await writeStoredZip(source, payload, { mtime: when });
-            } else {
-              await source.extractTo(payload, { mtime: when });
-            }
-            members = source.members.map((m) => m.name);
-          } finally {
-            await source.close();
-          }
-          const rebuilt = await withTempDir('reqset-rebuild-', async (out) => {
-            const result = await run([options.python, RUNTIME_HELPER, 'rebuild-wheel', payload, out]);
-            const line = JSON.parse(result.stdout.trim().split('\n').pop() ?? '{}') as { sha256: string; identical: boolean };
-            return { sha256: line.sha256, identical: line.identical };
-          });
-          await setTreeTime(root, when);
-          const input: WheelPackageInput = {
-            reqset,
-            target,
-            key: wheel.pin.key,
-            version: wheel.pin.version,
-            wheel: { filename: wheel.filename, name: wheel.facts.name },
-            summary: wheel.facts.summary,
-            dependencies: (closure.dependencies.get(wheel.pin.key) ?? []).map((dependency) => ({
-              dependency,
-              version: versionOf.get(dependency.key) as string,
-            })),
-            bundledLibraries: bundledLibraries(members),
-            release: options.release,
-            layout,
-          };
-          let plan = planWheelPackage(input);
-          if (layout === 'stored-zip' && !isPureWheel(wheel.facts.name)) {
-            // The ELF files are inside the zip, out of sight of rpmbuild and dpkg-shlibdeps: find
-            // their shared-library requirements on an unpacked copy, as the unpacked layout gets them.
-            const systemRequires = await withTempDir('reqset-elf-', async (scratch) => {
-              const elfRoot = path.join(scratch, 'root');
-              const copy = await openWheel(wheel.path);
-              try {
-                await copy.extractTo(path.join(elfRoot, paths.wheels, wheelStem(wheel.filename)), { mtime: when });
-              } finally {
-                await copy.close();
-              }
-              await mkdir(path.join(scratch, 'shlibdeps'));
-              return payloadElfRequires(packager, plan, elfRoot, path.join(scratch, 'shlibdeps'));
-            });
-            if (systemRequires.length) plan = planWheelPackage({ ...input, systemRequires });
-          }
-          const file = await packager.build(plan, root, { epoch: options.epoch, outDir: options.packagesDir, workDir: work, maintainer: options.maintainer });
-          progress({ stage: 'packages', item, state: 'packaged', elapsedMs: Date.now() - started, detail: path.basename(file) });
-          return { pin: wheel.pin, wheel, package: await finish(packager, plan, file), rebuilt };
-        }),
-      ),
+      limit(async () => {
+        const plan = await wheelPackagePlan(options, wheel, closure.dependencies.get(wheel.pin.key) ?? [], byKey);
+        const produced = await produce(options, {
+          plan,
+          payload: { wheel: wheel.sha256, layout },
+          item: `${wheel.pin.name}==${wheel.pin.version}`,
+          stage: async (root) => {
+            // What the package installs, and what the post-install rebuilds the wheel from.
+            const payload = path.join(root, wheelPayloadPath(reqset, wheel.filename, layout));
+            await stageWheel(wheel.path, payload, layout, when);
+            return { rebuilt: await rebuiltWheel(options.python, payload) };
+          },
+        });
+        const rebuilt = produced.facts.rebuilt;
+        if (!rebuilt) throw new Error(`internal: the package of ${wheel.filename} has no rebuilt-wheel check`);
+        return { pin: wheel.pin, wheel, package: produced.package, rebuilt };
+      }),
     ),
   );
 }
+
+/** A package's name and exact version, for the packages that require it so. */
+const exactly = (p: BuiltPackage) => ({ name: p.name, version: { pep440: p.pep440, epoch: p.epoch, release: p.release } });
 
 export interface EndpointPackage {
   spec: EndpointSpec;
@@ -245,35 +367,51 @@ export interface EndpointPackage {
 }
 
 /** One application: its venv is made on the target from the closure's unpacked wheels (or stored zips). */
-export async function buildEndpointPackage(options: PackagesOptions, spec: EndpointSpec, installer: 'native' | 'pip'): Promise<EndpointPackage> {
+export async function buildEndpointPackage(options: PackagesOptions, spec: EndpointSpec, installer: 'native' | 'pip', wheelPackages: WheelPackage[]): Promise<EndpointPackage> {
   const facts = new Map(options.wheels.map((w) => [w.pin.key, w.facts]));
   const app = options.wheels.find((w) => w.pin.key === normalizeName(spec.distribution));
   if (!app) throw new Error(`internal: ${spec.distribution} has no wheel`);
   const closure = computeClosure([{ key: app.pin.key, extras: app.pin.extras }], facts, options.env);
-  const byKey = new Map(options.wheels.map((w) => [w.pin.key, w]));
-  const members = closure.keys.map((key) => byKey.get(key)).filter((w): w is WheelRecord => !!w);
+  const byKey = new Map(wheelPackages.map((w) => [w.pin.key, w]));
+  const members = closure.keys.map((key) => byKey.get(key)).filter((w): w is WheelPackage => !!w);
   const plan = planEndpointPackage({
     reqset: options.reqset,
     target: options.target,
     spec,
     distribution: { key: app.pin.key, name: app.pin.name, version: app.pin.version, topLevel: app.facts.topLevel },
-    closure: members.map((w) => ({ key: w.pin.key, version: w.pin.version, filename: w.filename })),
-    release: options.release,
+    closure: members.map((w) => ({ key: w.pin.key, version: w.pin.version, filename: w.wheel.filename, package: exactly(w.package) })),
     installer,
     layout: options.layout ?? DEFAULT_WHEEL_LAYOUT,
   });
-  const started = Date.now();
-  const item = `${plan.name} (${spec.file})`;
-  options.progress({ stage: 'packages', item, state: 'start' });
-  return withTempDir('reqset-endpoint-', async (work) => {
-    const root = path.join(work, 'root');
-    const venv = endpointPaths(options.reqset, spec.name).venv;
-    await mkdir(path.join(root, 'usr', 'bin'), { recursive: true });
-    for (const dir of plan.ownedDirs) await mkdir(path.join(root, dir), { recursive: true });
-    for (const script of spec.scripts) await symlink(`${venv}/bin/${script}`, path.join(root, 'usr', 'bin', script));
-    await setTreeTime(root, new Date(options.epoch * 1000));
-    const file = await options.packager.build(plan, root, { epoch: options.epoch, outDir: options.packagesDir, workDir: work, maintainer: options.maintainer });
-    options.progress({ stage: 'packages', item, state: 'packaged', elapsedMs: Date.now() - started, detail: path.basename(file) });
-    return { spec, package: await finish(options.packager, plan, file), closure: members.map((w) => w.pin.key) };
+  const venv = endpointPaths(options.reqset, spec.name).venv;
+  const produced = await produce(options, {
+    plan,
+    payload: {},
+    item: `${plan.name} (${spec.file})`,
+    stage: async (root) => {
+      await mkdir(path.join(root, 'usr', 'bin'), { recursive: true });
+      for (const dir of plan.ownedDirs) await mkdir(path.join(root, dir), { recursive: true });
+      for (const script of spec.scripts) await symlink(`${venv}/bin/${script}`, path.join(root, 'usr', 'bin', script));
+      return {};
+    },
   });
+  return { spec, package: produced.package, closure: members.map((w) => w.pin.key) };
+}
+
+/** `<reqset>-pins`: every pin's wheel package at its exact version. */
+export async function buildPinsPackage(options: PackagesOptions, wheelPackages: WheelPackage[]): Promise<BuiltPackage> {
+  const plan = planPinsPackage(options.reqset, options.target, wheelPackages.map((w) => exactly(w.package)));
+  const text = pinsFileText(wheelPackages.map((w) => ({ name: w.pin.name, pep440: w.pin.version })));
+  const produced = await produce(options, {
+    plan,
+    payload: { pins: sha256(text) },
+    item: plan.name,
+    stage: async (root) => {
+      const file = path.join(root, pinsFilePath(options.reqset));
+      await mkdir(path.dirname(file), { recursive: true });
+      await writeFile(file, text, { mode: 0o644 });
+      return {};
+    },
+  });
+  return produced.package;
 }

@@ -5,10 +5,26 @@
  * into one package file.
  */
 
+import type { Bound } from './ranges.ts';
+
+/** A package's own version: PEP 440, the package epoch, the release. */
+export interface PackageVersion {
+  pep440: string;
+  /** The package epoch: the PEP 440 epoch, or higher after a rollback (src/packagers/history.ts). */
+  epoch: number;
+  release: string;
+}
+
 /** A dependency on another package of the same reqset, or on a system package. */
 export type PackageDependency =
-  /** `<reqset>-wheel-x` at exactly this PEP 440 version (any release). */
-  | { kind: 'exact'; name: string; pep440: string }
+  /**
+   * A Python distribution of the reqset within bounds, through the virtual
+   * name its wheel package provides (see PackagePlan.pydist): its versions are
+   * PEP 440's, free of package epochs and releases.
+   */
+  | { kind: 'pydist'; reqset: string; key: string; bounds: Bound[] }
+  /** Exactly this version of a package: epoch, version and release. */
+  | { kind: 'package'; name: string; version: PackageVersion }
   /** Any version. */
   | { kind: 'any'; name: string }
   /** The target's interpreter: python(abi) = X.Y on RPM, bounded python3 on DEB. */
@@ -27,13 +43,17 @@ export interface Scriptlets {
 }
 
 export interface PackagePlan {
-  kind: 'wheel' | 'runtime' | 'endpoint';
+  kind: 'wheel' | 'runtime' | 'endpoint' | 'pins';
   /** e.g. `reqsset3-wheel-tinyvec` */
   name: string;
   /** PEP 440 version, mapped by each packager to its own syntax. */
   pep440: string;
   /** Package release / Debian revision. */
   release: string;
+  /** Package epoch (default: the PEP 440 version's epoch); see PackageVersion. */
+  epoch?: number;
+  /** The distribution a wheel package provides at its PEP 440 version, for `pydist` dependencies. */
+  pydist?: { reqset: string; key: string; pep440: string };
   /** `noarch` for pure content, else the target's arch (x86_64, aarch64). */
   arch: 'noarch' | 'x86_64' | 'aarch64';
   summary: string;
@@ -71,11 +91,17 @@ export interface Packager {
   fileName(plan: PackagePlan): string;
   /** The package's version as the package manager shows it, e.g. `1:2.0~rc1-1`. */
   version(plan: PackagePlan): string;
-  /** The dependencies as written in the package (for reports and the manifest). */
+  /** The planned dependencies as written in the package (without those only a build finds, such as shared libraries). */
   dependencies(plan: PackagePlan): string[];
   /**
    * Builds one package from `root`, a directory laid out as the target's
-   * file system (only the package's own files). Returns the package path.
+   * file system (only the package's own files).
    */
-  build(plan: PackagePlan, root: string, context: BuildContext): Promise<string>;
+  build(plan: PackagePlan, root: string, context: BuildContext): Promise<BuiltFile>;
+}
+
+/** A package file and every dependency it carries (the planned ones and what the build found). */
+export interface BuiltFile {
+  path: string;
+  requires: string[];
 }

@@ -2,10 +2,11 @@
  * Package plans from the checked wheelhouse: pure functions, so names,
  * dependencies, paths and scriptlets are tested without building anything.
  */
-import type { Dependency } from '../closure/closure.ts';
 import { isPureWheel, type WheelName } from '../python/tags.ts';
 import type { Target } from '../targets/target.ts';
-import type { PackageDependency, PackagePlan } from './packager.ts';
+import type { PackageDependency, PackagePlan, PackageVersion } from './packager.ts';
+import { specifierBounds } from './ranges.ts';
+import { mappedVersion } from './version.ts';
 
 /** Where everything of a reqset lives on the target. */
 export function reqsetPaths(reqset: string) {
@@ -21,6 +22,10 @@ export function reqsetPaths(reqset: string) {
 
 export const wheelPackageName = (reqset: string, key: string) => `${reqset}-wheel-${key}`;
 export const runtimePackageName = (reqset: string) => `${reqset}-runtime`;
+export const pinsPackageName = (reqset: string) => `${reqset}-pins`;
+
+/** Release 1 at the PEP 440 epoch: the version of a package built without history (src/packagers/history.ts). */
+export const FIRST_RELEASE = '1';
 
 /** A wheel's file name without `.whl`: the directory it is unpacked into. */
 export const wheelStem = (filename: string) => filename.replace(/\.whl$/, '');
@@ -62,12 +67,12 @@ export interface WheelPackageInput {
   summary?: string;
   license?: string;
   homepage?: string;
-  /** Dependencies of the wheel on the target, and the pinned version of each. */
-  dependencies: { dependency: Dependency; version: string }[];
+  /** Dependencies of the wheel on the target (markers evaluated): distribution key and PEP 440 specifier. */
+  dependencies: { key: string; specifier: string }[];
+  /** Pins this compiled wheel was built against here (its ABI): required at exactly their pinned version. */
+  compiledAgainst: { key: string; version: string }[];
   /** Files in the wheel's top-level `*.libs/` directories (bundled shared libraries). */
   bundledLibraries: string[];
-  /** The package release of this build (bumped when a rebuild changes a package but not its version). */
-  release: string;
   /** How the wheel sits in the package (default `unpacked`). */
   layout?: WheelLayout;
   /**
@@ -89,7 +94,8 @@ export function planWheelPackage(input: WheelPackageInput): PackagePlan {
     kind: 'wheel',
     name: wheelPackageName(input.reqset, input.key),
     pep440: input.version,
-    release: input.release,
+    release: FIRST_RELEASE,
+    pydist: { reqset: input.reqset, key: input.key, pep440: input.version },
     arch: isPureWheel(input.wheel.name) ? 'noarch' : input.target.arch,
     summary: `${input.key} ${input.version} wheel for the ${input.reqset} reqset`,
     description:
@@ -101,7 +107,8 @@ export function planWheelPackage(input: WheelPackageInput): PackagePlan {
     requires: [
       runtime,
       python,
-      ...input.dependencies.map(({ dependency, version }) => ({ kind: 'exact' as const, name: wheelPackageName(input.reqset, dependency.key), pep440: version })),
+      ...input.dependencies.map(({ key, specifier }) => ({ kind: 'pydist' as const, reqset: input.reqset, key, bounds: specifierBounds(specifier) })),
+      ...input.compiledAgainst.map(({ key, version }) => ({ kind: 'pydist' as const, reqset: input.reqset, key, bounds: [{ op: '=' as const, ...mappedVersion(version) }] })),
       ...(input.systemRequires ?? []).map((text) => ({ kind: 'system' as const, text })),
     ],
     scriptletRequires: [runtime, python],
@@ -116,13 +123,13 @@ export function planWheelPackage(input: WheelPackageInput): PackagePlan {
   };
 }
 
-export function planRuntimePackage(reqset: string, target: Target, toolVersion: string, release: string): PackagePlan {
+export function planRuntimePackage(reqset: string, target: Target, toolVersion: string): PackagePlan {
   const paths = reqsetPaths(reqset);
   return {
     kind: 'runtime',
     name: runtimePackageName(reqset),
     pep440: toolVersion,
-    release,
+    release: FIRST_RELEASE,
     arch: 'noarch',
     summary: `Runtime helper of the ${reqset} reqset`,
     description: `Owns ${paths.root} and the stdlib-only helper that rebuilds and checks the wheels of the ${reqset} wheel packages.`,
@@ -143,9 +150,8 @@ export interface EndpointPackageInput {
   spec: { name: string; summary: string; scripts: string[]; requires: { rpm: string[]; deb: string[] } };
   /** The application's own distribution and pinned version. */
   distribution: { key: string; name: string; version: string; topLevel: string[] };
-  /** Every wheel of the application's closure on the target (the application's own included). */
-  closure: { key: string; version: string; filename: string }[];
-  release: string;
+  /** Every wheel of the application's closure on the target (the application's own included), with its package. */
+  closure: { key: string; version: string; filename: string; package: { name: string; version: PackageVersion } }[];
   /** Which installer the post-install uses to fill the virtualenv. */
   installer: 'native' | 'pip';
   /** The layout of the closure's wheel packages (default `unpacked`). */
@@ -161,7 +167,7 @@ export const endpointPackageName = (reqset: string, app: string) => `${reqset}-$
 
 /**
  * The application's package: requires its closure's wheel packages at exact
- * versions; its post-install builds the venv beside the old one and swaps it
+ * package versions (epoch, version and release); its post-install builds the venv beside the old one and swaps it
  * in only when it works; console scripts are symlinks it ships in /usr/bin.
  */
 export function planEndpointPackage(input: EndpointPackageInput): PackagePlan {
@@ -169,7 +175,7 @@ export function planEndpointPackage(input: EndpointPackageInput): PackagePlan {
   const app = endpointPaths(input.reqset, input.spec.name);
   const python = pythonDependency(input.target);
   const runtime: PackageDependency = { kind: 'any', name: runtimePackageName(input.reqset) };
-  const wheels = input.closure.map((w) => ({ kind: 'exact' as const, name: wheelPackageName(input.reqset, w.key), pep440: w.version }));
+  const wheels = input.closure.map((w) => ({ kind: 'package' as const, ...w.package }));
   const format = input.target.format;
   const install = [
     shellQuote(input.target.python.path),
@@ -189,7 +195,7 @@ export function planEndpointPackage(input: EndpointPackageInput): PackagePlan {
     kind: 'endpoint',
     name: endpointPackageName(input.reqset, input.spec.name),
     pep440: input.distribution.version,
-    release: input.release,
+    release: FIRST_RELEASE,
     arch: 'noarch',
     summary: input.spec.summary,
     description:
@@ -206,5 +212,39 @@ export function planEndpointPackage(input: EndpointPackageInput): PackagePlan {
       afterInstall: install.join(' '),
       beforeRemove: `${shellQuote(input.target.python.path)} ${paths.helper} remove-venv --venv ${app.venv}`,
     },
+  };
+}
+
+/** Where the pins package lists the pins on the target. */
+export const pinsFilePath = (reqset: string) => `${reqsetPaths(reqset).root}/pins.txt`;
+
+/** `name==version` lines of the pins, sorted: the pins package's one file. */
+export function pinsFileText(pins: { name: string; pep440: string }[]): string {
+  return pins.map((p) => `${p.name}==${p.pep440}\n`).sort().join('');
+}
+
+/**
+ * `<reqset>-pins`: every pin's wheel package at its exact package version, so
+ * `dnf install <reqset>-pins` installs the whole reqset and an upgrade of it
+ * moves every pin; its one file lists the pins.
+ */
+export function planPinsPackage(reqset: string, target: Target, wheels: { name: string; version: PackageVersion }[]): PackagePlan {
+  const runtime: PackageDependency = { kind: 'any', name: runtimePackageName(reqset) };
+  return {
+    kind: 'pins',
+    name: pinsPackageName(reqset),
+    pep440: '1.0',
+    release: FIRST_RELEASE,
+    arch: 'noarch',
+    summary: `Every pin of the ${reqset} reqset`,
+    description: `Requires the wheel package of every pin of the ${reqset} reqset at its exact version; ${pinsFilePath(reqset)} lists the pins.`,
+    license: 'MIT',
+    requires: [runtime, pythonDependency(target), ...wheels.map((w) => ({ kind: 'package' as const, ...w }))],
+    scriptletRequires: [],
+    contents: [pinsFilePath(reqset)],
+    ownedDirs: [],
+    ghostFiles: [],
+    privateLibraries: [],
+    scriptlets: {},
   };
 }

@@ -215,3 +215,20 @@ export function rpmEVR(v: RpmVersion): string {
   }
   return `${v.epoch > 0 ? `${v.epoch}:` : ''}${v.version}-${v.release}`;
 }
+
+/** A PEP 440 version as both formats write it in a relation: epoch and upstream string, no release. */
+export interface MappedVersion {
+  epoch: number;
+  upstream: string;
+  /** A final release: no pre-, post-, dev-release or local label. */
+  final: boolean;
+  local: boolean;
+}
+
+/** The epoch and upstream string of a PEP 440 version. Throws InputError like toRpmVersion. */
+export function mappedVersion(pep440: string): MappedVersion {
+  const parsed = parsePep440(pep440);
+  const local = parsed.local !== null;
+  const final = !parsed.pre && parsed.post === null && parsed.dev === null && !local;
+  return { epoch: parsed.epoch, upstream: upstream(parsed), final, local };
+}

@@ -25,6 +25,7 @@ import { InputError, ToolError } from '../errors.ts';
 import { discard, stagingDirFor } from '../fsutil.ts';
 import { run } from '../run.ts';
 import { copyDurable, digestFile, exists, filesBelow, fsyncPath, linkNew, mapLimit, removeEmptyDirs, removeFile, replaceFile, type FileDigest } from './files.ts';
+import { withStaging, writeHistory } from './history.ts';
 import { groupByName, ranksOf, selectKept } from './keep.ts';
 import { debFileName, debianArch, field, formatStanza, packageStanza, parseStanzas, poolDir, releaseFile, releaseHashes, type IndexFile, type Stanza } from './release.ts';
 import { totalsOf, type PublishedFile, type PublishReport, type UpgradedPackage } from './report.ts';
@@ -181,6 +182,7 @@ export async function publishApt(ctx: PublishContext): Promise<PublishReport> {
     architectures.every((arch) => currentIndexes.get(arch) === indexes.get(arch) && previousHashes.has(`${component}/binary-${arch}/Packages`)) &&
     (!signing || ((await exists(path.join(distDir, 'InRelease'))) && (await exists(path.join(distDir, 'Release.gpg')))));
   if (unchanged) {
+    await withStaging(dir, (staging) => writeHistory(dir, staging, ctx.history));
     ctx.progress(`publish: ${dir} already has these packages; nothing to do`);
     return { ...base, changed: false, added: [], upgraded: [], pruned: [], warnings, totals: totalsOf([]) };
   }
@@ -247,7 +249,8 @@ export async function publishApt(ctx: PublishContext): Promise<PublishReport> {
       await clearSign(release, path.join(staging, 'InRelease'), signing);
     }
 
-    // 3. The switch: plain index names, then Release, Release.gpg and InRelease last.
+    // 3. The switch: history, plain index names, then Release, Release.gpg and InRelease last.
+    await writeHistory(dir, staging, ctx.history);
     for (const [rel, file] of staged) await replaceFile(file, path.join(distDir, rel));
     if (signing) {
       await replaceFile(release, releasePath);

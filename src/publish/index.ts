@@ -8,6 +8,7 @@ import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { InputError } from '../errors.ts';
 import { publishApt } from './apt.ts';
+import { historyUpdate } from './history.ts';
 import { removeLeftovers } from './files.ts';
 import { acquireLock, isDeadLockTemp } from './lock.ts';
 import type { PublishReport } from './report.ts';
@@ -37,7 +38,7 @@ async function validate(options: PublishOptions): Promise<PublishContext> {
     if (value !== undefined && !/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(value)) throw new InputError(`${flag} ${JSON.stringify(value)}: use letters, digits, '.', '_' and '-'`);
   }
   if (options.sign !== undefined && !/^[A-Za-z0-9@<>._+ -]+$/.test(options.sign)) throw new InputError(`--sign ${JSON.stringify(options.sign)}: not a GPG key id, fingerprint or user id`);
-  return { ...options, keep, jobs, packagesDir, repo, progress: options.progress ?? (() => {}) };
+  return { ...options, keep, jobs, packagesDir, repo, progress: options.progress ?? (() => {}), history: await historyUpdate(repo, packagesDir) };
 }
 
 /**

@@ -24,6 +24,7 @@ import { InputError, ToolError } from '../errors.ts';
 import { discard, stagingDirFor } from '../fsutil.ts';
 import { run } from '../run.ts';
 import { copyDurable, digestFile, exists, filesBelow, fsyncPath, linkNew, mapLimit, removeFile, replaceFile, sameBytes } from './files.ts';
+import { withStaging, writeHistory } from './history.ts';
 import { groupByName, ranksOf, selectKept } from './keep.ts';
 import { drpmFileName, formatEvr, parsePrestodelta, prestodeltaXml, type Evr, type PrestoDelta, type PrestoPackage } from './prestodelta.ts';
 import { parsePrimary, parseRepomd, type PrimaryPackage, type RepomdRecord } from './repomd.ts';
@@ -279,6 +280,7 @@ export async function publishRpm(ctx: PublishContext): Promise<PublishReport> {
     keep: ctx.keep,
   };
   if (keptUnchanged) {
+    await withStaging(dir, (staging) => writeHistory(dir, staging, ctx.history));
     ctx.progress(`publish: ${dir} already has these packages; nothing to do`);
     return { ...base, changed: false, added: [], upgraded: [], pruned: [], warnings, totals: totalsOf([]) };
   }
@@ -339,7 +341,8 @@ export async function publishRpm(ctx: PublishContext): Promise<PublishReport> {
     }
     if (signing) await detachSign(path.join(stagedRepodata, 'repomd.xml'), path.join(stagedRepodata, 'repomd.xml.asc'), signing);
 
-    // 5. The switch: data files first (checksummed names), repomd.xml last.
+    // 5. The switch: history, data files (checksummed names), repomd.xml last.
+    await writeHistory(dir, staging, ctx.history);
     const repodata = path.join(dir, REPODATA_DIR);
     const staged = await filesBelow(stagedRepodata, (r) => !r.includes(path.sep));
     for (const name of staged.filter((n) => n !== 'repomd.xml' && n !== 'repomd.xml.asc')) {

@@ -1,4 +1,5 @@
 import type { Target } from '../targets/target.ts';
+import type { HistoryUpdate } from './history.ts';
 
 export interface PublishOptions {
   /** Reqset name (for the report). */
@@ -33,4 +34,6 @@ export interface PublishContext extends PublishOptions {
   keep: number;
   progress: (line: string) => void;
   jobs: number;
+  /** The repository's history with this build added, written just before the metadata switch. */
+  history: HistoryUpdate;
 }

@@ -4,32 +4,17 @@
  * scripts. Nothing here touches the file system, so all of it is checked by
  * unit and golden tests; src/packagers/deb/index.ts puts it into a .deb.
  *
- * Exact pins. A wheel package needs its dependencies "at exactly this PEP 440
- * version, any package revision". dpkg has no such operator: `(= 1.0)` means
- * the version `1.0` (revision empty/0) and is NOT satisfied by `1.0-1`. So an
- * exact pin becomes a range over the one upstream version U (with its epoch):
- *
- *     name (>= U), name (<< U+~)
- *
- *  - `>= U` holds for nothing whose upstream part sorts below U (dpkg compares
- *    the upstream part first), and for `U-R` for every revision R at or above
- *    0 (`U` alone has an empty revision, which dpkg compares as 0): every
- *    revision reqset or a human writes (`1`, `2`, `1+b1`, `10`, `0`). Only
- *    revisions that sort below 0 (`~x`, `0~x`) are left out.
- *  - `<< U+~` holds for every `U-R` (`U` < `U+~`: the end of a string sorts
- *    below `+`) and for nothing whose upstream part sorts above U: every mapped
- *    version above U either differs from U in one of U's letter or digit
- *    runs (`1.0~rc12` vs `1.0~rc1`: then it compares with `U+~` as with U)
- *    or extends U with `+...` or `.N` (src/packagers/version.ts), and `+~`
- *    sorts below both (`~` below every letter, `+` below `.`).
- * test/integration/deb-packager.test.ts checks this with `dpkg
- * --compare-versions` on many neighbouring versions, and with a real
- * `dpkg --install` that accepts `-2` of the pinned version and refuses its
- * post-release.
+ * Relations. A wheel package depends on the distributions it needs through
+ * the virtual packages `<reqset>-pydist-<name>` that wheel packages provide
+ * at their PEP 440 version (mapped, src/packagers/version.ts), with the
+ * bounds of src/packagers/ranges.ts: versioned Provides carry no revision
+ * and no package epoch, so a rebuild or a rollback epoch never breaks them.
+ * Endpoint and pins packages depend on exact package versions `(= E:U-R)`.
  */
 import { InputError } from '../../errors.ts';
 import type { PackageDependency, PackagePlan } from '../packager.ts';
-import { toDebianVersion } from '../version.ts';
+import { boundVersion, type Bound } from '../ranges.ts';
+import { mappedVersion, toDebianVersion } from '../version.ts';
 
 export interface ControlOptions {
   /** Installed-Size in KiB (dpkg's estimate of the unpacked size). */
@@ -81,19 +66,33 @@ export function debArchitecture(plan: PackagePlan): 'all' | 'amd64' | 'arm64' {
 }
 
 /** `[epoch:]upstream-revision`, e.g. `1:2.0~rc1-1`. */
-export function debVersion(plan: PackagePlan): string {
-  return toDebianVersion(plan.pep440, plan.release);
+export function debVersion(plan: Pick<PackagePlan, 'pep440' | 'release' | 'epoch'>): string {
+  const full = toDebianVersion(plan.pep440, plan.release);
+  if (plan.epoch === undefined) return full;
+  const withoutEpoch = full.replace(/^\d+:/, '');
+  return `${plan.epoch > 0 ? `${plan.epoch}:` : ''}${withoutEpoch}`;
+}
+
+/** The virtual package under which a wheel package provides its distribution. */
+export const debPydistName = (reqset: string, key: string) => `${reqset}-pydist-${key}`;
+
+const DEB_OPERATORS = { '<': '<<', '<=': '<=', '=': '=', '>=': '>=', '>': '>>' } as const;
+
+function boundedRelations(name: string, bounds: Bound[]): string[] {
+  if (bounds.length === 0) return [name];
+  return bounds.map((b) => `${name} (${DEB_OPERATORS[b.op]} ${boundVersion(b)})`);
+}
+
+/** The `Provides` relations of a wheel package: its distribution at its PEP 440 version. */
+export function debProvides(plan: PackagePlan): string[] {
+  if (!plan.pydist) return [];
+  const name = checkPackageName(debPydistName(plan.pydist.reqset, plan.pydist.key), 'a provided distribution');
+  return [`${name} (= ${boundVersion(mappedVersion(plan.pydist.pep440))})`];
 }
 
 /** `[epoch:]upstream` of a PEP 440 version, without a revision. */
 export function debUpstreamVersion(pep440: string): string {
   return toDebianVersion(pep440, '0').replace(/-0$/, '');
-}
-
-/** The relations that pin `name` to one PEP 440 version, any revision (see the file comment). */
-export function exactRelations(name: string, pep440: string): [string, string] {
-  const upstream = debUpstreamVersion(pep440);
-  return [`${name} (>= ${upstream})`, `${name} (<< ${upstream}+~)`];
 }
 
 /** `python3 (>= 3.11), python3 (<< 3.12)` for version "3.11". */
@@ -112,8 +111,10 @@ function checkPackageName(name: string, what: string): string {
 
 function relations(dependency: PackageDependency): string[] {
   switch (dependency.kind) {
-    case 'exact':
-      return exactRelations(checkPackageName(dependency.name, 'a dependency'), dependency.pep440);
+    case 'pydist':
+      return boundedRelations(checkPackageName(debPydistName(dependency.reqset, dependency.key), 'a dependency'), dependency.bounds);
+    case 'package':
+      return [`${checkPackageName(dependency.name, 'a dependency')} (= ${debVersion(dependency.version)})`];
     case 'any':
       return [checkPackageName(dependency.name, 'a dependency')];
     case 'python':
@@ -217,6 +218,8 @@ export function debControl(plan: PackagePlan, options: ControlOptions): string {
   ];
   const depends = debDependencies(plan, options.shlibsDepends);
   if (depends.length) fields.push(['Depends', depends.join(', ')]);
+  const provides = debProvides(plan);
+  if (provides.length) fields.push(['Provides', provides.join(', ')]);
   fields.push(['Section', 'python'], ['Priority', 'optional']);
   if (plan.url?.trim()) {
     const url = singleLine(plan.url, 'Homepage');

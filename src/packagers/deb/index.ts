@@ -20,12 +20,12 @@ import { randomBytes } from 'node:crypto';
 import { chmod, mkdir, mkdtemp, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { run } from '../../run.ts';
-import type { BuildContext, Packager, PackagePlan } from '../packager.ts';
+import type { BuildContext, BuiltFile, Packager, PackagePlan } from '../packager.ts';
 import { debControl, debDependencies, debFileName, debMaintainerScripts, debVersion } from './control.ts';
 import { shlibsDepends } from './shlibs.ts';
 import { installedSizeKiB, md5sums, normaliseModes, setTimes, walkTree, type TreeEntry } from './tree.ts';
 
-export { debArchitecture, debControl, debDependencies, debFileName, debMaintainerScripts, debVersion, exactRelations } from './control.ts';
+export { debArchitecture, debControl, debDependencies, debFileName, debMaintainerScripts, debVersion } from './control.ts';
 
 /** Whether target path `file` is `dir` or below it. */
 function isWithin(file: string, dir: string): boolean {
@@ -45,9 +45,6 @@ function checkContents(plan: PackagePlan, entries: TreeEntry[]): void {
 export class DebPackager implements Packager {
   readonly format = 'deb' as const;
 
-  /** Shared-library relations found by build(), per package file, for dependencies(). */
-  private readonly shlibs = new Map<string, string[]>();
-
   fileName(plan: PackagePlan): string {
     return debFileName(plan);
   }
@@ -56,15 +53,12 @@ export class DebPackager implements Packager {
     return debVersion(plan);
   }
 
-  /**
-   * The relations of `Depends`. The shared-library ones are known only once
-   * the package is built: after build() they are included.
-   */
   dependencies(plan: PackagePlan): string[] {
-    return debDependencies(plan, this.shlibs.get(debFileName(plan)) ?? []);
+    return debDependencies(plan);
   }
 
-  async build(plan: PackagePlan, root: string, context: BuildContext): Promise<string> {
+  /** The requires are the relations of `Depends`, shared-library ones included. */
+  async build(plan: PackagePlan, root: string, context: BuildContext): Promise<BuiltFile> {
     const fileName = debFileName(plan);
     const rootDir = path.resolve(root);
     const workDir = path.resolve(context.workDir);
@@ -121,8 +115,7 @@ export class DebPackager implements Packager {
         await rm(partial, { force: true });
         throw error;
       }
-      this.shlibs.set(fileName, shlibs);
-      return out;
+      return { path: out, requires: debDependencies(plan, shlibs) };
     } finally {
       await rm(pkgDir, { recursive: true, force: true });
     }

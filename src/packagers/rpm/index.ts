@@ -10,7 +10,7 @@ import { access, mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { ToolError } from '../../errors.ts';
 import { run } from '../../run.ts';
-import type { BuildContext, PackagePlan, Packager } from '../packager.ts';
+import type { BuildContext, BuiltFile, PackagePlan, Packager } from '../packager.ts';
 import { rpmDependencies, rpmDisplayVersion, rpmFileName, rpmSpec } from './spec.ts';
 
 export { rpmDependencies, rpmFileName, rpmSpec } from './spec.ts';
@@ -20,9 +20,6 @@ export const BUILD_NAME_FORMAT = '%%{NAME}-%%{VERSION}-%%{RELEASE}.%%{ARCH}.rpm'
 
 export class RpmPackager implements Packager {
   readonly format = 'rpm' as const;
-
-  /** What each built package really requires (planned plus rpm's ELF dependencies), by file name. */
-  private readonly requires = new Map<string, string[]>();
 
   constructor(private readonly rpmbuild = 'rpmbuild') {}
 
@@ -34,12 +31,12 @@ export class RpmPackager implements Packager {
     return rpmDisplayVersion(plan);
   }
 
-  /** After build(): as `rpm -qp --requires` shows them (without rpmlib features); before: the planned ones. */
   dependencies(plan: PackagePlan): string[] {
-    return this.requires.get(rpmFileName(plan)) ?? rpmDependencies(plan);
+    return rpmDependencies(plan);
   }
 
-  async build(plan: PackagePlan, root: string, context: BuildContext): Promise<string> {
+  /** The requires are those `rpm -qp --requires` shows (ELF ones included), without rpmlib features. */
+  async build(plan: PackagePlan, root: string, context: BuildContext): Promise<BuiltFile> {
     const workDir = path.resolve(context.workDir);
     const outDir = path.resolve(context.outDir);
     const topdir = path.join(workDir, 'topdir');
@@ -88,7 +85,6 @@ export class RpmPackager implements Packager {
     }
     const query = await run(['rpm', '-qp', '--requires', file]);
     const requires = query.stdout.split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('rpmlib('));
-    this.requires.set(rpmFileName(plan), [...new Set(requires)]);
-    return file;
+    return { path: file, requires: [...new Set(requires)] };
   }
 }

@@ -44,7 +44,8 @@
 import { InputError } from '../../errors.ts';
 import type { PackageDependency, PackagePlan } from '../packager.ts';
 import { shellQuote } from '../plan.ts';
-import { rpmEVR, toRpmVersion, type RpmVersion } from '../version.ts';
+import { boundVersion, type Bound } from '../ranges.ts';
+import { mappedVersion, rpmEVR, toRpmVersion, type RpmVersion } from '../version.ts';
 
 /**
  * The payload compressor. The files themselves are stored as they are, so
@@ -125,19 +126,34 @@ function checkPath(plan: PackagePlan, what: string, file: string): string {
   return file;
 }
 
-export function rpmVersionOf(plan: PackagePlan): RpmVersion {
-  return toRpmVersion(plan.pep440, plan.release);
+export function rpmVersionOf(plan: Pick<PackagePlan, 'pep440' | 'release' | 'epoch'>): RpmVersion {
+  const v = toRpmVersion(plan.pep440, plan.release);
+  return plan.epoch === undefined ? v : { ...v, epoch: plan.epoch };
+}
+
+/** The virtual name under which a wheel package provides its distribution. */
+export const rpmPydistName = (reqset: string, key: string) => `${reqset}-pydist(${key})`;
+
+/** `name >= 1.0`, or a rich dependency `(name >= 1.0 with name < 2.0~~)` for a range. */
+function rpmBounded(name: string, bounds: Bound[]): string {
+  const clauses = bounds.map((b) => `${name} ${b.op} ${boundVersion(b)}`);
+  if (clauses.length === 0) return name;
+  return clauses.length === 1 ? (clauses[0] as string) : `(${clauses.join(' with ')})`;
+}
+
+/** The `Provides:` value of a wheel package: its distribution at its PEP 440 version. */
+export function rpmProvides(plan: PackagePlan): string[] {
+  if (!plan.pydist) return [];
+  return [`${rpmPydistName(plan.pydist.reqset, plan.pydist.key)} = ${boundVersion(mappedVersion(plan.pydist.pep440))}`];
 }
 
 /** One dependency as written after `Requires:`. */
 export function rpmDependency(dependency: PackageDependency): string {
   switch (dependency.kind) {
-    case 'exact': {
-      // The pinned version with its epoch, without a release: a rebuilt
-      // package (new release) of the same version still satisfies it.
-      const v = toRpmVersion(dependency.pep440);
-      return `${dependency.name} = ${v.epoch > 0 ? `${v.epoch}:` : ''}${v.version}`;
-    }
+    case 'pydist':
+      return rpmBounded(rpmPydistName(dependency.reqset, dependency.key), dependency.bounds);
+    case 'package':
+      return `${dependency.name} = ${rpmEVR(rpmVersionOf(dependency.version))}`;
     case 'any':
       return dependency.name;
     case 'python':
@@ -273,6 +289,7 @@ export function rpmSpec(plan: PackagePlan, options: RpmSpecOptions): string {
   if (plan.arch === 'noarch') lines.push('BuildArch: noarch');
   lines.push(`Packager: ${tagValue(plan, 'Packager', options.packager)}`);
 
+  for (const provide of rpmProvides(plan)) lines.push(`Provides: ${escapeMacros(provide)}`);
   for (const dependency of rpmDependencies(plan)) lines.push(`Requires: ${escapeMacros(dependency)}`);
   const phases: [keyof PackagePlan['scriptlets'], string][] = [
     ['afterInstall', 'post'],
