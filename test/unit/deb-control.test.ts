@@ -12,6 +12,7 @@ import { mkdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { InputError } from '../../src/errors.ts';
 import type { PackagePlan } from '../../src/packagers/packager.ts';
+import { specifierBounds } from '../../src/packagers/ranges.ts';
 import { planRuntimePackage, planWheelPackage } from '../../src/packagers/plan.ts';
 import { parseWheelFilename } from '../../src/python/tags.ts';
 import { parseTarget, TOOL_ROOT, type Target } from '../../src/targets/target.ts';
@@ -22,8 +23,9 @@ import {
   debFileName,
   debMaintainerScripts,
   debUpstreamVersion,
+  debProvides,
+  debPydistName,
   debVersion,
-  exactRelations,
   pythonRelations,
   SCRIPT_ACTIONS,
 } from '../../src/packagers/deb/control.ts';
@@ -40,7 +42,8 @@ function wheel(filename: string) {
   return { filename, name };
 }
 
-const dep = (key: string, version: string) => ({ dependency: { key, requirement: key }, version });
+/** A dependency as the closure gives it: distribution key and PEP 440 specifier. */
+const dep = (key: string, specifier: string) => ({ key, specifier });
 
 const CASES: { name: string; plan: PackagePlan; installedSizeKiB: number; shlibs?: string[] }[] = [
   {
@@ -54,9 +57,9 @@ const CASES: { name: string; plan: PackagePlan; installedSizeKiB: number; shlibs
       summary: 'Tiny vectors for Python',
       license: 'MIT',
       homepage: 'https://example.org/tinyvec',
-      dependencies: [dep('typing-extensions', '4.12.2')],
+      dependencies: [dep('typing-extensions', '>=4.6')],
+      compiledAgainst: [],
       bundledLibraries: [],
-      release: '1',
     }),
     installedSizeKiB: 37,
   },
@@ -69,14 +72,14 @@ const CASES: { name: string; plan: PackagePlan; installedSizeKiB: number; shlibs
       version: '2.0.1',
       wheel: wheel('fastmath-2.0.1-cp311-cp311-manylinux_2_17_x86_64.manylinux2014_x86_64.whl'),
       summary: 'Fast math extension',
-      dependencies: [dep('numpy', '1.26.4'), dep('tinyvec', '1.2')],
+      dependencies: [dep('numpy', '>=1.22,<2'), dep('tinyvec', '~=1.2')],
+      compiledAgainst: [{ key: 'numpy', version: '1.26.4' }],
       bundledLibraries: ['fastmath.libs/libfoo-1a2b3c4d.so'],
-      release: '1',
     }),
     installedSizeKiB: 412,
     shlibs: ['libc6 (>= 2.14)'],
   },
-  { name: 'runtime', plan: planRuntimePackage('reqsset3', target, '0.1.0', '1'), installedSizeKiB: 52 },
+  { name: 'runtime', plan: planRuntimePackage('reqsset3', target, '0.1.0'), installedSizeKiB: 52 },
   {
     name: 'epoch-prerelease',
     plan: planWheelPackage({
@@ -85,9 +88,9 @@ const CASES: { name: string; plan: PackagePlan; installedSizeKiB: number; shlibs
       key: 'calver-thing',
       version: '1!2.0rc1',
       wheel: wheel('calver_thing-1!2.0rc1-py3-none-any.whl'),
-      dependencies: [dep('oldlib', '2!0.9b2.post1'), dep('locallib', '1.0+cu118.5')],
+      dependencies: [dep('oldlib', '>2!0.9b2.post1'), dep('locallib', '==1.0+cu118.5'), dep('anylib', '')],
+      compiledAgainst: [],
       bundledLibraries: [],
-      release: '1',
     }),
     installedSizeKiB: 3,
   },
@@ -164,6 +167,13 @@ describe('golden control files and maintainer scripts', () => {
     assert.deepEqual(byName.get('compiled-wheel')?.plan.privateLibraries, ['libfoo-1a2b3c4d.so']);
     assert.equal(byName.get('runtime')?.plan.kind, 'runtime');
     assert.equal(debVersion(byName.get('epoch-prerelease')?.plan as PackagePlan), '1:2.0~rc1-1');
+    assert.deepEqual(debProvides(byName.get('epoch-prerelease')?.plan as PackagePlan), ['reqsset3-pydist-calver-thing (= 1:2.0~rc1)']);
+    assert.deepEqual(debProvides(byName.get('runtime')?.plan as PackagePlan), [], 'only wheel packages provide a distribution');
+    assert.deepEqual(
+      debDependencies(byName.get('epoch-prerelease')?.plan as PackagePlan).slice(3),
+      ['reqsset3-pydist-oldlib (>> 2:0.9~b2+post1)', 'reqsset3-pydist-locallib (= 1.0+local+cuBBI~.5)', 'reqsset3-pydist-anylib'],
+      'a non-final >, a local ==, and no specifier',
+    );
   });
 });
 
@@ -171,14 +181,28 @@ describe('debControl', () => {
   it('writes the fields in the usual order, with the Debian version and architecture', () => {
     const c = CASES[1] as (typeof CASES)[number];
     const fields = parseControl(debControl(c.plan, { installedSizeKiB: 412, maintainer: MAINTAINER, shlibsDepends: ['libc6 (>= 2.14)'] }));
-    assert.deepEqual([...fields.keys()], ['Package', 'Version', 'Architecture', 'Maintainer', 'Installed-Size', 'Depends', 'Section', 'Priority', 'Description']);
+    assert.deepEqual([...fields.keys()], ['Package', 'Version', 'Architecture', 'Maintainer', 'Installed-Size', 'Depends', 'Provides', 'Section', 'Priority', 'Description']);
     assert.equal(fields.get('Package'), 'reqsset3-wheel-fastmath');
     assert.equal(fields.get('Version'), '2.0.1-1');
     assert.equal(fields.get('Architecture'), 'amd64');
     assert.equal(fields.get('Installed-Size'), '412');
     assert.equal(fields.get('Section'), 'python');
     assert.equal(fields.get('Priority'), 'optional');
-    assert.ok(fields.get('Depends')?.endsWith(', libc6 (>= 2.14)'));
+    assert.equal(
+      fields.get('Depends'),
+      'reqsset3-runtime, python3 (>= 3.11), python3 (<< 3.12), ' +
+        'reqsset3-pydist-numpy (>= 1.22), reqsset3-pydist-numpy (<< 2.0~~), reqsset3-pydist-tinyvec (>= 1.2), reqsset3-pydist-tinyvec (<< 2.0~~), ' +
+        'reqsset3-pydist-numpy (= 1.26.4), libc6 (>= 2.14)',
+      'ranges for the dependencies, the exact version of what it was compiled against, then the shared libraries',
+    );
+    assert.equal(fields.get('Provides'), 'reqsset3-pydist-fastmath (= 2.0.1)', 'its distribution at its PEP 440 version, no revision');
+  });
+
+  it('leaves Provides out of a package that provides no distribution', () => {
+    assert.equal(parseControl(debControl(plan(), { installedSizeKiB: 1, maintainer: MAINTAINER })).has('Provides'), false);
+    const provides = parseControl(debControl(plan({ pydist: { reqset: 'r', key: 'x', pep440: '1!1.0.0.post2' } }), { installedSizeKiB: 1, maintainer: MAINTAINER })).get('Provides');
+    assert.equal(provides, 'r-pydist-x (= 1:1.0+post2)', 'the PEP 440 epoch, never the package epoch or revision');
+    assert.equal(debProvides(plan({ epoch: 3, release: '7', pydist: { reqset: 'r', key: 'x', pep440: '1.0' } }))[0], 'r-pydist-x (= 1.0)');
   });
 
   it('adds Homepage only when the plan has a URL', () => {
@@ -236,8 +260,11 @@ describe('debDependencies', () => {
       requires: [
         { kind: 'any', name: 'r-runtime' },
         { kind: 'python', version: '3.11', package: 'python3' },
-        { kind: 'exact', name: 'r-wheel-numpy', pep440: '1.26.4' },
-        { kind: 'exact', name: 'r-wheel-old', pep440: '2!1.0.0rc1' },
+        { kind: 'pydist', reqset: 'r', key: 'numpy', bounds: specifierBounds('>=1.22,<2') },
+        { kind: 'pydist', reqset: 'r', key: 'numpy', bounds: [{ op: '=', epoch: 0, upstream: '1.26.4' }] },
+        { kind: 'pydist', reqset: 'r', key: 'anything', bounds: [] },
+        { kind: 'package', name: 'r-wheel-old', version: { pep440: '2!1.0.0rc1', epoch: 2, release: '3' } },
+        { kind: 'package', name: 'r-wheel-rolled', version: { pep440: '1.0', epoch: 1, release: '1' } },
         { kind: 'system', text: 'libfoo1 (>= 1.2) | libfoo2' },
       ],
     });
@@ -245,10 +272,12 @@ describe('debDependencies', () => {
       'r-runtime',
       'python3 (>= 3.11)',
       'python3 (<< 3.12)',
-      'r-wheel-numpy (>= 1.26.4)',
-      'r-wheel-numpy (<< 1.26.4+~)',
-      'r-wheel-old (>= 2:1.0~rc1)',
-      'r-wheel-old (<< 2:1.0~rc1+~)',
+      'r-pydist-numpy (>= 1.22)',
+      'r-pydist-numpy (<< 2.0~~)',
+      'r-pydist-numpy (= 1.26.4)',
+      'r-pydist-anything',
+      'r-wheel-old (= 2:1.0~rc1-3)',
+      'r-wheel-rolled (= 1:1.0-1)',
       'libfoo1 (>= 1.2) | libfoo2',
     ]);
   });
@@ -265,11 +294,28 @@ describe('debDependencies', () => {
     assert.throws(() => pythonRelations('python3', '3'), InputError);
   });
 
-  it('pins exact versions by upstream version, any revision', () => {
-    assert.deepEqual(exactRelations('a', '1.0'), ['a (>= 1.0)', 'a (<< 1.0+~)']);
-    assert.deepEqual(exactRelations('a', '1.0.0'), ['a (>= 1.0)', 'a (<< 1.0+~)'], 'PEP 440-equal versions give the same relations');
-    assert.deepEqual(exactRelations('a', '1.0.post1'), ['a (>= 1.0+post1)', 'a (<< 1.0+post1+~)']);
-    assert.deepEqual(exactRelations('a', '1.0+abc.5'), ['a (>= 1.0+local+abc~.5)', 'a (<< 1.0+local+abc~.5+~)']);
+  it('writes PEP 440 specifiers as relations on the pydist virtual package, one per bound', () => {
+    const relations = (specifier: string) => debDependencies(plan({ requires: [{ kind: 'pydist', reqset: 'r', key: 'lib', bounds: specifierBounds(specifier) }] }));
+    assert.equal(debPydistName('r', 'lib'), 'r-pydist-lib');
+    assert.deepEqual(relations('>=1.0,<2'), ['r-pydist-lib (>= 1.0)', 'r-pydist-lib (<< 2.0~~)'], '< a final version leaves out its pre-releases');
+    assert.deepEqual(relations('>=1.0.0,<2.0.0'), ['r-pydist-lib (>= 1.0)', 'r-pydist-lib (<< 2.0~~)'], 'PEP 440-equal versions give the same relations');
+    assert.deepEqual(relations('>1.0'), ['r-pydist-lib (>= 1.0.0~)'], '> a final version leaves out its post-releases');
+    assert.deepEqual(relations('<=1.0'), ['r-pydist-lib (<< 1.0+p)'], '<= admits local versions, not post-releases');
+    assert.deepEqual(relations('==1.0'), ['r-pydist-lib (>= 1.0)', 'r-pydist-lib (<< 1.0+p)']);
+    assert.deepEqual(relations('==1.0+abc.5'), ['r-pydist-lib (= 1.0+local+abc~.5)']);
+    assert.deepEqual(relations('==1.4.*'), ['r-pydist-lib (>= 1.4~~)', 'r-pydist-lib (<< 1.5~~)']);
+    assert.deepEqual(relations('~=1.4.2'), ['r-pydist-lib (>= 1.4.2)', 'r-pydist-lib (<< 1.5~~)']);
+    assert.deepEqual(relations('>=1!2.0rc1'), ['r-pydist-lib (>= 1:2.0~rc1)']);
+    assert.deepEqual(relations('!=1.5'), ['r-pydist-lib'], 'no relation says "any but one"');
+    assert.deepEqual(relations(''), ['r-pydist-lib']);
+  });
+
+  it('pins endpoint and pins package requirements to the exact package version: epoch, upstream and revision', () => {
+    const exact = (pep440: string, epoch: number, release: string) => debDependencies(plan({ requires: [{ kind: 'package', name: 'r-wheel-a', version: { pep440, epoch, release } }] }));
+    assert.deepEqual(exact('1.0', 0, '1'), ['r-wheel-a (= 1.0-1)']);
+    assert.deepEqual(exact('1.0.0', 0, '2'), ['r-wheel-a (= 1.0-2)'], 'PEP 440-equal versions give the same relation');
+    assert.deepEqual(exact('1.0.post1', 1, '1'), ['r-wheel-a (= 1:1.0+post1-1)'], 'a rollback epoch is part of it');
+    assert.deepEqual(exact('2!1.0', 2, '1'), ['r-wheel-a (= 2:1.0-1)']);
     assert.equal(debUpstreamVersion('1!2.0rc1'), '1:2.0~rc1');
     assert.equal(debUpstreamVersion('3.0-0'), '3.0+post0', 'a PEP 440 "-0" post-release is not mistaken for a revision');
   });
@@ -278,7 +324,10 @@ describe('debDependencies', () => {
     assert.throws(() => debDependencies(plan({ requires: [{ kind: 'system', text: 'a, b' }] })), InputError);
     assert.throws(() => debDependencies(plan({ requires: [{ kind: 'system', text: ' ' }] })), InputError);
     assert.throws(() => debDependencies(plan({ requires: [{ kind: 'any', name: 'Bad_Name' }] })), InputError);
-    assert.throws(() => debDependencies(plan({ requires: [{ kind: 'exact', name: 'a', pep440: 'not a version' }] })), InputError);
+    assert.throws(() => debDependencies(plan({ requires: [{ kind: 'package', name: 'r-wheel-a', version: { pep440: 'not a version', epoch: 0, release: '1' } }] })), InputError);
+    assert.throws(() => debDependencies(plan({ requires: [{ kind: 'package', name: 'Bad_Name', version: { pep440: '1.0', epoch: 0, release: '1' } }] })), InputError);
+    assert.throws(() => debDependencies(plan({ requires: [{ kind: 'pydist', reqset: 'r', key: 'Bad_Key', bounds: [] }] })), InputError);
+    assert.throws(() => debControl(plan({ pydist: { reqset: 'r', key: 'Bad_Key', pep440: '1.0' } }), { installedSizeKiB: 1, maintainer: MAINTAINER }), InputError);
   });
 });
 
@@ -294,6 +343,9 @@ describe('names, versions, architectures', () => {
     assert.equal(debFileName(plan({ pep440: '1!2.0rc1', release: '3', arch: 'aarch64' })), 'r-wheel-x_2.0~rc1-3_arm64.deb');
     assert.equal(debVersion(plan({ pep440: '1!2.0rc1', release: '3' })), '1:2.0~rc1-3');
     assert.throws(() => debVersion(plan({ release: 'a-b' })), InputError);
+    assert.equal(debVersion(plan({ pep440: '1.0', release: '2', epoch: 1 })), '1:1.0-2', 'the package epoch the history decided');
+    assert.equal(debVersion(plan({ pep440: '1!2.0', release: '1', epoch: 3 })), '3:2.0-1', 'replaces the PEP 440 epoch');
+    assert.equal(debFileName(plan({ pep440: '1.0', release: '2', epoch: 1 })), 'r-wheel-x_1.0-2_all.deb');
   });
 });
 
