@@ -13,7 +13,8 @@ import { InputError } from '../../src/errors.ts';
 import type { PackagePlan } from '../../src/packagers/packager.ts';
 import { planRuntimePackage, planWheelPackage } from '../../src/packagers/plan.ts';
 import { RpmPackager } from '../../src/packagers/rpm/index.ts';
-import { privateLibrariesRegex, rpmDependencies, rpmFileName, rpmScriptletDependencies, rpmSpec } from '../../src/packagers/rpm/spec.ts';
+import { specifierBounds } from '../../src/packagers/ranges.ts';
+import { privateLibrariesRegex, rpmDependencies, rpmDependency, rpmFileName, rpmProvides, rpmPydistName, rpmScriptletDependencies, rpmSpec } from '../../src/packagers/rpm/spec.ts';
 import { parseWheelFilename } from '../../src/python/tags.ts';
 import { parseTarget, type Target } from '../../src/targets/target.ts';
 
@@ -32,7 +33,8 @@ function wheel(filename: string) {
   return { filename, name };
 }
 
-const dep = (key: string, version: string) => ({ dependency: { key, requirement: key }, version });
+/** A dependency as the closure gives it: distribution key and PEP 440 specifier. */
+const dep = (key: string, specifier: string) => ({ key, specifier });
 
 export async function purePlan(): Promise<PackagePlan> {
   return planWheelPackage({
@@ -44,9 +46,9 @@ export async function purePlan(): Promise<PackagePlan> {
     summary: 'Tiny vectors in pure Python',
     license: 'MIT',
     homepage: 'https://example.invalid/tinyvec',
-    dependencies: [dep('typing-extensions', '4.12.2')],
+    dependencies: [dep('typing-extensions', '>=4.6')],
+    compiledAgainst: [],
     bundledLibraries: [],
-    release: '1',
   });
 }
 
@@ -59,14 +61,14 @@ export async function compiledPlan(): Promise<PackagePlan> {
     wheel: wheel('fastmath-2.1.0-cp311-cp311-manylinux_2_17_x86_64.manylinux2014_x86_64.whl'),
     summary: 'Fast math with a C extension',
     license: 'BSD-3-Clause',
-    dependencies: [dep('numpy', '1.26.4'), dep('tinyvec', '1.0.0')],
+    dependencies: [dep('numpy', '>=1.22,<2'), dep('tinyvec', '~=1.0')],
+    compiledAgainst: [{ key: 'numpy', version: '1.26.4' }],
     bundledLibraries: ['fastmath.libs/libquadmath-96973f99.so.0.0.0', 'fastmath.libs/libgfortran-040039e1.so.5.0.0', 'fastmath.libs/libfoo+bar-1a2b3c4d.so'],
-    release: '1',
   });
 }
 
 export async function runtimePlan(): Promise<PackagePlan> {
-  return planRuntimePackage('reqsset3', await target(), '0.1.0', '1');
+  return planRuntimePackage('reqsset3', await target(), '0.1.0');
 }
 
 /** An epoch and a pre-release, a dependency with an epoch, and text that needs escaping. */
@@ -80,9 +82,9 @@ export async function epochPlan(): Promise<PackagePlan> {
     summary: 'Odd versions: 100% pre-release\n%files on a line of its own must not open a section',
     license: 'Apache-2.0 %{nil}',
     homepage: 'https://example.invalid/odd%20ver',
-    dependencies: [dep('tinyvec', '1!1.0.post1'), dep('fastmath', '2.1.0.dev3+local.7')],
+    dependencies: [dep('tinyvec', '>=1!1.0.post1'), dep('fastmath', '==2.1.0.dev3+local.7'), dep('anylib', '')],
+    compiledAgainst: [],
     bundledLibraries: [],
-    release: '1',
   });
 }
 
@@ -158,16 +160,55 @@ describe('rpmSpec', () => {
     }
   });
 
-  it('maps the dependencies: exact version (with epoch, without release), any, python ABI, system', async () => {
-    assert.deepEqual(rpmDependencies(await purePlan()), ['reqsset3-runtime', 'python(abi) = 3.11', 'reqsset3-wheel-typing-extensions = 4.12.2']);
+  it('maps the dependencies: pydist ranges (with epoch, without release), exact ABI pins, any, python ABI, system', async () => {
+    assert.deepEqual(rpmDependencies(await purePlan()), ['reqsset3-runtime', 'python(abi) = 3.11', 'reqsset3-pydist(typing-extensions) >= 4.6']);
+    assert.deepEqual(rpmDependencies(await compiledPlan()), [
+      'reqsset3-runtime',
+      'python(abi) = 3.11',
+      '(reqsset3-pydist(numpy) >= 1.22 with reqsset3-pydist(numpy) < 2.0~~)',
+      '(reqsset3-pydist(tinyvec) >= 1.0 with reqsset3-pydist(tinyvec) < 2.0~~)',
+      'reqsset3-pydist(numpy) = 1.26.4',
+    ]);
     assert.deepEqual(rpmDependencies(await epochPlan()), [
       'reqsset3-runtime',
       'python(abi) = 3.11',
-      'reqsset3-wheel-tinyvec = 1:1.0+post1',
-      'reqsset3-wheel-fastmath = 2.1~~dev3+local+local~.7',
+      'reqsset3-pydist(tinyvec) >= 1:1.0+post1',
+      'reqsset3-pydist(fastmath) = 2.1~~dev3+local+local~.7',
+      'reqsset3-pydist(anylib)',
     ]);
     assert.deepEqual(rpmDependencies(await runtimePlan()), ['python(abi) = 3.11', 'python3.11']);
     assert.deepEqual(rpmScriptletDependencies(await purePlan()), ['/bin/sh', 'reqsset3-runtime', 'python(abi) = 3.11']);
+  });
+
+  it('writes a PEP 440 specifier as one requirement: a rich "with" dependency for a range', () => {
+    const requirement = (specifier: string) => rpmDependency({ kind: 'pydist', reqset: 'r', key: 'lib', bounds: specifierBounds(specifier) });
+    assert.equal(rpmPydistName('r', 'lib'), 'r-pydist(lib)');
+    assert.equal(requirement('>=1.0,<2'), '(r-pydist(lib) >= 1.0 with r-pydist(lib) < 2.0~~)', 'one package must satisfy both bounds');
+    assert.equal(requirement('>1.0'), 'r-pydist(lib) >= 1.0.0~', '> a final version leaves out its post-releases');
+    assert.equal(requirement('>1.0rc1'), 'r-pydist(lib) > 1.0~rc1');
+    assert.equal(requirement('<=1.0'), 'r-pydist(lib) < 1.0+p');
+    assert.equal(requirement('==1.0'), '(r-pydist(lib) >= 1.0 with r-pydist(lib) < 1.0+p)');
+    assert.equal(requirement('==1.4.*'), '(r-pydist(lib) >= 1.4~~ with r-pydist(lib) < 1.5~~)');
+    assert.equal(requirement('~=1.4.2'), '(r-pydist(lib) >= 1.4.2 with r-pydist(lib) < 1.5~~)');
+    assert.equal(requirement('>=2!1.0,<2!2'), '(r-pydist(lib) >= 2:1.0 with r-pydist(lib) < 2:2.0~~)');
+    assert.equal(requirement('!=1.5'), 'r-pydist(lib)', 'no requirement says "any but one"');
+    assert.equal(requirement(''), 'r-pydist(lib)');
+  });
+
+  it('requires packages at their exact epoch, version and release for endpoint and pins packages', () => {
+    const exact = (pep440: string, epoch: number, release: string) => rpmDependency({ kind: 'package', name: 'r-wheel-a', version: { pep440, epoch, release } });
+    assert.equal(exact('1.0.0', 0, '1'), 'r-wheel-a = 1.0-1');
+    assert.equal(exact('1!2.0rc1', 1, '3'), 'r-wheel-a = 1:2.0~rc1-3');
+    assert.equal(exact('1.0', 2, '1'), 'r-wheel-a = 2:1.0-1', 'a rollback epoch is part of it');
+  });
+
+  it('provides the distribution at its PEP 440 version, without epoch override or release', async () => {
+    assert.deepEqual(rpmProvides(await purePlan()), ['reqsset3-pydist(tinyvec) = 1.0']);
+    assert.deepEqual(rpmProvides(await epochPlan()), ['reqsset3-pydist(oddver) = 1:2.0~rc1']);
+    assert.deepEqual(rpmProvides({ ...(await purePlan()), epoch: 4, release: '9' }), ['reqsset3-pydist(tinyvec) = 1.0']);
+    assert.deepEqual(rpmProvides(await runtimePlan()), []);
+    assert.match(rpmSpec(await compiledPlan(), OPTIONS), /^Provides: reqsset3-pydist\(fastmath\) = 2\.1\nRequires: reqsset3-runtime$/m);
+    assert.doesNotMatch(rpmSpec(await runtimePlan(), OPTIONS), /^Provides:/m);
   });
 
   it('names the file name-version-release.arch.rpm, without the epoch', async () => {
@@ -178,6 +219,8 @@ describe('rpmSpec', () => {
     assert.equal(packager.format, 'rpm');
     assert.equal(packager.version(await epochPlan()), '1:2.0~rc1-1');
     assert.equal(packager.version(await purePlan()), '1.0-1');
+    assert.equal(packager.version({ ...(await purePlan()), epoch: 1, release: '2' }), '1:1.0-2', 'the epoch and release the history decided');
+    assert.equal(rpmFileName({ ...(await purePlan()), epoch: 1, release: '2' }), 'reqsset3-wheel-tinyvec-1.0-2.noarch.rpm');
     assert.deepEqual(packager.dependencies(await purePlan()), rpmDependencies(await purePlan()));
   });
 
