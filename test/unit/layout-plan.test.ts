@@ -38,9 +38,9 @@ function input(layout?: WheelLayout, extra: Partial<WheelPackageInput> = {}): Wh
     key: 'fastmath',
     version: '2.1.0',
     wheel: { filename: FILE, name },
-    dependencies: [{ dependency: { key: 'numpy', requirement: 'numpy' }, version: '1.26.4' }],
+    dependencies: [{ key: 'numpy', specifier: '>=1.22' }],
+    compiledAgainst: [{ key: 'numpy', version: '1.26.4' }],
     bundledLibraries: ['fastmath.libs/libquadmath-96973f99.so.0.0.0'],
-    release: '2',
     ...(layout ? { layout } : {}),
     ...extra,
   };
@@ -53,10 +53,9 @@ const endpoint = (layout?: WheelLayout, installer: 'native' | 'pip' = 'native') 
     spec: { name: 'orbit', summary: 'Orbital report tool', scripts: ['orbit-report'], requires: { rpm: [], deb: [] } },
     distribution: { key: 'orbit-report', name: 'orbit-report', version: '1.2', topLevel: ['orbit'] },
     closure: [
-      { key: 'orbit-report', version: '1.2', filename: 'orbit_report-1.2-py3-none-any.whl' },
-      { key: 'fastmath', version: '2.1.0', filename: FILE },
+      { key: 'orbit-report', version: '1.2', filename: 'orbit_report-1.2-py3-none-any.whl', package: { name: 'orbit-wheel-orbit-report', version: { pep440: '1.2', epoch: 0, release: '3' } } },
+      { key: 'fastmath', version: '2.1.0', filename: FILE, package: { name: 'orbit-wheel-fastmath', version: { pep440: '2.1.0', epoch: 0, release: '1' } } },
     ],
-    release: '3',
     installer,
     ...(layout ? { layout } : {}),
   });
@@ -105,8 +104,11 @@ describe('wheel package plan per layout', () => {
 
   it('system requirements found outside the payload come after the wheel dependencies', () => {
     const plan = planWheelPackage(input('stored-zip', { systemRequires: ['libc.so.6()(64bit)', 'libm.so.6(GLIBC_2.29)(64bit)'] }));
-    assert.deepEqual(plan.requires.slice(-3), [
-      { kind: 'exact', name: 'orbit-wheel-numpy', pep440: '1.26.4' },
+    // Only what a bound is (src/packagers/ranges.ts Bound), whatever else an object carries.
+    const bare = plan.requires.map((r) => (r.kind === 'pydist' ? { ...r, bounds: r.bounds.map(({ op, epoch, upstream }) => ({ op, epoch, upstream })) } : r));
+    assert.deepEqual(bare.slice(-4), [
+      { kind: 'pydist', reqset: 'orbit', key: 'numpy', bounds: [{ op: '>=', epoch: 0, upstream: '1.22' }] },
+      { kind: 'pydist', reqset: 'orbit', key: 'numpy', bounds: [{ op: '=', epoch: 0, upstream: '1.26.4' }] },
       { kind: 'system', text: 'libc.so.6()(64bit)' },
       { kind: 'system', text: 'libm.so.6(GLIBC_2.29)(64bit)' },
     ]);

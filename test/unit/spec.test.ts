@@ -5,6 +5,7 @@ import path from 'node:path';
 import { describe, it } from 'node:test';
 import { InputError } from '../../src/errors.ts';
 import { planEndpointPackage } from '../../src/packagers/plan.ts';
+import { rpmDependencies } from '../../src/packagers/rpm/spec.ts';
 import { checkSpec, loadSpecs, parseSpec } from '../../src/specs/spec.ts';
 import { parseTarget } from '../../src/targets/target.ts';
 import { readFileSync } from 'node:fs';
@@ -187,26 +188,28 @@ describe('endpoint package plan', () => {
     spec: { name: 'orbit', summary: 'Orbital report tool', scripts: ['orbit-report'], requires: { rpm: ['libpq'], deb: ['libpq5'] } },
     distribution: { key: 'orbit-report', name: 'orbit-report', version: '1.2', topLevel: ['orbit'] },
     closure: [
-      { key: 'orbit-report', version: '1.2', filename: 'orbit_report-1.2-py3-none-any.whl' },
-      { key: 'six', version: '1.17.0', filename: 'six-1.17.0-py2.py3-none-any.whl' },
+      { key: 'orbit-report', version: '1.2', filename: 'orbit_report-1.2-py3-none-any.whl', package: { name: 'orbit-wheel-orbit-report', version: { pep440: '1.2', epoch: 0, release: '3' } } },
+      { key: 'six', version: '1.17.0', filename: 'six-1.17.0-py2.py3-none-any.whl', package: { name: 'orbit-wheel-six', version: { pep440: '1.17.0', epoch: 1, release: '1' } } },
     ],
-    release: '3',
     installer: 'native',
   });
-  it('is named after the reqset and the spec, versioned as the application', () => {
+  it('is named after the reqset and the spec, versioned as the application, at the first release until the build decides', () => {
     assert.equal(plan.name, 'orbit-orbit');
     assert.equal(plan.pep440, '1.2');
-    assert.equal(plan.release, '3');
+    assert.equal(plan.release, '1');
+    assert.equal(plan.epoch, undefined, 'the build sets epoch and release from the repository history');
     assert.equal(plan.arch, 'noarch');
+    assert.equal(plan.pydist, undefined, 'an endpoint provides no distribution');
   });
-  it('requires the closure at exact versions, the runtime, the interpreter and the format\'s system packages', () => {
+  it('requires the closure\'s packages at their exact package versions, the runtime, the interpreter and the format\'s system packages', () => {
     assert.deepEqual(plan.requires, [
       { kind: 'any', name: 'orbit-runtime' },
       { kind: 'python', version: '3.11', package: 'python3.11' },
-      { kind: 'exact', name: 'orbit-wheel-orbit-report', pep440: '1.2' },
-      { kind: 'exact', name: 'orbit-wheel-six', pep440: '1.17.0' },
+      { kind: 'package', name: 'orbit-wheel-orbit-report', version: { pep440: '1.2', epoch: 0, release: '3' } },
+      { kind: 'package', name: 'orbit-wheel-six', version: { pep440: '1.17.0', epoch: 1, release: '1' } },
       { kind: 'system', text: 'libpq' },
     ]);
+    assert.deepEqual(rpmDependencies(plan).slice(2, 4), ['orbit-wheel-orbit-report = 1.2-3', 'orbit-wheel-six = 1:1.17-1'], 'epoch, version and release');
   });
   it('owns its directory and ships the /usr/bin entries', () => {
     assert.deepEqual(plan.ownedDirs, ['/opt/orbit-orbit']);
