@@ -129,4 +129,25 @@ describe('closure of one application', () => {
     assert.deepEqual(closure.keys, ['app', 'dep', 'lib']);
     assert.deepEqual(closure.dependencies.get('app')?.map((d) => d.key), ['lib']);
   });
+
+  it('gives each dependency its PEP 440 specifier, the specifiers of one name joined, inactive markers left out', () => {
+    const wheels = new Map([
+      facts('app-1.0-py3-none-any.whl', ['lib>=1.0,<2', 'Dep (>= 0.5)', 'lib[fast]!=1.5; python_version >= "3.8"', 'lib<1.8; python_version < "3.8"', 'plain']),
+      facts('lib-1.7-py3-none-any.whl', ['fast>=2; extra == "fast"']),
+      facts('dep-1.0-py3-none-any.whl'),
+      facts('plain-1.0-py3-none-any.whl'),
+      facts('fast-2.0-py3-none-any.whl'),
+    ]);
+    const closure = computeClosure([{ key: 'app', extras: [] }], wheels, env);
+    assert.deepEqual(closure.keys, ['app', 'dep', 'fast', 'lib', 'plain']);
+    assert.deepEqual(
+      closure.dependencies.get('app')?.map((d) => [d.key, d.specifier]),
+      [
+        ['lib', '>=1.0,<2,!=1.5'],
+        ['dep', '>=0.5'],
+        ['plain', ''],
+      ],
+    );
+    assert.deepEqual(closure.dependencies.get('lib')?.map((d) => [d.key, d.specifier]), [['fast', '>=2']], 'the extra another distribution asked for');
+  });
 });
