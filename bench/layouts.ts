@@ -112,13 +112,14 @@ async function buildPlainWheel(wheel: string, name: string, version: string, wor
   const wheelName = parseWheelFilename(filename);
   if (!wheelName) throw new Error(`bench: layouts: ${filename} is not a wheel file name`);
   const file = `${reqsetPaths(REQSET).wheelhouse}/${filename}`;
-  const base = planWheelPackage({ reqset: REQSET, target, key: name, version, wheel: { filename, name: wheelName }, dependencies: [], bundledLibraries: [], release: '1' });
+  const base = planWheelPackage({ reqset: REQSET, target, key: name, version, wheel: { filename, name: wheelName }, dependencies: [], compiledAgainst: [], bundledLibraries: [] });
   const plan = { ...base, description: `The wheel ${filename} as it is, in ${file}.`, contents: [file], ghostFiles: [], scriptlets: {} };
   const dir = await mkdtemp(path.join(work, 'plain-'));
   const root = path.join(dir, 'root');
   await mkdir(path.join(root, path.dirname(file)), { recursive: true });
   await copyFile(wheel, path.join(root, file));
-  return new RpmPackager().build(plan, root, { epoch: api.buildEpoch(), outDir: path.join(dir, 'out'), workDir: dir, maintainer: `reqset <reqset@${REQSET}.invalid>` });
+  const built = await new RpmPackager().build(plan, root, { epoch: api.buildEpoch(), outDir: path.join(dir, 'out'), workDir: dir, maintainer: `reqset <reqset@${REQSET}.invalid>` });
+  return built.path;
 }
 
 /**
