@@ -125,9 +125,9 @@ function purePlan(version = '1.0.0'): PackagePlan {
     summary: 'Tiny vectors',
     license: 'MIT',
     homepage: 'https://example.invalid/tinyvec',
-    dependencies: [{ dependency: { key: 'typing-extensions', requirement: 'typing-extensions>=4' }, version: '4.12.2' }],
+    dependencies: [{ key: 'typing-extensions', specifier: '>=4,<5' }],
+    compiledAgainst: [],
     bundledLibraries: [],
-    release: '1',
   });
 }
 
@@ -140,9 +140,13 @@ async function stageWheel(plan: PackagePlan, files: Tree, root?: string): Promis
   return { root: stageRoot, tree };
 }
 
+/** Builds the package; what build() says it requires must be what rpm -qp --requires shows. */
 async function build(plan: PackagePlan, root: string, name = plan.name): Promise<string> {
   const dir = await newDir(`build-${name}`);
-  return new RpmPackager().build(plan, root, { epoch: EPOCH, outDir: path.join(dir, 'out'), workDir: path.join(dir, 'work'), maintainer: MAINTAINER });
+  const built = await new RpmPackager().build(plan, root, { epoch: EPOCH, outDir: path.join(dir, 'out'), workDir: path.join(dir, 'work'), maintainer: MAINTAINER });
+  assert.deepEqual([...built.requires].sort(), await requires(built.path), 'build() returns the requires the package carries');
+  assert.equal(new Set(built.requires).size, built.requires.length, 'once each');
+  return built.path;
 }
 
 async function query(file: string, ...args: string[]): Promise<string> {
@@ -217,7 +221,7 @@ async function assertPayloadIsTree(file: string, plan: PackagePlan, root: string
 }
 
 describe('RpmPackager with the real rpmbuild', { skip: NO_RPMBUILD }, () => {
-  it('builds a pure wheel package: noarch, planned requires only, no provides but its own, files as staged', async () => {
+  it('builds a pure wheel package: noarch, planned requires only (the range a rich dependency), no provides but its own and its distribution, files as staged', async () => {
     const plan = purePlan();
     const { root } = await stageWheel(plan, PURE_FILES);
     const packager = new RpmPackager();
@@ -231,7 +235,8 @@ describe('RpmPackager with the real rpmbuild', { skip: NO_RPMBUILD }, () => {
     // Only what the plan says: no /usr/bin/env, /usr/bin/perl, perl(...), python3dist(...), `python`.
     const expected = [...new Set([...rpmDependencies(plan), ...rpmScriptletDependencies(plan)])].sort();
     assert.deepEqual(await requires(file), expected);
-    assert.deepEqual(await provides(file), ['rpmtest-wheel-tinyvec = 1.0-1']);
+    assert.ok(expected.includes('(rpmtest-pydist(typing-extensions) >= 4.0 with rpmtest-pydist(typing-extensions) < 5.0~~)'), expected.join('\n'));
+    assert.deepEqual(await provides(file), ['rpmtest-pydist(tinyvec) = 1.0', 'rpmtest-wheel-tinyvec = 1.0-1']);
     await assertPayloadIsTree(file, plan, root);
 
     const scripts = await query(file, '--scripts');
@@ -252,8 +257,8 @@ describe('RpmPackager with the real rpmbuild', { skip: NO_RPMBUILD }, () => {
       version: '1.0',
       wheel: wheelName(filename),
       dependencies: [],
+      compiledAgainst: [{ key: 'numpy', version: '1.26.4' }],
       bundledLibraries: [`pkg.libs/${PRIVATE_LIBRARY}`],
-      release: '1',
     });
     assert.deepEqual(plan.privateLibraries, [PRIVATE_LIBRARY]);
     assert.equal(plan.arch, 'x86_64');
@@ -269,19 +274,20 @@ describe('RpmPackager with the real rpmbuild', { skip: NO_RPMBUILD }, () => {
     const planned = [...new Set([...rpmDependencies(plan), ...rpmScriptletDependencies(plan)])];
     const automatic = got.filter((r) => !planned.includes(r));
     for (const p of planned) assert.ok(got.includes(p), `requires ${p}`);
+    assert.ok(got.includes('rpmtest-pydist(numpy) = 1.26.4'), 'exactly the version it was compiled against');
     assert.ok(automatic.includes('libm.so.6()(64bit)'), `libm is required: ${automatic.join(', ')}`);
     for (const r of automatic) {
       assert.match(r, /^(lib[^()]+\.so[^()]*\(.*\)\(64bit\)|ld-linux-x86-64\.so\.2.*|rtld\(GNU_HASH\))$/, `only ELF requires are generated: ${r}`);
       assert.doesNotMatch(r, /libfoo/, 'the bundled library is private');
     }
-    assert.deepEqual(await provides(file), ['rpmtest-wheel-pkg = 1.0-1', 'rpmtest-wheel-pkg(x86-64) = 1.0-1']);
+    assert.deepEqual(await provides(file), ['rpmtest-pydist(pkg) = 1.0', 'rpmtest-wheel-pkg = 1.0-1', 'rpmtest-wheel-pkg(x86-64) = 1.0-1']);
     // Not stripped, no build-id links, no debuginfo: the ELF files are byte for byte the staged ones.
     await assertPayloadIsTree(file, plan, root);
     assert.ok(!(await query(file, '-l')).includes('.build-id'));
   });
 
   it('builds the runtime package: owns the reqset directories, no scriptlets, requires the interpreter', async () => {
-    const plan = planRuntimePackage(REQSET, target, '0.1.0', '1');
+    const plan = planRuntimePackage(REQSET, target, '0.1.0');
     const root = path.join(await newDir('stage-runtime'), 'root');
     const paths = reqsetPaths(REQSET);
     await writeTree(root, { [paths.helper.slice(1)]: '# the helper\nprint("ok")\n' });
@@ -304,18 +310,65 @@ describe('RpmPackager with the real rpmbuild', { skip: NO_RPMBUILD }, () => {
       version: '1!2.0rc1',
       wheel: wheelName('oddver-1!2.0rc1-py3-none-any.whl'),
       summary: 'Odd: 100% pre-release',
-      dependencies: [{ dependency: { key: 'tinyvec', requirement: 'tinyvec' }, version: '1!1.0.post1' }],
+      dependencies: [{ key: 'tinyvec', specifier: '>=1!1.0.post1,<1!2' }],
+      compiledAgainst: [],
       bundledLibraries: [],
-      release: '1',
     });
     const { root } = await stageWheel(plan, { 'oddver/__init__.py': '' });
     const packager = new RpmPackager();
     const file = await build(plan, root);
     assert.equal(path.basename(file), 'rpmtest-wheel-oddver-2.0~rc1-1.noarch.rpm');
     assert.equal(await query(file, '--qf', '%{EPOCH}:%{VERSION}-%{RELEASE}'), packager.version(plan));
-    assert.ok((await requires(file)).includes('rpmtest-wheel-tinyvec = 1:1.0+post1'));
+    assert.ok((await requires(file)).includes('(rpmtest-pydist(tinyvec) >= 1:1.0+post1 with rpmtest-pydist(tinyvec) < 1:2.0~~)'));
+    assert.ok((await provides(file)).includes('rpmtest-pydist(oddver) = 1:2.0~rc1'), 'the PEP 440 epoch in the provided version');
     assert.match(await query(file, '--qf', '%{DESCRIPTION}'), /\nOdd: 100% pre-release$/);
     await assertPayloadIsTree(file, plan, root);
+  });
+
+  it('resolves pydist requirements with the real rpm: a range, and the compiled-against pin whatever the provider\'s package epoch and release', { skip: IS_ROOT ? false : 'rpm --root needs root' }, async () => {
+    /** Only the pydist relations: nothing else for rpm to resolve in an empty root. */
+    const pydistOnly = (plan: PackagePlan): PackagePlan => ({ ...plan, requires: plan.requires.filter((r) => r.kind === 'pydist'), scriptletRequires: [], scriptlets: {} });
+    const wheelPlan = (key: string, version: string, extra: Partial<Parameters<typeof planWheelPackage>[0]> = {}) =>
+      pydistOnly(planWheelPackage({ reqset: REQSET, target, key, version, wheel: wheelName(`${key}-${version}-py3-none-any.whl`), dependencies: [], compiledAgainst: [], bundledLibraries: [], ...extra }));
+    const make = async (plan: PackagePlan, label: string) => build(plan, (await stageWheel(plan, { [`${plan.name}/__init__.py`]: '' })).root, label);
+
+    const lib = async (version: string, epoch?: number, release = '1') => make({ ...wheelPlan('lib', version), ...(epoch === undefined ? {} : { epoch }), release }, `lib-${version}-${epoch ?? 0}-${release}`);
+    const app = await make(wheelPlan('app', '1.0', { dependencies: [{ key: 'lib', specifier: '>=1.0,<2' }] }), 'app');
+    const ext = await make(wheelPlan('ext', '1.0', { compiledAgainst: [{ key: 'lib', version: '1.0' }] }), 'ext');
+    assert.deepEqual(await requires(app), ['(rpmtest-pydist(lib) >= 1.0 with rpmtest-pydist(lib) < 2.0~~)']);
+    assert.deepEqual(await requires(ext), ['rpmtest-pydist(lib) = 1.0']);
+
+    const lib10 = await lib('1.0');
+    const lib10Rebuilt = await lib('1.0', 1, '2');
+    assert.deepEqual(await provides(lib10Rebuilt), ['rpmtest-pydist(lib) = 1.0', 'rpmtest-wheel-lib = 1:1.0-2'], 'the package epoch and release stay out of the provided version');
+    const lib19post = await lib('1.9.post1');
+    const lib20rc1 = await lib('2.0rc1');
+    const lib20 = await lib('2.0');
+    const lib09 = await lib('0.9');
+    const lib10post = await lib('1.0.post1');
+
+    const chroot = await newDir('chroot-pydist');
+    await mkdir(path.join(chroot, 'var/lib/rpm'), { recursive: true });
+    await run(['rpm', '--root', chroot, '--dbpath', '/var/lib/rpm', '--initdb']);
+    /** `rpm -i --test` of the files together: whether their requirements are met among them. */
+    const resolves = async (...files: string[]) => {
+      const result = await run(['rpm', '--root', chroot, '--dbpath', '/var/lib/rpm', '-i', '--test', ...files], { allowFailure: true });
+      return { ok: result.exitCode === 0, stderr: result.stderr };
+    };
+    for (const [provider, label] of [[lib10, '1.0'], [lib10Rebuilt, '1:1.0-2'], [lib19post, '1.9.post1']] as const) {
+      assert.ok((await resolves(provider, app)).ok, `lib ${label} is within >=1.0,<2`);
+    }
+    for (const [provider, label] of [[lib20rc1, '2.0rc1'], [lib20, '2.0'], [lib09, '0.9']] as const) {
+      const result = await resolves(provider, app);
+      assert.ok(!result.ok, `lib ${label} is outside >=1.0,<2`);
+      assert.match(result.stderr, /rpmtest-pydist\(lib\) >= 1\.0 with rpmtest-pydist\(lib\) < 2\.0~~\) is needed by rpmtest-wheel-app/);
+    }
+    assert.ok((await resolves(lib10, ext)).ok, 'the compiled-against version');
+    assert.ok((await resolves(lib10Rebuilt, ext)).ok, 'the compiled-against version, rebuilt at another epoch and release');
+    const post = await resolves(lib10post, ext);
+    assert.ok(!post.ok, 'not its post-release');
+    assert.match(post.stderr, /rpmtest-pydist\(lib\) = 1\.0 is needed by rpmtest-wheel-ext/);
+    assert.ok(!(await resolves(app)).ok, 'nothing provides it');
   });
 
   it('builds an aarch64 package on this host (rpmbuild --target)', async () => {
@@ -419,7 +472,7 @@ describe('RpmPackager scriptlets under the real rpm', { skip: NO_RPMBUILD || (!B
     const rpm = (...args: string[]) => run(['rpm', '--root', chroot, '--dbpath', '/var/lib/rpm', ...args]);
     await rpm('--initdb');
 
-    const runtime = planRuntimePackage(REQSET, target, '0.1.0', '1');
+    const runtime = planRuntimePackage(REQSET, target, '0.1.0');
     const runtimeRoot = path.join(await newDir('stage-rt'), 'root');
     await writeTree(runtimeRoot, { [reqsetPaths(REQSET).helper.slice(1)]: 'print("ok")\n' });
     const runtimeFile = await build(runtime, runtimeRoot, 'rt');
