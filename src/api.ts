@@ -4,7 +4,7 @@
  * Tests call these directly; the CLI only parses flags and prints.
  */
 import { readFileSync } from 'node:fs';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { makeBuilderImage, wheelBuildOptions, type BuilderImageCommandOptions, type BuilderKind } from './builders/index.ts';
@@ -18,7 +18,8 @@ import type { PublishOptions } from './publish/types.ts';
 import { silentProgress, type Progress } from './progress.ts';
 import { buildEndpointPackage, buildPinsPackage, buildRuntimePackage, buildWheelPackages, type BuiltPackage, type EndpointPackage, type WheelPackage } from './packagers/build.ts';
 import { PackageCache } from './packagers/cache.ts';
-import { emptyHistory, loadHistory } from './packagers/history.ts';
+import { diffRevision, type RevisionDiff } from './packagers/diff.ts';
+import { emptyHistory, latestRevision, loadHistory } from './packagers/history.ts';
 import { packagerFor } from './packagers/index.ts';
 import type { WheelLayout } from './packagers/plan.ts';
 import { loadReqset, pinsForTarget, withCliIndexOptions, type CliIndexOptions, type Pin, type Reqset } from './reqset/load.ts';
@@ -272,6 +273,33 @@ export async function buildTarget(reqsetName: string, targetName: string | undef
   } finally {
     await discard(staging);
   }
+}
+
+/** The manifest.json of the last `reqset build` of this reqset and target under --out. */
+export async function readBuildManifest(reqsetName: string, targetName: string, options: { out?: string } = {}): Promise<Manifest> {
+  const file = path.resolve(options.out ?? 'dist', reqsetName, targetName, 'manifest.json');
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch {
+    throw new InputError(`no build of ${reqsetName} for ${targetName} at ${file}: run reqset build ${reqsetName} --target ${targetName} first`);
+  }
+  const manifest = JSON.parse(text) as Manifest;
+  if (!manifest.pinsPackage || typeof manifest.runtime?.inputs !== 'string') throw new InputError(`${file} was written by an older reqset: build again`);
+  return manifest;
+}
+
+/** `reqset explain`: every package of the last build, its version, requires and what decided its version. */
+export async function explain(reqsetName: string, targetName: string, options: { out?: string } = {}): Promise<BuiltPackage[]> {
+  return manifestPackages(await readBuildManifest(reqsetName, targetName, options));
+}
+
+/** `reqset diff`: the last build against the last revision published to `repo`. */
+export async function diff(reqsetName: string, targetName: string, options: { out?: string; repo: string }): Promise<RevisionDiff> {
+  const manifest = await readBuildManifest(reqsetName, targetName, options);
+  const previous = latestRevision(await loadHistory(options.repo), reqsetName);
+  const pins = manifest.pins.map((p) => ({ key: p.package.name.slice(`${reqsetName}-wheel-`.length), version: p.version }));
+  return diffRevision(reqsetName, pins, manifestPackages(manifest), previous);
 }
 
 /** The publish options, with the packages found by reqset and target under --out. */

@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import * as api from '../api.ts';
 import { InputError, isReportable } from '../errors.ts';
+import { formatDiff } from '../packagers/diff.ts';
 import { DEFAULT_WHEEL_LAYOUT, WHEEL_LAYOUTS, type WheelLayout } from '../packagers/plan.ts';
 import { formatReport } from '../publish/index.ts';
 import { createProgress } from '../progress.ts';
@@ -52,7 +53,7 @@ function withCommonOptions(command: Command, { build = true }: { build?: boolean
     .option('--no-index', 'do not use a package index, only --find-links')
     .option('--index-url <url>', 'package index to use instead of the pin list\'s')
     .option('--python <path>', "builder interpreter (default: the target's pythonX.Y on PATH)")
-    .option('--wheel-cache <dir>', 'content-addressed wheel cache, shareable between jobs (default: $XDG_CACHE_HOME/reqset)')
+    .option('--wheel-cache <dir>', 'content-addressed cache of wheels and packages, shareable between jobs (default: $XDG_CACHE_HOME/reqset)')
     .addOption(new Option('--builder <kind>', "where pip builds wheels: local (this machine) or podman/docker (in the target's builder image)").choices(['local', 'podman', 'docker']).default('local'))
     .option('--builder-base <image>', "base image of the target's builder image; reqset (re)builds the builder image from it when missing or made from another base")
     .option('--builder-image <image>', "run this builder image instead of the target's");
@@ -156,6 +157,34 @@ export function buildProgram(io: IO, state: { exitCode: number }): Command {
       }
     }
     if (flags.json) io.stdout.write(`${JSON.stringify(results.map((r) => r.manifest), null, 2)}\n`);
+  });
+
+  withCommonOptions(
+    program
+      .command('explain')
+      .description('every package of the last build: version, arch, requires, and the inputs that decided its version')
+      .argument('<reqset>', 'name of reqsets/<reqset>.txt')
+      .addOption(new Option('--target <name>', 'target of the build').default(api.DEFAULT_TARGET))
+      .option('--out <dir>', 'where build wrote the packages', 'dist'),
+    { build: false },
+  ).action(async (reqset: string, flags: GlobalFlags & { target: string }) => {
+    const packages = await api.explain(reqset, flags.target, { out: flags.out });
+    if (flags.json) io.stdout.write(`${JSON.stringify(packages, null, 2)}\n`);
+    else io.stdout.write(formatExplain(packages));
+  });
+
+  withCommonOptions(
+    program
+      .command('diff')
+      .description('the last build against the last revision published to --repo: pins added, removed, upgraded, downgraded; packages rebuilt and why')
+      .argument('<reqset>', 'name of reqsets/<reqset>.txt')
+      .addOption(new Option('--target <name>', 'target of the build').default(api.DEFAULT_TARGET))
+      .requiredOption('--repo <dir|url>', 'the published repository')
+      .option('--out <dir>', 'where build wrote the packages', 'dist'),
+    { build: false },
+  ).action(async (reqset: string, flags: GlobalFlags & { target: string; repo: string }) => {
+    const result = await api.diff(reqset, flags.target, { out: flags.out, repo: flags.repo });
+    io.stdout.write(flags.json ? `${JSON.stringify(result, null, 2)}\n` : formatDiff(result));
   });
 
   withCommonOptions(
@@ -299,3 +328,15 @@ export async function main(argv: string[], io: IO = { stdout: process.stdout, st
 
 const invokedDirectly = process.argv[1] && realpathSync(process.argv[1]) === fileURLToPath(import.meta.url);
 if (invokedDirectly) process.exitCode = await main(process.argv.slice(2));
+
+/** `reqset explain` as text: one block per package. */
+function formatExplain(packages: api.Manifest['runtime'][]): string {
+  return packages
+    .map((p) => {
+      const head = `${p.name} ${p.version} ${p.arch}  ${p.reason}${p.reused ? ' (reused)' : ''}`;
+      const requires = p.requires.map((r) => `    requires ${r}`);
+      const sources = Object.entries(p.sources).map(([k, v]) => `    input ${k}: ${v}`);
+      return [head, `    file ${p.file} sha256 ${p.sha256}`, ...requires, ...sources].join('\n');
+    })
+    .join('\n') + '\n';
+}

@@ -61,6 +61,8 @@ export interface BuiltPackage {
   requires: string[];
   /** sha256 of everything the package was built from except its epoch and release (packageInputs). */
   inputs: string;
+  /** What the inputs are made of, for `reqset diff` and `reqset explain`. */
+  sources: Record<string, string>;
   /** Why it has its epoch and release (src/packagers/history.ts). */
   reason: VersionReason;
   /** Taken from the package cache instead of built. */
@@ -107,18 +109,24 @@ export function bundledLibraries(memberNames: string[]): string[] {
   return memberNames.filter((name) => /^[^/]+\.libs\/[^/]+$/.test(name));
 }
 
-/** sha256 of everything a package's bytes come from, except its epoch and release. */
-export function packageInputs(options: PackagesOptions, plan: PackagePlan, payload: Record<string, string>): string {
-  return sha256(
-    JSON.stringify({
-      format: options.packager.format,
-      tool: options.toolVersion,
-      target: options.target,
-      sourceDateEpoch: options.epoch,
-      plan: { ...plan, epoch: null, release: null },
-      payload,
-    }),
-  );
+/**
+ * Everything a package's bytes come from, except its epoch and release: the
+ * format, reqset's version, the target, SOURCE_DATE_EPOCH, the plan (names,
+ * requires, scriptlets) and the payload (a wheel's sha256 and layout, the
+ * helper's sha256, ...). `key` is their sha256; `sources` says, for `reqset
+ * diff`, which of them changed.
+ */
+export function packageInputs(options: PackagesOptions, plan: PackagePlan, payload: Record<string, string>): { key: string; sources: Record<string, string> } {
+  const sources: Record<string, string> = {
+    format: options.packager.format,
+    tool: options.toolVersion,
+    target: sha256(JSON.stringify(options.target)),
+    sourceDateEpoch: String(options.epoch),
+    plan: sha256(JSON.stringify({ ...plan, epoch: null, release: null })),
+    ...payload,
+  };
+  const sorted = Object.fromEntries(Object.entries(sources).sort(([a], [b]) => (a < b ? -1 : 1)));
+  return { key: sha256(JSON.stringify(sorted)), sources: sorted };
 }
 
 /** One package to make: its plan (any epoch and release), what its files come from, and how to lay them out. */
@@ -136,7 +144,7 @@ interface Produced {
   facts: CachedFacts;
 }
 
-async function describe(options: PackagesOptions, plan: PackagePlan, file: string, inputs: string, decision: VersionDecision, reused: boolean, requires: string[]): Promise<BuiltPackage> {
+async function describe(options: PackagesOptions, plan: PackagePlan, file: string, inputs: { key: string; sources: Record<string, string> }, decision: VersionDecision, reused: boolean, requires: string[]): Promise<BuiltPackage> {
   const { size } = await stat(file);
   return {
     name: plan.name,
@@ -150,7 +158,8 @@ async function describe(options: PackagesOptions, plan: PackagePlan, file: strin
     sha256: await sha256File(file),
     size,
     requires,
-    inputs,
+    inputs: inputs.key,
+    sources: inputs.sources,
     reason: decision.reason,
     reused,
   };
@@ -163,9 +172,9 @@ async function describe(options: PackagesOptions, plan: PackagePlan, file: strin
 async function produce(options: PackagesOptions, job: PackageJob): Promise<Produced> {
   const started = Date.now();
   const inputs = packageInputs(options, job.plan, job.payload);
-  const decision = decideVersion(job.plan.pep440, inputs, options.history.packages[job.plan.name] ?? [], options.release);
+  const decision = decideVersion(job.plan.pep440, inputs.key, options.history.packages[job.plan.name] ?? [], options.release);
   const plan: PackagePlan = { ...job.plan, epoch: decision.epoch, release: decision.release };
-  const key = sha256(`${inputs}\n${decision.epoch}\n${decision.release}`);
+  const key = sha256(`${inputs.key}\n${decision.epoch}\n${decision.release}`);
   const fileName = options.packager.fileName(plan);
   const found = options.cache ? await options.cache.take(key, fileName, options.packagesDir) : { hit: false as const };
   if (found.hit) {
@@ -340,7 +349,7 @@ export async function buildWheelPackages(options: PackagesOptions): Promise<Whee
         const plan = await wheelPackagePlan(options, wheel, closure.dependencies.get(wheel.pin.key) ?? [], byKey);
         const produced = await produce(options, {
           plan,
-          payload: { wheel: wheel.sha256, layout },
+          payload: { wheel: wheel.sha256, layout, compiledAgainst: compiledAgainst(wheel, byKey).map((c) => `${c.key}==${c.version}`).join(' ') },
           item: `${wheel.pin.name}==${wheel.pin.version}`,
           stage: async (root) => {
             // What the package installs, and what the post-install rebuilds the wheel from.

@@ -6,7 +6,8 @@
  * entry is discarded (and reported) and the package is built again. Entries
  * appear by rename, so concurrent builds may share the cache.
  */
-import { copyFile, link, mkdir, mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { copyFile, mkdir, mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { sha256File } from '../fsutil.ts';
 
@@ -54,8 +55,9 @@ export class PackageCache {
     }
     const out = path.join(outDir, fileName);
     await mkdir(outDir, { recursive: true });
-    // A hard link where possible: the output is never written to in place.
-    await link(cached, out).catch(() => copyFile(cached, out));
+    // A copy (a reflink where the file system can), not a hard link: signing
+    // the output in place must not change the cache entry.
+    await copyFile(cached, out, constants.COPYFILE_FICLONE);
     return { hit: true, path: out, facts: { requires: entry.requires, ...(entry.rebuilt ? { rebuilt: entry.rebuilt } : {}) } };
   }
 

@@ -29,18 +29,33 @@ const entrySchema = z.strictObject({
   inputs: z.string().regex(/^[0-9a-f]{64}$/),
   sha256: z.string().regex(/^[0-9a-f]{64}$/),
   file: z.string().min(1),
+  /** What the inputs were made of (build.ts packageInputs), for `reqset diff`. */
+  sources: z.record(z.string(), z.string()).optional(),
 });
 
 const historySchema = z.strictObject({
   format: z.literal('reqset-history'),
   version: z.literal(1),
   packages: z.record(z.string(), z.array(entrySchema)),
+  /** The package files of each reqset's last publish: the revision `reqset diff` compares with. */
+  latest: z.record(z.string(), z.array(z.string())).optional(),
 });
 
 export type HistoryEntry = z.infer<typeof entrySchema>;
 export type History = z.infer<typeof historySchema>;
 
 export const emptyHistory = (): History => ({ format: 'reqset-history', version: 1, packages: {} });
+
+/** The entries of a reqset's last published revision, by package name. */
+export function latestRevision(history: History, reqset: string): Map<string, HistoryEntry> {
+  const files = new Set(history.latest?.[reqset] ?? []);
+  const out = new Map<string, HistoryEntry>();
+  for (const [name, entries] of Object.entries(history.packages)) {
+    const entry = entries.find((e) => files.has(e.file));
+    if (entry) out.set(name, entry);
+  }
+  return out;
+}
 
 /** Parses a history file's text; `where` names it in errors. */
 export function parseHistory(text: string, where: string): History {

@@ -9,7 +9,9 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { InputError } from '../errors.ts';
-import { emptyHistory, HISTORY_FILE, historyText, parseHistory, recordPublished, type History } from '../packagers/history.ts';
+import { diffRevision, type RevisionDiff } from '../packagers/diff.ts';
+import { emptyHistory, HISTORY_FILE, historyText, latestRevision, parseHistory, recordPublished, type History, type VersionReason } from '../packagers/history.ts';
+import { wheelPackageName } from '../packagers/plan.ts';
 import { discard, stagingDirFor } from '../fsutil.ts';
 import { replaceFile } from './files.ts';
 
@@ -23,16 +25,23 @@ interface ManifestPackage {
   arch: string;
   sha256: string;
   inputs: string;
+  sources: Record<string, string>;
+  reason: VersionReason;
 }
 
 interface ManifestPackages {
   runtime: ManifestPackage;
   pinsPackage: ManifestPackage;
   endpoints: { package: ManifestPackage }[];
-  pins: { package: ManifestPackage }[];
+  pins: { version: string; package: ManifestPackage }[];
 }
 
-async function readManifest(packagesDir: string): Promise<ManifestPackage[]> {
+interface BuiltRevision {
+  packages: ManifestPackage[];
+  pins: { key: string; version: string }[];
+}
+
+async function readManifest(packagesDir: string, reqset: string): Promise<BuiltRevision> {
   const file = path.join(path.dirname(packagesDir), 'manifest.json');
   let manifest: ManifestPackages;
   try {
@@ -44,23 +53,29 @@ async function readManifest(packagesDir: string): Promise<ManifestPackage[]> {
   if (all.some((p) => !p || typeof p.inputs !== 'string' || typeof p.pep440 !== 'string')) {
     throw new InputError(`${file} was written by an older reqset: build again before publishing`);
   }
-  return all;
+  const prefix = wheelPackageName(reqset, '');
+  return { packages: all, pins: manifest.pins.map((p) => ({ key: p.package.name.slice(prefix.length), version: p.version })) };
 }
 
 export interface HistoryUpdate {
   next: History;
   changed: boolean;
+  /** This build against the reqset's last published revision. */
+  revision: RevisionDiff;
 }
 
-/** The repository's history with this build's packages added. */
-export async function historyUpdate(repo: string, packagesDir: string): Promise<HistoryUpdate> {
-  const built = await readManifest(packagesDir);
+/** The repository's history with this build's packages added, and as the reqset's latest revision. */
+export async function historyUpdate(repo: string, packagesDir: string, reqset: string): Promise<HistoryUpdate> {
+  const { packages: built, pins } = await readManifest(packagesDir, reqset);
   const current = await loadCurrent(repo);
+  const revision = diffRevision(reqset, pins, built, latestRevision(current, reqset));
   let next = current;
   for (const p of built) {
-    next = recordPublished(next, p.name, { pep440: p.pep440, epoch: p.epoch, release: p.release, arch: p.arch, inputs: p.inputs, sha256: p.sha256, file: p.file });
+    next = recordPublished(next, p.name, { pep440: p.pep440, epoch: p.epoch, release: p.release, arch: p.arch, inputs: p.inputs, sha256: p.sha256, file: p.file, sources: p.sources });
   }
-  return { next, changed: next !== current };
+  const files = built.map((p) => p.file).sort();
+  if (JSON.stringify(current.latest?.[reqset] ?? []) !== JSON.stringify(files)) next = { ...next, latest: { ...next.latest, [reqset]: files } };
+  return { next, changed: next !== current, revision };
 }
 
 /** A repository published before histories existed starts one. */

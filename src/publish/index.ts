@@ -38,7 +38,7 @@ async function validate(options: PublishOptions): Promise<PublishContext> {
     if (value !== undefined && !/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(value)) throw new InputError(`${flag} ${JSON.stringify(value)}: use letters, digits, '.', '_' and '-'`);
   }
   if (options.sign !== undefined && !/^[A-Za-z0-9@<>._+ -]+$/.test(options.sign)) throw new InputError(`--sign ${JSON.stringify(options.sign)}: not a GPG key id, fingerprint or user id`);
-  return { ...options, keep, jobs, packagesDir, repo, progress: options.progress ?? (() => {}), history: await historyUpdate(repo, packagesDir) };
+  return { ...options, keep, jobs, packagesDir, repo, progress: options.progress ?? (() => {}), history: await historyUpdate(repo, packagesDir, options.reqset) };
 }
 
 /**
@@ -53,7 +53,8 @@ export async function publish(options: PublishOptions): Promise<PublishReport> {
   try {
     const leftovers = await removeLeftovers(ctx.repo, (name) => isStagingLeftover(name) || isDeadLockTemp(name));
     if (leftovers.length) ctx.progress(`publish: removed leftovers of an interrupted publish: ${leftovers.join(', ')}`);
-    return ctx.target.format === 'rpm' ? await publishRpm(ctx) : await publishApt(ctx);
+    const report = ctx.target.format === 'rpm' ? await publishRpm(ctx) : await publishApt(ctx);
+    return { ...report, revision: ctx.history.revision };
   } finally {
     await release();
   }

@@ -2,6 +2,7 @@
  * What a publish did, as plain JSON-serialisable data (the CLI prints it with
  * --json), and the human table printed otherwise. Pure: no I/O here.
  */
+import { formatDiff, type RevisionDiff } from '../packagers/diff.ts';
 
 export interface PublishedFile {
   name: string;
@@ -53,6 +54,8 @@ export interface PublishReport {
   upgraded: UpgradedPackage[];
   /** Package files removed because more than `keep` older versions were present. */
   pruned: PublishedFile[];
+  /** What this revision changed against the reqset's previous one (pins and packages, and why). */
+  revision?: RevisionDiff;
   warnings: string[];
   totals: {
     upgraded: number;
@@ -148,6 +151,7 @@ export function formatReport(report: PublishReport): string {
     rows.push([`total (${plural(t.upgraded, 'package')}, one version behind)`, '', '', formatSize(t.fullSize), formatSize(t.updateSize), formatRatio(t.ratio)]);
     out.push('', ...table(['package', 'from', 'to', 'full', 'delta', 'ratio'], rows, new Set([3, 4, 5])));
   }
+  if (report.revision && report.changed) out.push('', `revision of ${report.reqset}:`, ...formatDiff(report.revision).trimEnd().split('\n').map((l) => `  ${l}`));
   if (report.pruned.length) out.push('', `pruned (more than ${report.keep} older ${report.keep === 1 ? 'version' : 'versions'} kept): ${report.pruned.map((p) => `${p.name}-${p.version}`).join(', ')}`);
   for (const warning of report.warnings) out.push(`warning: ${warning}`);
   return `${out.join('\n')}\n`;

@@ -11,10 +11,7 @@
  * that the deltas work.
  */
 import assert from 'node:assert/strict';
-import { createReadStream } from 'node:fs';
-import { chmod, mkdir, mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { chmod, mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -22,49 +19,13 @@ import * as api from '../../src/api.ts';
 import { formatReport, publish } from '../../src/publish/index.ts';
 import { run } from '../../src/run.ts';
 import { loadTarget } from '../../src/targets/target.ts';
+import { serve } from '../helpers/serve.ts';
 import { apt, fakeProvideRpm, freshRoot, type TargetRoot } from '../helpers/target-root.ts';
 import { makeUpgradeWorkspaces, type Workspace } from '../helpers/workspace.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '..', '..');
 const REQSET = 'demo';
 const APP = 'demo-wheel-an-example-pypi-project';
-
-/** A static file server for one directory on 127.0.0.1 (random port); records the paths asked for. */
-async function serve(dir: string): Promise<{ url: string; requests: string[]; close: () => Promise<void> }> {
-  const requests: string[] = [];
-  const server: Server = createServer((req, res) => {
-    const urlPath = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname);
-    requests.push(urlPath);
-    const file = path.join(dir, path.normalize(urlPath));
-    if (!file.startsWith(`${dir}${path.sep}`)) {
-      res.writeHead(403).end();
-      return;
-    }
-    stat(file).then(
-      (info) => {
-        if (!info.isFile()) {
-          res.writeHead(404).end();
-          return;
-        }
-        res.writeHead(200, { 'Content-Length': info.size, 'Last-Modified': info.mtime.toUTCString(), 'Content-Type': 'application/octet-stream' });
-        if (req.method === 'HEAD') res.end();
-        else createReadStream(file).pipe(res);
-      },
-      () => res.writeHead(404).end(),
-    );
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  return {
-    url: `http://127.0.0.1:${port}`,
-    requests,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
-}
 
 function dnfHttp(root: TargetRoot, url: string, args: string[]) {
   return run(

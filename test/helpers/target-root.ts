@@ -68,7 +68,8 @@ export async function fakeProvideRpm(rpms: string[], outDir: string): Promise<st
       .map((l) => l.trim())
       .filter(Boolean);
   const provided = new Set((await query('--provides')).map((p) => p.split(' ')[0]));
-  const needed = [...new Set(await query('--requires'))].filter((r) => !r.startsWith('rpmlib(') && !provided.has(r.split(' ')[0])).sort();
+  // Rich dependencies (`(a >= 1 with a < 2)`) are reqset's ranges between its own packages.
+  const needed = [...new Set(await query('--requires'))].filter((r) => !r.startsWith('rpmlib(') && !r.startsWith('(') && !provided.has(r.split(' ')[0])).sort();
   const work = await mkdtemp(path.join(tmpdir(), 'reqset-fakeprovide-'));
   try {
     const spec = path.join(work, 'fakeprovide.spec');

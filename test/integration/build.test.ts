@@ -4,7 +4,7 @@
  * output as it was; a tampered wheel stops everything before anything is written.
  */
 import assert from 'node:assert/strict';
-import { copyFile, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { sha256File } from '../../src/fsutil.ts';
@@ -47,14 +47,40 @@ describe('reqset build', () => {
     assert.equal(first.exitCode, 0, first.stderr);
     const elsewhere = path.join(ws.dir, 'elsewhere');
     await mkdir(elsewhere);
+    // Without the package cache, so that the second build really packages everything again.
+    await rename(path.join(ws.cache, 'packages'), path.join(ws.dir, 'packages-cache-a'));
     const second = await reqset([...common, '--out', path.join(ws.dir, 'out-b')], { cwd: elsewhere, tz: 'Asia/Tokyo', umask: '077' });
     assert.equal(second.exitCode, 0, second.stderr);
     for (const target of ['el9-py311', 'debian12']) {
       const a = await digests(path.join(ws.dir, 'out-a', 'ex', target, 'packages'));
       const b = await digests(path.join(ws.dir, 'out-b', 'ex', target, 'packages'));
-      assert.equal(Object.keys(a).length, 8, `runtime, 6 wheel packages and the endpoint for ${target}`);
+      assert.equal(Object.keys(a).length, 9, `runtime, pins, 6 wheel packages and the endpoint for ${target}`);
       assert.deepEqual(b, a);
     }
+    assert.doesNotMatch(second.stderr, /reused/, 'the second build packaged everything');
+  });
+
+  it('reuses every package of an unchanged build from the package cache; a corrupt entry is discarded, reported and rebuilt', async () => {
+    const common = ['build', 'ex', '--target', 'el9-py311', '--workspace', ws.dir, '--wheel-cache', ws.cache];
+    const again = await reqset([...common, '--out', path.join(ws.dir, 'out-c')], { cwd: ws.dir });
+    assert.equal(again.exitCode, 0, again.stderr);
+    assert.match(again.stdout, /9 packages \(0 packaged, 9 reused\)/);
+    assert.equal((again.stderr.match(/packages: reused /g) ?? []).length, 9, again.stderr);
+    const expected = await digests(path.join(ws.dir, 'out-a', 'ex', 'el9-py311', 'packages'));
+    assert.deepEqual(await digests(path.join(ws.dir, 'out-c', 'ex', 'el9-py311', 'packages')), expected);
+
+    const cached = (await readdir(path.join(ws.cache, 'packages'), { recursive: true })).find((f) => f.endsWith('.rpm') && f.includes('wheel-textfmt'));
+    assert.ok(cached);
+    const file = path.join(ws.cache, 'packages', cached);
+    const bytes = await readFile(file);
+    bytes.writeUInt8(bytes.readUInt8(bytes.length - 10) ^ 0xff, bytes.length - 10);
+    await rm(file);
+    await writeFile(file, bytes);
+    const repaired = await reqset([...common, '--out', path.join(ws.dir, 'out-d')], { cwd: ws.dir });
+    assert.equal(repaired.exitCode, 0, repaired.stderr);
+    assert.match(repaired.stderr, /warning .*discarded a bad package cache entry.*wheel-textfmt.*sha256 does not match/);
+    assert.match(repaired.stdout, /9 packages \(1 packaged, 8 reused\)/);
+    assert.deepEqual(await digests(path.join(ws.dir, 'out-d', 'ex', 'el9-py311', 'packages')), expected, 'rebuilt byte for byte');
   });
 
   it('records in the manifest the rebuilt wheel and whether it is identical', async () => {
