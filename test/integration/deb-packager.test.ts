@@ -1,9 +1,11 @@
 /**
  * The .deb packager against the real tools: dpkg-deb builds and reads the
  * packages, dpkg-shlibdeps finds the shared-library dependencies of a
- * gcc-compiled extension, `dpkg --compare-versions` judges the exact-pin
- * relations, and `dpkg --root` installs, upgrades, downgrades and removes
- * packages in a throwaway database, running the maintainer scripts for real.
+ * gcc-compiled extension, `dpkg --compare-versions` judges the pydist
+ * relations as the control file writes them, and `dpkg --root` installs,
+ * upgrades, downgrades and removes packages in a throwaway database, running
+ * the maintainer scripts for real and resolving pydist relations against
+ * versioned Provides.
  *
  * The install tests run the scripts without chroot (--force-script-chrootless,
  * the throwaway root has no /bin/sh); dpkg then sets DPKG_ROOT, so those
@@ -18,12 +20,12 @@ import { existsSync } from 'node:fs';
 import { chmod, mkdir, mkdtemp, readdir, readFile, rm, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { compare } from '@renovatebot/pep440';
 import { ToolError } from '../../src/errors.ts';
 import { DebPackager } from '../../src/packagers/deb/index.ts';
-import { debControl, debMaintainerScripts, exactRelations } from '../../src/packagers/deb/control.ts';
+import { debControl, debDependencies, debMaintainerScripts, debProvides } from '../../src/packagers/deb/control.ts';
 import type { BuildContext, PackagePlan } from '../../src/packagers/packager.ts';
 import { planRuntimePackage, planWheelPackage, wheelStem } from '../../src/packagers/plan.ts';
+import { specifierBounds } from '../../src/packagers/ranges.ts';
 import { parseWheelFilename } from '../../src/python/tags.ts';
 import { run } from '../../src/run.ts';
 import type { Target } from '../../src/targets/target.ts';
@@ -87,9 +89,9 @@ function purePlan(reqset = 'rs'): PackagePlan {
     wheel: wheel(PURE),
     summary: 'Tiny vectors',
     homepage: 'https://example.org/tinyvec',
-    dependencies: [{ dependency: { key: 'typing-extensions', requirement: 'typing-extensions' }, version: '4.12.2' }],
+    dependencies: [{ key: 'typing-extensions', specifier: '>=4,<5' }],
+    compiledAgainst: [],
     bundledLibraries: [],
-    release: '1',
   });
 }
 
@@ -100,9 +102,9 @@ function compiledPlan(): PackagePlan {
     key: 'fastmath',
     version: '2.0.1',
     wheel: wheel(COMPILED),
-    dependencies: [{ dependency: { key: 'tinyvec', requirement: 'tinyvec' }, version: '1.2.0' }],
+    dependencies: [{ key: 'tinyvec', specifier: '~=1.2' }],
+    compiledAgainst: [{ key: 'numpy', version: '1.26.4' }],
     bundledLibraries: [`fastmath.libs/${LIBFOO}`],
-    release: '1',
   });
 }
 
@@ -170,7 +172,8 @@ describe('building .deb packages', () => {
     await stageTree(path.join(dir, 'root'), 'rs', wheelStem(PURE), files);
     const plan = purePlan();
     const packager = new DebPackager();
-    const deb = await packager.build(plan, path.join(dir, 'root'), context(dir));
+    const built = await packager.build(plan, path.join(dir, 'root'), context(dir));
+    const deb = built.path;
 
     assert.equal(deb, path.join(dir, 'out', 'rs-wheel-tinyvec_1.2-1_all.deb'));
     assert.equal(path.basename(deb), packager.fileName(plan));
@@ -179,10 +182,12 @@ describe('building .deb packages', () => {
     assert.equal(await debField(deb, 'Version'), packager.version(plan));
     assert.equal(await debField(deb, 'Architecture'), 'all');
     assert.equal(await debField(deb, 'Depends'), packager.dependencies(plan).join(', '));
+    assert.deepEqual(built.requires, packager.dependencies(plan), 'no shared libraries: build() finds nothing beyond the plan');
     assert.equal(
       await debField(deb, 'Depends'),
-      'rs-runtime, python3 (>= 3.11), python3 (<< 3.12), rs-wheel-typing-extensions (>= 4.12.2), rs-wheel-typing-extensions (<< 4.12.2+~)',
+      'rs-runtime, python3 (>= 3.11), python3 (<< 3.12), rs-pydist-typing-extensions (>= 4.0), rs-pydist-typing-extensions (<< 5.0~~)',
     );
+    assert.equal(await debField(deb, 'Provides'), 'rs-pydist-tinyvec (= 1.2)');
     const installedSize = Number(await debField(deb, 'Installed-Size'));
     assert.ok(installedSize >= files.length && installedSize < 64, `Installed-Size ${installedSize}`);
     assert.equal(await controlMember(deb, 'control'), debControl(plan, { installedSizeKiB: installedSize, maintainer: MAINTAINER }));
@@ -206,16 +211,19 @@ describe('building .deb packages', () => {
     await stageTree(path.join(dir, 'root'), 'rs', wheelStem(COMPILED), files);
     const plan = compiledPlan();
     const packager = new DebPackager();
-    const deb = await packager.build(plan, path.join(dir, 'root'), context(dir));
+    const built = await packager.build(plan, path.join(dir, 'root'), context(dir));
+    const deb = built.path;
 
     assert.equal(path.basename(deb), 'rs-wheel-fastmath_2.0.1-1_amd64.deb');
     assert.equal(await debField(deb, 'Architecture'), 'amd64');
     const depends = await debField(deb, 'Depends');
     assert.match(depends, /(^|, )libc6 \(>= 2\.\d+(\.\d+)?\)(, |$)/, depends);
     assert.doesNotMatch(depends, /libfoo/);
-    assert.ok(depends.startsWith('rs-runtime, python3 (>= 3.11), python3 (<< 3.12), rs-wheel-tinyvec (>= 1.2), rs-wheel-tinyvec (<< 1.2+~)'), depends);
-    assert.equal(depends, packager.dependencies(plan).join(', '), 'dependencies() reports the shared-library relations after build()');
-    assert.doesNotMatch(new DebPackager().dependencies(plan).join(', '), /libc6/, 'a packager that did not build it cannot know them');
+    const planned = 'rs-runtime, python3 (>= 3.11), python3 (<< 3.12), rs-pydist-tinyvec (>= 1.2), rs-pydist-tinyvec (<< 2.0~~), rs-pydist-numpy (= 1.26.4)';
+    assert.ok(depends.startsWith(`${planned}, `), depends);
+    assert.equal(depends, built.requires.join(', '), 'build() returns every relation the package carries, the shared-library ones included');
+    assert.equal(packager.dependencies(plan).join(', '), planned, 'dependencies() gives the planned relations only, even after build()');
+    assert.equal(await debField(deb, 'Provides'), 'rs-pydist-fastmath (= 2.0.1)');
 
     const items = await checkPayload(deb, `/opt/rs/wheels/${wheelStem(COMPILED)}`, files);
     assert.ok(items.some((i) => i.path.endsWith(`fastmath.libs/${LIBFOO}`)), 'the bundled library is shipped');
@@ -226,7 +234,7 @@ describe('building .deb packages', () => {
     const dir = await fresh('norpath');
     const files = await compileExtension(path.join(dir, 'build'), { rpath: false });
     await stageTree(path.join(dir, 'root'), 'rs', wheelStem(COMPILED), files);
-    const deb = await new DebPackager().build(compiledPlan(), path.join(dir, 'root'), context(dir));
+    const { path: deb } = await new DebPackager().build(compiledPlan(), path.join(dir, 'root'), context(dir));
     const depends = await debField(deb, 'Depends');
     assert.match(depends, /libc6 \(>= /);
     assert.doesNotMatch(depends, /libfoo/);
@@ -261,14 +269,14 @@ describe('building .deb packages', () => {
 
   it('the runtime package ships its owned directories (empty ones included)', async () => {
     const dir = await fresh('runtime');
-    const plan = planRuntimePackage('rs', target, '0.1.0', '1');
+    const plan = planRuntimePackage('rs', target, '0.1.0');
     const files: StagedFile[] = [{ name: 'reqset_runtime.py', data: '#!/usr/bin/env python3\nprint("helper")\n', mode: 0o755 }];
     const root = path.join(dir, 'root');
     const runtimeDir = path.join(root, 'opt', 'rs', 'runtime');
     await mkdir(runtimeDir, { recursive: true });
     await writeFile(path.join(runtimeDir, 'reqset_runtime.py'), files[0]?.data as string);
     await chmod(path.join(runtimeDir, 'reqset_runtime.py'), 0o755);
-    const deb = await new DebPackager().build(plan, root, context(dir));
+    const { path: deb } = await new DebPackager().build(plan, root, context(dir));
     assert.equal(path.basename(deb), 'rs-runtime_0.1-1_all.deb');
     assert.equal(await debField(deb, 'Depends'), 'python3 (>= 3.11), python3 (<< 3.12), python3-venv');
     await checkPayload(deb, '/opt/rs/runtime', files, ['/opt/rs/wheels', '/opt/rs/wheelhouse']);
@@ -314,7 +322,7 @@ describe('building .deb packages', () => {
         const packager = new DebPackager();
         const a = await packager.build(purePlan(), pureRoot, context(dir, { workDir: path.join(dir, variant ? 'other-work' : 'work') }));
         const b = await packager.build(compiledPlan(), compiledRoot, context(dir));
-        return [sha256(await readFile(a)), sha256(await readFile(b))];
+        return [sha256(await readFile(a.path)), sha256(await readFile(b.path))];
       } finally {
         process.umask(oldUmask);
         process.chdir(oldCwd);
@@ -334,35 +342,57 @@ describe('relations', () => {
   const VERSIONS = [
     '1.0', '1.0.0', '1', '1.0.post0', '1.0.post1', '1.0-1', '1.0.post1.dev0', '1.0+0', '1.0+abc', '1.0+abc.5', '1.0+abc.5.1',
     '1.0+ABC-05', '1.0a1', '1.0rc1', '1.0rc12', '1.0.10', '1.0rc1.post1', '1.0rc1+x', '1.0.dev0', '1.0.1', '1.0.0.1', '1.01', '1.1', '1.1.dev0',
-    '1!1.0', '1!1.0.post1', '2!0.9b2.post1', '0.9', '10.0', '1.0+cu118', '1.0+cu12', '2024.1', '2024.1.post3',
+    '1!1.0', '1!1.0.post1', '2!0.9b2.post1', '0.9', '10.0', '1.0+cu118', '1.0+cu12', '2024.1', '2024.1.post3', '1.4.2', '1.4.9', '1.5rc1', '1.5',
+    '2.0.dev0', '2.0rc1', '2.0', '2.0+abc', '2.0.post1',
   ];
-  const REVISIONS_EQUAL = ['1', '0', '2', '10', '1+b1', '1.1', '2~bpo12+1'];
+  /** One specifier per rule of src/packagers/ranges.ts whose relations admit exactly what PEP 440 admits. */
+  const SPECIFIERS = ['>=1.0,<2', '>1.0', '<=1.0', '==1.0', '==1.0+abc.5', '==1.0.*', '~=1.4.2', '===1.0.1', '>=1!1.0', '<2.0rc1', '>=1.0rc1,<1.1'];
 
-  it('an exact pin is satisfied by its version at any revision and by nothing else (dpkg --compare-versions)', async () => {
-    const { toDebianVersion } = await import('../../src/packagers/version.ts');
-    const cases: { version: string; low: string; high: string; expected: boolean; what: string }[] = [];
-    for (const pinned of VERSIONS) {
-      const [low, high] = exactRelations('p', pinned).map((r) => /\((?:>=|<<) (.*)\)$/.exec(r)?.[1] as string) as [string, string];
-      for (const candidate of VERSIONS) {
-        const equal = compare(pinned, candidate) === 0;
-        for (const revision of equal ? REVISIONS_EQUAL : ['1']) {
-          const version = toDebianVersion(candidate, revision);
-          cases.push({ version, low, high, expected: equal, what: `pin ${pinned} vs ${candidate} (${version})` });
-        }
+  it('the Depends relations as written admit the version a Provides writes exactly when PEP 440 admits it (dpkg --compare-versions)', async () => {
+    const provided = (pep440: string) => {
+      const [provide] = debProvides({ ...purePlan(), pydist: { reqset: 'rs', key: 'lib', pep440 } });
+      const m = /^rs-pydist-lib \(= (\S+)\)$/.exec(provide ?? '');
+      assert.ok(m, `a versioned Provides: ${provide}`);
+      return m[1] as string;
+    };
+    const cases: { spec: string; candidate: string; version: string; op: string; bound: string }[] = [];
+    for (const spec of SPECIFIERS) {
+      const relations = debDependencies({ ...purePlan(), requires: [{ kind: 'pydist', reqset: 'rs', key: 'lib', bounds: specifierBounds(spec) }], scriptletRequires: [] });
+      assert.ok(relations.length > 0);
+      for (const relation of relations) {
+        const m = /^rs-pydist-lib \((<<|<=|=|>=|>>) (\S+)\)$/.exec(relation);
+        assert.ok(m, `one versioned relation on the virtual package: ${relation}`);
+        for (const candidate of VERSIONS) cases.push({ spec, candidate, version: provided(candidate), op: m[1] as string, bound: m[2] as string });
       }
     }
-    const script = 'while read v lo hi; do if dpkg --compare-versions "$v" ge "$lo" && dpkg --compare-versions "$v" lt "$hi"; then echo 1; else echo 0; fi; done';
-    const { stdout } = await run(['sh', '-c', script], { input: cases.map((c) => `${c.version} ${c.low} ${c.high}\n`).join('') });
+    // dpkg's own relation operators (<<, >>, ...), exactly as the control file writes them.
+    const script = 'while read v op b; do if dpkg --compare-versions "$v" "$op" "$b"; then echo 1; else echo 0; fi; done';
+    const { stdout } = await run(['sh', '-c', script], { input: cases.map((c) => `${c.version} ${c.op} ${c.bound}\n`).join('') });
     const verdicts = stdout.trim().split('\n');
     assert.equal(verdicts.length, cases.length);
-    const wrong = cases.filter((c, i) => (verdicts[i] === '1') !== c.expected).map((c) => `${c.what}: expected ${c.expected ? 'inside' : 'outside'} [${c.low}, ${c.high})`);
+    const admitted = new Map<string, boolean>();
+    for (const [i, c] of cases.entries()) admitted.set(`${c.spec} ${c.candidate}`, (admitted.get(`${c.spec} ${c.candidate}`) ?? true) && verdicts[i] === '1');
+
+    // PEP 440's verdict from the `packaging` pip itself uses, pre-releases allowed (a pin may be one).
+    const program = [
+      'import json, sys',
+      'from pip._vendor.packaging.specifiers import SpecifierSet',
+      'specs, candidates = json.load(sys.stdin)',
+      'print(json.dumps({f"{s} {c}": SpecifierSet(s).contains(c, prereleases=True) for s in specs for c in candidates}))',
+    ].join('\n');
+    const pep440 = JSON.parse((await run(['python3', '-c', program], { input: JSON.stringify([SPECIFIERS, VERSIONS]) })).stdout) as Record<string, boolean>;
+    const wrong = SPECIFIERS.flatMap((spec) =>
+      VERSIONS.filter((c) => admitted.get(`${spec} ${c}`) !== pep440[`${spec} ${c}`]).map((c) => `${c} (${provided(c)}) ${pep440[`${spec} ${c}`] ? 'refused' : 'admitted'} by ${spec}`),
+    );
     assert.deepEqual(wrong, []);
+    assert.ok(Object.values(pep440).filter(Boolean).length > 20 && Object.values(pep440).filter((v) => !v).length > 20, 'both verdicts are well represented');
   });
 });
 
 describe('installing with dpkg into a throwaway database', () => {
   /** A plan whose scriptlets work below "$DPKG_ROOT" and log every call. */
-  function scriptedPlan(name: string, pep440: string, options: { release?: string; requires?: PackagePlan['requires'] } = {}): PackagePlan {
+  /** A wheel package of distribution `name`: it provides `t-pydist-<name>` at its PEP 440 version, as the real ones do. */
+  function scriptedPlan(name: string, pep440: string, options: { release?: string; epoch?: number; requires?: PackagePlan['requires'] } = {}): PackagePlan {
     const tag = `${name}-${pep440}`;
     const tree = `/opt/t/wheels/${tag}`;
     const wheelFile = `"$DPKG_ROOT/opt/t/wheelhouse/${tag}.whl"`;
@@ -372,6 +402,8 @@ describe('installing with dpkg into a throwaway database', () => {
       name: `t-wheel-${name}`,
       pep440,
       release: options.release ?? '1',
+      ...(options.epoch === undefined ? {} : { epoch: options.epoch }),
+      pydist: { reqset: 't', key: name, pep440 },
       arch: 'noarch',
       summary: `${name} ${pep440}`,
       description: `Test package ${tag}.`,
@@ -396,6 +428,7 @@ describe('installing with dpkg into a throwaway database', () => {
       ...scriptedPlan('runtime', '0.1'),
       kind: 'runtime',
       name: 't-runtime',
+      pydist: undefined,
       requires: [],
       contents: ['/opt/t/runtime'],
       ownedDirs: ['/opt/t', '/opt/t/wheels', '/opt/t/wheelhouse'],
@@ -407,15 +440,16 @@ describe('installing with dpkg into a throwaway database', () => {
   const built = new Map<string, string>();
   async function build(plan: PackagePlan): Promise<string> {
     const key = `${plan.name}=${plan.pep440}-${plan.release}`;
-    const cached = built.get(key);
+    const cacheKey = `${key} epoch ${plan.epoch ?? 'of PEP 440'}`;
+    const cached = built.get(cacheKey);
     if (cached) return cached;
     const dir = await fresh('pkg');
     const root = path.join(dir, 'root');
     const content = path.join(root, plan.contents[0] as string);
     await mkdir(content, { recursive: true });
     await writeFile(path.join(content, 'payload'), `payload of ${key}\n`);
-    const deb = await new DebPackager().build(plan, root, context(dir));
-    built.set(key, deb);
+    const { path: deb } = await new DebPackager().build(plan, root, context(dir));
+    built.set(cacheKey, deb);
     return deb;
   }
 
@@ -538,36 +572,64 @@ describe('installing with dpkg into a throwaway database', () => {
     assert.ok(!existsSync(path.join(root, 'opt/t/wheels/a-1.2')));
   });
 
-  it('dpkg accepts an exact pin at another revision and refuses every other version', async () => {
+  it('dpkg resolves pydist relations against versioned Provides: a range, and the compiled-against pin, at any revision and package epoch', async () => {
     const root = await makeRoot();
     await dpkg(root, ['-i', await build(runtimePlan())]);
-    const b = await build(scriptedPlan('b', '1.0', { requires: [{ kind: 'exact', name: 't-wheel-a', pep440: '1.1' }] }));
-    assert.equal(await debField(b, 'Depends'), 't-wheel-a (>= 1.1), t-wheel-a (<< 1.1+~)');
+    const pydist = (specifier: string) => ({ kind: 'pydist' as const, reqset: 't', key: 'a', bounds: specifierBounds(specifier) });
+    const ranged = await build(scriptedPlan('b', '1.0', { requires: [pydist('>=1.0,<2')] }));
+    assert.equal(await debField(ranged, 'Depends'), 't-pydist-a (>= 1.0), t-pydist-a (<< 2.0~~)');
+    const pinned = await build(scriptedPlan('c', '1.0', { requires: [{ kind: 'pydist', reqset: 't', key: 'a', bounds: [{ op: '=', epoch: 0, upstream: '1.0' }] }] }));
+    assert.equal(await debField(pinned, 'Depends'), 't-pydist-a (= 1.0)');
 
-    for (const [pep440, release, accepted] of [
-      ['1.1', '2', true],
-      ['1.1.0', '1', true],
-      ['1.1.post1', '1', false],
-      ['1.1rc1', '1', false],
-      ['1.1+cpu', '1', false],
-      ['1.1.1', '1', false],
-      ['1!1.1', '1', false],
-    ] as const) {
-      await dpkg(root, ['-i', await build(scriptedPlan('a', pep440, { release }))]);
-      const result = await dpkg(root, ['-i', b], true);
-      assert.equal(result.exitCode === 0, accepted, `t-wheel-a ${pep440}-${release}: ${result.stderr}`);
-      assert.equal((await status(root, 't-wheel-b')).endsWith(accepted ? ' ii' : ' iU'), true, pep440);
-      if (!accepted) assert.match(result.stderr, /t-wheel-b depends on t-wheel-a \(>= 1\.1\); however|t-wheel-b depends on t-wheel-a \(<< 1\.1\+~\); however/);
-      await dpkg(root, ['-P', 't-wheel-b']);
+    const provider = async (pep440: string, release = '1', epoch?: number) => {
+      const deb = await build(scriptedPlan('a', pep440, { release, epoch }));
+      const provides = await debField(deb, 'Provides');
+      assert.match(provides, /^t-pydist-a \(= [^-]+\)$/, 'a version without revision');
+      return deb;
+    };
+    const cases: [pep440: string, release: string, epoch: number | undefined, rangeOk: boolean, pinOk: boolean][] = [
+      ['1.0', '1', undefined, true, true],
+      ['1.0', '2', undefined, true, true],
+      ['1.0.0', '1', undefined, true, true],
+      ['1.0', '3', 1, true, true],
+      ['1.9.post1', '1', undefined, true, false],
+      ['1.0.post1', '1', undefined, true, false],
+      ['1.0+cpu', '1', undefined, true, false],
+      ['2.0rc1', '1', undefined, false, false],
+      ['2.0.dev0', '1', undefined, false, false],
+      ['2.0', '1', undefined, false, false],
+      ['1.0rc1', '1', undefined, false, false],
+      ['0.9', '1', 2, false, false],
+      ['1!1.0', '1', undefined, false, false],
+    ];
+    for (const [pep440, release, epoch, rangeOk, pinOk] of cases) {
+      const what = `t-wheel-a ${epoch === undefined ? '' : `${epoch}:`}${pep440}-${release}`;
+      await dpkg(root, ['-i', await provider(pep440, release, epoch)]);
+      for (const [dependent, name, ok, relation] of [
+        [ranged, 't-wheel-b', rangeOk, /t-wheel-b depends on t-pydist-a \((>= 1\.0|<< 2\.0~~)\)/],
+        [pinned, 't-wheel-c', pinOk, /t-wheel-c depends on t-pydist-a \(= 1\.0\)/],
+      ] as const) {
+        const result = await dpkg(root, ['-i', dependent], true);
+        assert.equal(result.exitCode === 0, ok, `${name} with ${what}: ${result.stderr}`);
+        assert.ok((await status(root, name)).endsWith(ok ? ' ii' : ' iU'), `${name} with ${what}`);
+        if (!ok) assert.match(result.stderr, relation, what);
+        await dpkg(root, ['-P', name]);
+      }
       await dpkg(root, ['-P', 't-wheel-a']);
     }
+
+    // Nothing provides it: refused.
+    const result = await dpkg(root, ['-i', ranged], true);
+    assert.notEqual(result.exitCode, 0);
+    assert.match(result.stderr, /t-wheel-b depends on t-pydist-a \(>= 1\.0\); however:\s+Package t-pydist-a is not installed/);
+    await dpkg(root, ['-P', 't-wheel-b']);
   });
 });
 
 describe('maintainer scripts of the real plans', () => {
   it('pass sh -n (dash, /bin/sh on Debian)', async () => {
     const dir = await fresh('scripts');
-    const plans = [purePlan(), compiledPlan(), planRuntimePackage('rs', target, '0.1.0', '1')];
+    const plans = [purePlan(), compiledPlan(), planRuntimePackage('rs', target, '0.1.0')];
     let count = 0;
     for (const plan of plans) {
       for (const [name, text] of Object.entries(debMaintainerScripts(plan))) {
