@@ -42,6 +42,14 @@ describe('planJobs', () => {
     assert.equal(jobs[1]?.commands[1]?.shell, "npx reqset build web --target el9-py311 --builder podman --builder-base localhost/base --out dist --wheel-cache '/shared/wheel cache' --release 2");
   });
 
+  it('a job that publishes builds on the history of the repository it publishes to (build --repo)', { todo: 'src/plan/index.ts passes --repo to publish only: every planned build starts at release 1 and ignores the history' }, () => {
+    const [job] = planJobs(['web'], targets, { targets: ['el9-py311'], builder: 'local', command: ['reqset'], repo: '/srv/repos/' });
+    assert.deepEqual(job?.commands.map((c) => c.shell), [
+      'reqset build web --target el9-py311 --builder local --out dist --repo /srv/repos/el9-py311',
+      'reqset publish web --target el9-py311 --repo /srv/repos/el9-py311 --out dist',
+    ]);
+  });
+
   it('the local builder needs no image', () => {
     const [job] = planJobs(['web'], targets, { targets: ['debian12'], builder: 'local', builderBase: 'ignored', command: ['reqset'], workspace: 'ws' });
     assert.equal(job?.builderImage, undefined);

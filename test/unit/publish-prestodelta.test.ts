@@ -66,6 +66,14 @@ describe('prestodelta.xml', () => {
     assert.equal(drpmFileName('foo', 'noarch', v('0', '1.0', '1'), v('1', '0.5', '1')), 'foo-1.0-1_1:0.5-1.noarch.drpm');
     assert.equal(formatEvr(v('', '2', '3')), '2-3');
   });
+
+  it('names the deltas the repository history makes: a rebuild at the next release, a rollback at the next epoch', () => {
+    const v = (epoch: string, version: string, release: string) => ({ epoch, version, release });
+    assert.equal(drpmFileName('r-wheel-lib', 'noarch', v('0', '1.1', '1'), v('0', '1.1', '2')), 'r-wheel-lib-1.1-1_1.1-2.noarch.drpm', 'same version, inputs changed');
+    assert.equal(drpmFileName('r-wheel-lib', 'noarch', v('0', '2.0', '1'), v('1', '1.0', '1')), 'r-wheel-lib-2.0-1_1:1.0-1.noarch.drpm', 'a rollback to 1.0 after 2.0');
+    assert.equal(drpmFileName('r-wheel-lib', 'noarch', v('1', '1.0', '1'), v('1', '1.0', '2')), 'r-wheel-lib-1:1.0-1_1:1.0-2.noarch.drpm');
+    assert.equal(formatEvr(v('1', '1.0', '2')), '1:1.0-2');
+  });
 });
 
 describe('repodata parsers', () => {
