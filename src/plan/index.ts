@@ -86,10 +86,11 @@ export function planJobs(reqsets: string[], targets: Target[], options: PlanOpti
           command([...reqset, 'builder-image', '--target', target.name, ...builderFlags, ...common, ...(options.wheelCache ? ['--wheel-cache', options.wheelCache] : [])]),
         );
       }
-      commands.push(command([...reqset, 'build', name, '--target', target.name, ...builderFlags, ...build, ...(options.release ? ['--release', options.release] : [])]));
-      if (options.repo) {
-        commands.push(command([...reqset, 'publish', name, '--target', target.name, '--repo', `${options.repo.replace(/\/+$/, '')}/${target.name}`, ...common, '--out', out]));
-      }
+      // The build continues the history of the repository the job publishes to.
+      const repo = options.repo ? `${options.repo.replace(/\/+$/, '')}/${target.name}` : undefined;
+      const history = repo ? ['--repo', repo] : [];
+      commands.push(command([...reqset, 'build', name, '--target', target.name, ...builderFlags, ...build, ...history, ...(options.release ? ['--release', options.release] : [])]));
+      if (repo) commands.push(command([...reqset, 'publish', name, '--target', target.name, '--repo', repo, ...common, '--out', out]));
       jobs.push({
         id: `${name}/${target.name}`,
         reqset: name,

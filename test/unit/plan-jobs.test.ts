@@ -36,13 +36,13 @@ describe('planJobs', () => {
     ]);
     assert.deepEqual(jobs[1]?.commands.map((c) => c.argv), [
       ['npx', 'reqset', 'builder-image', '--target', 'el9-py311', '--builder', 'podman', '--builder-base', 'localhost/base', '--wheel-cache', '/shared/wheel cache'],
-      ['npx', 'reqset', 'build', 'web', '--target', 'el9-py311', '--builder', 'podman', '--builder-base', 'localhost/base', '--out', 'dist', '--wheel-cache', '/shared/wheel cache', '--release', '2'],
+      ['npx', 'reqset', 'build', 'web', '--target', 'el9-py311', '--builder', 'podman', '--builder-base', 'localhost/base', '--out', 'dist', '--wheel-cache', '/shared/wheel cache', '--repo', '/srv/repos/el9-py311', '--release', '2'],
       ['npx', 'reqset', 'publish', 'web', '--target', 'el9-py311', '--repo', '/srv/repos/el9-py311', '--out', 'dist'],
     ]);
-    assert.equal(jobs[1]?.commands[1]?.shell, "npx reqset build web --target el9-py311 --builder podman --builder-base localhost/base --out dist --wheel-cache '/shared/wheel cache' --release 2");
+    assert.equal(jobs[1]?.commands[1]?.shell, "npx reqset build web --target el9-py311 --builder podman --builder-base localhost/base --out dist --wheel-cache '/shared/wheel cache' --repo /srv/repos/el9-py311 --release 2");
   });
 
-  it('a job that publishes builds on the history of the repository it publishes to (build --repo)', { todo: 'src/plan/index.ts passes --repo to publish only: every planned build starts at release 1 and ignores the history' }, () => {
+  it('a job that publishes builds on the history of the repository it publishes to (build --repo)', () => {
     const [job] = planJobs(['web'], targets, { targets: ['el9-py311'], builder: 'local', command: ['reqset'], repo: '/srv/repos/' });
     assert.deepEqual(job?.commands.map((c) => c.shell), [
       'reqset build web --target el9-py311 --builder local --out dist --repo /srv/repos/el9-py311',
