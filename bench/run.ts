@@ -11,6 +11,7 @@ import { run } from '../src/run.ts';
 import { openWheel } from '../src/wheels/source.ts';
 import { CORPUS, CORPUS_PINS, makeWorkspace, reqsset3Pins } from '../test/helpers/workspace.ts';
 import { printTable, type Row } from './table.ts';
+import { evolutionBench } from './evolution.ts';
 import { layoutsBench } from './layouts.ts';
 import { publishBench } from './publish.ts';
 import { venvBench } from './venv.ts';
@@ -83,7 +84,7 @@ async function packagesBench(): Promise<Row[]> {
 }
 
 
-const sections: Record<string, () => Promise<Row[]>> = { wheels: wheelsBench, packages: packagesBench, venv: venvBench, publish: publishBench, layouts: layoutsBench };
+const sections: Record<string, () => Promise<Row[]>> = { wheels: wheelsBench, packages: packagesBench, venv: venvBench, publish: publishBench, layouts: layoutsBench, evolution: evolutionBench };
 const wanted = process.argv.slice(2);
 const rows: Row[] = [];
 for (const [name, bench] of Object.entries(sections)) {

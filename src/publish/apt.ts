@@ -126,7 +126,7 @@ export async function publishApt(ctx: PublishContext): Promise<PublishReport> {
   const conflicts: string[] = [];
   const seen = new Set<string>();
   const conflict = (p: DebFile, where: string) =>
-    conflicts.push(`${path.basename(p.path)}: ${where} has the same name and version but other content; rebuild with a new revision (reqset build --release N)`);
+    conflicts.push(`${path.basename(p.path)}: ${where} has the same name and version but other content; build with --repo pointing at this repository, so reqset gives changed packages the next revision`);
   for (const p of incoming) {
     if (seen.has(identity(p))) throw new InputError(`${ctx.packagesDir} holds ${p.name} ${p.versionKey} (${p.arch}) twice`);
     seen.add(identity(p));

@@ -207,7 +207,7 @@ export async function publishRpm(ctx: PublishContext): Promise<PublishReport> {
     if (listed.length) {
       throw new InputError(
         `${listed.length} package${listed.length > 1 ? 's are' : ' is'} already published in ${dir} with different content`,
-        listed.map((c) => `${path.basename(c.incoming)}: ${c.published.href} has the same name and version but another header; rebuild with a new release (reqset build --release N)`),
+        listed.map((c) => `${path.basename(c.incoming)}: ${c.published.href} has the same name and version but another header; build with --repo pointing at this repository, so reqset gives changed packages the next release`),
       );
     }
     // A file no metadata lists (left by an interrupted publish of another build): replaced.
