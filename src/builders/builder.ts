@@ -161,8 +161,17 @@ class LocalBuilder implements Builder {
   }
 
   run(request: BuildRequest): Promise<RunResult> {
-    return run(request.argv, { env: request.env, allowFailure: true });
+    return run(request.argv, { env: { ...withoutPipVariables(process.env), ...request.env }, replaceEnv: true, allowFailure: true });
   }
+}
+
+/**
+ * An environment without pip's settings (PIP_*): the user's find-links,
+ * index or constraints must not change what a build makes. A container build
+ * never sees them: it gets only the request's variables.
+ */
+export function withoutPipVariables(env: NodeJS.ProcessEnv): Record<string, string | undefined> {
+  return Object.fromEntries(Object.entries(env).filter(([name]) => !name.startsWith('PIP_')));
 }
 
 /** Labels reqset puts on builder images it makes, to know when one is stale. */

@@ -9,7 +9,9 @@
  *   reqset without running the file, so it must be set once, at the start of
  *   a line, to a literal (no `$`, no backquotes);
  * - define `pre_build()`: runs before the build in the same shell, so what
- *   it exports is seen by pip's build (and by nothing else's);
+ *   it exports is seen by pip's build (and by nothing else's); not PIP_*
+ *   variables: pip runs with --isolated (src/wheels/wheelhouse.ts), so its
+ *   options come from the pin list and the command line only;
  * - define `build()`: replaces the pip command; it gets that command as
  *   "$@" and must leave exactly one wheel in $WHEEL_DIR.
  *
@@ -154,7 +156,7 @@ export const HOOK_RUNNER = [
   'if declare -F build >/dev/null; then build "$@"; else "$@"; fi',
 ].join('\n');
 
-/** Values a hook sees, besides PIP_CONSTRAINT, SOURCE_DATE_EPOCH and PYTHONHASHSEED. */
+/** Values a hook sees, besides PIP_CONFIG_FILE, PIP_CONSTRAINT, SOURCE_DATE_EPOCH and PYTHONHASHSEED. */
 export interface HookContext {
   distribution: string;
   version: string;

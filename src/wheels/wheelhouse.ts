@@ -86,6 +86,19 @@ function indexArguments(index: IndexOptions, extraFindLinks: string[]): string[]
   return args;
 }
 
+/**
+ * What is built follows from the pin list and the command line only, never
+ * from the user's pip settings. pip runs with --isolated (no PIP_* variables,
+ * no user config) and PIP_CONFIG_FILE=/dev/null (pip's os.devnull: no config
+ * file at all, global and site ones included), which also holds for the
+ * build-requirements install pip runs as a subprocess without --isolated; the
+ * local builder removes every inherited PIP_* variable. The constraints reach
+ * pip wheel by --constraint (--isolated ignores PIP_CONSTRAINT) and that
+ * subprocess by PIP_CONSTRAINT: so pinned build requirements are used at their pins.
+ */
+function pipEnvironment(constraintsFile: string): Record<string, string> {
+  return { PIP_CONFIG_FILE: '/dev/null', PIP_CONSTRAINT: constraintsFile };
+}
 
 export async function buildWheelhouse(options: WheelhouseOptions): Promise<WheelRecord[]> {
   const { pins, target, wheelsDir, cache, progress } = options;
@@ -178,14 +191,15 @@ export async function buildWheelhouse(options: WheelhouseOptions): Promise<Wheel
       await mkdir(path.dirname(log), { recursive: true });
       const built = await withTempDir('reqset-pip-', async (tmp) => {
         const out = path.join(tmp, 'out');
-        await writeFile(path.join(tmp, 'constraints.txt'), constraints);
+        const constraintsFile = path.join(tmp, 'constraints.txt');
+        await writeFile(constraintsFile, constraints);
         await writeFile(path.join(tmp, 'requirement.txt'), `${pin.name}==${pin.version}${pin.hashes.map((h) => ` --hash=${h}`).join('')}\n`);
         await mkdir(out);
         const pip = [
-          python.path, '-m', 'pip', 'wheel', '--no-deps', '--no-cache-dir', '--disable-pip-version-check', '--no-input',
-          '--wheel-dir', out, ...indexArguments(options.index, [wheelsDir]), '-r', path.join(tmp, 'requirement.txt'),
+          python.path, '-m', 'pip', 'wheel', '--no-deps', '--isolated', '--no-cache-dir', '--disable-pip-version-check', '--no-input',
+          '--constraint', constraintsFile, '--wheel-dir', out, ...indexArguments(options.index, [wheelsDir]), '-r', path.join(tmp, 'requirement.txt'),
         ];
-        const env = { PIP_CONSTRAINT: path.join(tmp, 'constraints.txt'), SOURCE_DATE_EPOCH: process.env.SOURCE_DATE_EPOCH ?? DEFAULT_EPOCH, PYTHONHASHSEED: '0' };
+        const env = { ...pipEnvironment(constraintsFile), SOURCE_DATE_EPOCH: process.env.SOURCE_DATE_EPOCH ?? DEFAULT_EPOCH, PYTHONHASHSEED: '0' };
         if (hook) await builder.prepareHook(hook);
         const command = hook
           ? hookCommand(hook, pip, { distribution: pin.name, version: pin.version, target: target.name, format: target.format, python: python.path, wheelDir: out, sdist })

@@ -53,7 +53,7 @@ describe('wheels built in the builder image with podman', { skip, timeout: 40 * 
     const work = /--workdir (\S+) /.exec(command)?.[1] ?? '';
     assert.match(work, /\/reqset-pip-\w+$/);
     assert.ok(command.includes(`--mount type=bind,source=${work},target=${work} `), 'the work directory, read-write');
-    assert.match(command, /--env PIP_CONSTRAINT --env PYTHONHASHSEED --env SOURCE_DATE_EPOCH [0-9a-f]{64} \/usr\/bin\/python3\.11 -m pip wheel --no-deps/);
+    assert.match(command, /--env PIP_CONFIG_FILE --env PIP_CONSTRAINT --env PYTHONHASHSEED --env SOURCE_DATE_EPOCH [0-9a-f]{64} \/usr\/bin\/python3\.11 -m pip wheel --no-deps --isolated /);
 
     // A Debian 12 root with nothing but python3 and venv runs the application from these wheels.
     const root = await freshRoot();
