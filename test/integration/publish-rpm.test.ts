@@ -1,8 +1,8 @@
 /**
  * `publish` into a yum/dnf repository with the real createrepo_c,
  * modifyrepo_c, makedeltarpm, applydeltarpm, rpmsign and dnf: v1, v2 (textfmt
- * 1.0.0 -> 1.1.0, every package release 2) and v3 (release 3) of the example
- * reqset. Checks what dnf reads, that every published delta rebuilds its new
+ * 1.0.0 -> 1.1.0, every package release 2 by --release) and v3 (release 3) of
+ * the example reqset, 8 packages each (runtime, pins, 6 wheels). Checks what dnf reads, that every published delta rebuilds its new
  * package byte for byte, pruning, idempotency, signatures, and that failures,
  * SIGKILL at any moment and concurrent publishes leave a usable repository.
  */
@@ -136,6 +136,8 @@ describe('publish into a dnf repository', () => {
   const built: Partial<Record<'v1' | 'v2' | 'v3', api.BuildResult>> = {};
   let baseline: string;
   let baselineSnapshot: Record<string, string>;
+  /** Packages of one build: runtime, pins and the 6 wheel packages. */
+  let N = 0;
   const progress: string[] = [];
   const pub = (version: 'v1' | 'v2' | 'v3', repo: string, extra: Partial<Parameters<typeof publish>[0]> = {}) =>
     publish({ reqset: REQSET, target, packagesDir: packages[version], repo, progress: (l) => progress.push(l), ...extra });
@@ -147,6 +149,7 @@ describe('publish into a dnf repository', () => {
     built.v2 = await api.buildTarget(REQSET, 'el9-py311', options(v2, v2.out, '2'));
     built.v3 = await api.buildTarget(REQSET, 'el9-py311', options(v2, path.join(v2.dir, 'out3'), '3'));
     for (const v of ['v1', 'v2', 'v3'] as const) packages[v] = path.join(built[v]!.outDir, 'packages');
+    N = api.manifestPackages(built.v1.manifest).length;
     target = await loadTarget(ROOT, 'el9-py311');
     work = await mkdtemp(path.join(tmpdir(), 'reqset-publish-rpm-'));
   });
@@ -158,14 +161,15 @@ describe('publish into a dnf repository', () => {
 
   it('v1 then v2: dnf reads it, every changed package has a delta from v1 that rebuilds v2 byte for byte', async () => {
     const repo = path.join(work, 'repo');
+    assert.equal(N, 8, 'runtime, pins and 6 wheel packages');
     const first = await pub('v1', repo);
     assert.equal(first.changed, true);
-    assert.equal(first.added.length, 7);
+    assert.equal(first.added.length, N);
     assert.equal(first.upgraded.length, 0);
     const report = await pub('v2', repo);
     assert.equal(report.changed, true);
     assert.deepEqual(report.warnings, []);
-    assert.equal(report.upgraded.length, 7, 'release 2 of every package');
+    assert.equal(report.upgraded.length, N, 'release 2 of every package');
     const textfmt = report.upgraded.find((u) => u.name === 'demo-wheel-textfmt');
     assert.deepEqual([textfmt?.oldVersions, textfmt?.newVersion], [['1.0-1'], '1.1-2']);
     for (const u of report.upgraded) {
@@ -174,22 +178,22 @@ describe('publish into a dnf repository', () => {
       assert.ok(delta.size < u.fullSize, `${u.name}: delta smaller than the package`);
       assert.equal(delta.ratio, delta.size / u.fullSize);
     }
-    assert.equal(report.totals.deltas, 7);
+    assert.equal(report.totals.deltas, N);
     assert.ok(report.totals.ratio < 0.25, `one version behind downloads ${report.totals.ratio}`);
     const printed = formatReport(report);
     assert.match(printed, /demo-wheel-textfmt +1\.0-1 +1\.1-2 +9\.\d KiB +\d+\.\d KiB +\d+\.\d%/);
-    assert.match(printed, /^total \(7 packages, one version behind\)/m);
+    assert.match(printed, new RegExp(`^total \\(${N} packages, one version behind\\)`, 'm'));
     assert.deepEqual(JSON.parse(JSON.stringify(report)), report);
 
     const state = await checkConsistent(repo);
     assert.deepEqual(
       await dnfAvailable(repo),
-      [...built.v1!.manifest.pins.map((p) => p.package), built.v1!.manifest.runtime, ...built.v2!.manifest.pins.map((p) => p.package), built.v2!.manifest.runtime]
+      [...api.manifestPackages(built.v1!.manifest), ...api.manifestPackages(built.v2!.manifest)]
         .map((p) => `${p.name}-${p.version}.${p.arch}`)
         .sort(),
     );
-    // prestodelta.xml: one delta v1 -> v2 for each of the 7 packages; each verified here again, independently.
-    assert.equal(state.presto.length, 7);
+    // prestodelta.xml: one delta v1 -> v2 for each of the 8 packages; each verified here again, independently.
+    assert.equal(state.presto.length, N);
     for (const pkg of state.presto) {
       assert.equal(pkg.release, '2');
       assert.equal(pkg.deltas.length, 1);
@@ -206,8 +210,11 @@ describe('publish into a dnf repository', () => {
       assert.ok(d.sequence.startsWith(`${pkg.name}-${d.old.version}-${d.old.release}-`));
       assert.equal((await readFile(path.join(repo, d.filename))).length, d.size);
     }
-    // Nothing left behind.
-    assert.deepEqual((await readdir(repo)).sort(), ['Packages', 'drpms', 'repodata']);
+    // Nothing left behind; the history names both builds' packages, v2 as the latest revision.
+    assert.deepEqual((await readdir(repo)).sort(), ['Packages', 'drpms', 'repodata', 'reqset-history.json']);
+    const history = JSON.parse(await readFile(path.join(repo, 'reqset-history.json'), 'utf8')) as { packages: Record<string, { file: string }[]>; latest: Record<string, string[]> };
+    assert.deepEqual(Object.values(history.packages).flat().map((e) => e.file).sort(), state.packages.map((p) => path.basename(p.href)).sort());
+    assert.deepEqual(history.latest[REQSET], api.manifestPackages(built.v2!.manifest).map((p) => p.file).sort());
     baseline = path.join(work, 'baseline');
     await cp(repo, baseline, { recursive: true, preserveTimestamps: true });
     baselineSnapshot = await snapshot(baseline);
@@ -220,9 +227,15 @@ describe('publish into a dnf repository', () => {
     assert.equal(report.changed, false);
     assert.deepEqual(await snapshot(repo), baselineSnapshot);
     assert.match(formatReport(report), /unchanged/);
-    // Re-publishing an older build that is still kept changes nothing either.
+    // Re-publishing an older build that is still kept changes no package or metadata either;
+    // the history records it as the reqset's latest publish.
     assert.equal((await pub('v1', repo)).changed, false);
-    assert.deepEqual(await snapshot(repo), baselineSnapshot);
+    const { 'reqset-history.json': history, ...rest } = await snapshot(repo);
+    const { 'reqset-history.json': baselineHistory, ...baselineRest } = baselineSnapshot;
+    assert.deepEqual(rest, baselineRest);
+    assert.notEqual(history, baselineHistory);
+    const latest = (JSON.parse(await readFile(path.join(repo, 'reqset-history.json'), 'utf8')) as { latest: Record<string, string[]> }).latest[REQSET];
+    assert.deepEqual(latest, api.manifestPackages(built.v1!.manifest).map((p) => p.file).sort());
     // Nor does a copy of the repository that lost the files' mtimes (checksums decide).
     const copy = path.join(work, 'again-copy');
     await cp(baseline, copy, { recursive: true });
@@ -235,7 +248,7 @@ describe('publish into a dnf repository', () => {
     await cp(baseline, repo, { recursive: true, preserveTimestamps: true });
     const before = parseRepomd(await readFile(path.join(repo, 'repodata', 'repomd.xml'), 'utf8'));
     const report = await pub('v3', repo, { keep: 1 });
-    assert.equal(report.pruned.length, 7);
+    assert.equal(report.pruned.length, N);
     assert.ok(report.pruned.every((p) => p.version.endsWith('-1')));
     for (const u of report.upgraded) {
       assert.deepEqual(u.deltas.map((d) => d.fromVersion.replace(/.*-/, '')), ['2'], `${u.name}: only v2 is kept, so one delta`);
@@ -244,7 +257,7 @@ describe('publish into a dnf repository', () => {
     const state = await checkConsistent(repo);
     assert.deepEqual([...new Set(state.packages.map((p) => p.release))].sort(), ['2', '3']);
     const files = await readdir(path.join(repo, 'Packages'));
-    assert.equal(files.length, 14);
+    assert.equal(files.length, 2 * N);
     assert.ok(!files.some((f) => /-1\.(noarch|x86_64)\.rpm$/.test(f)), 'v1 files deleted');
     assert.deepEqual((await readdir(path.join(repo, 'drpms'))).sort(), state.presto.flatMap((p) => p.deltas.map((d) => path.basename(d.filename))).sort());
     const after = parseRepomd(await readFile(path.join(repo, 'repodata', 'repomd.xml'), 'utf8'));
@@ -259,24 +272,27 @@ describe('publish into a dnf repository', () => {
     const repo = path.join(work, 'keep0');
     await cp(baseline, repo, { recursive: true, preserveTimestamps: true });
     const report = await pub('v3', repo, { keep: 0 });
-    assert.equal(report.pruned.length, 14);
+    assert.equal(report.pruned.length, 2 * N);
     assert.equal(report.totals.deltas, 0);
     assert.equal(report.totals.updateSize, report.totals.fullSize);
     const state = await checkConsistent(repo);
     assert.equal(state.presto.length, 0);
     assert.deepEqual(await readdir(path.join(repo, 'drpms')), []);
-    assert.equal((await dnfAvailable(repo)).length, 7);
+    assert.equal((await dnfAvailable(repo)).length, N);
   });
 
   it('a package already published with other content is refused, nothing written', async () => {
     const repo = path.join(work, 'conflict');
     await cp(baseline, repo, { recursive: true, preserveTimestamps: true });
-    const dir = path.join(work, 'conflicting');
+    // The v2 build with its runtime package replaced by another one of the same name and version.
+    const dir = path.join(work, 'conflicting', 'packages');
+    await cp(built.v2!.outDir, path.dirname(dir), { recursive: true });
+    await rm(path.join(dir, 'demo-runtime-0.1-2.noarch.rpm'));
     await handMadeRpm(dir, 'demo-runtime', '0.1', '2', 'not the real runtime');
     await assert.rejects(publish({ reqset: REQSET, target, packagesDir: dir, repo }), (error: unknown) => {
       assert.ok(error instanceof InputError);
-      assert.match(error.message, /already published .* with different content/);
-      assert.match(error.message, /demo-runtime-0\.1-2\.noarch\.rpm.*new release/);
+      assert.match(error.message, /^1 package is already published .* with different content/);
+      assert.match(error.message, /demo-runtime-0\.1-2\.noarch\.rpm.*build with --repo pointing at this repository, so reqset gives changed packages the next release/);
       return true;
     });
     assert.deepEqual(await snapshot(repo), baselineSnapshot);
@@ -297,16 +313,16 @@ describe('publish into a dnf repository', () => {
       await pub('v1', repo, { sign: fpr, gpgHome: gnupg });
       const report = await pub('v2', repo, { sign: fpr, gpgHome: gnupg });
       assert.equal(report.signed, true);
-      assert.equal(report.totals.deltas, 7, 'deltas rebuild the signed packages');
+      assert.equal(report.totals.deltas, N, 'deltas rebuild the signed packages');
       const state = await checkConsistent(repo);
       const rpmdb = path.join(gnupg, 'rpmdb');
       await mkdir(rpmdb);
       await run(['rpm', '--dbpath', rpmdb, '--import', keyFile]);
       const checked = await run(['rpm', '--dbpath', rpmdb, '-K', ...state.packages.map((p) => path.join(repo, p.href))]);
-      assert.equal(checked.stdout.split('\n').filter((l) => l.endsWith(': digests signatures OK')).length, 14, checked.stdout);
+      assert.equal(checked.stdout.split('\n').filter((l) => l.endsWith(': digests signatures OK')).length, 2 * N, checked.stdout);
       const verify = await run(['gpg', '--batch', '--verify', path.join(repo, 'repodata', 'repomd.xml.asc'), path.join(repo, 'repodata', 'repomd.xml')], { env });
       assert.match(verify.stderr, /Good signature from "reqset test/);
-      assert.equal((await dnfAvailable(repo, { key: keyFile })).length, 14);
+      assert.equal((await dnfAvailable(repo, { key: keyFile })).length, 2 * N);
       // Same build again: nothing re-signed, nothing changed.
       const snap = await snapshot(repo);
       assert.equal((await pub('v2', repo, { sign: fpr, gpgHome: gnupg })).changed, false);
@@ -316,7 +332,7 @@ describe('publish into a dnf repository', () => {
       const mixed = path.join(work, 'mixed');
       await pub('v1', mixed);
       const mixedReport = await pub('v2', mixed, { sign: fpr, gpgHome: gnupg });
-      assert.match(mixedReport.warnings.join('\n'), /^7 packages already in the repository are not signed \(published without --sign\): demo-/m);
+      assert.match(mixedReport.warnings.join('\n'), new RegExp(`^${N} packages already in the repository are not signed \\(published without --sign\\): demo-`, 'm'));
     } finally {
       await run(['gpgconf', '--homedir', gnupg, '--kill', 'gpg-agent'], { allowFailure: true });
       await rm(gnupg, { recursive: true, force: true });
@@ -333,12 +349,12 @@ describe('publish into a dnf repository', () => {
     for (const [file, hash] of Object.entries(baselineSnapshot)) assert.equal(after[file], hash, `${file} untouched`);
     assert.deepEqual(Object.keys(after).filter((f) => !(f in baselineSnapshot) && !f.startsWith('Packages/') && !f.startsWith('drpms/')), [], 'only unreferenced new packages/deltas');
     assert.ok(!(await readdir(repo)).some((f) => f.startsWith('.')), 'no staging directory or lock left');
-    assert.equal((await dnfAvailable(repo)).length, 14);
+    assert.equal((await dnfAvailable(repo)).length, 2 * N);
     const report = await pub('v3', repo);
-    assert.equal(report.upgraded.length, 7);
+    assert.equal(report.upgraded.length, N);
     const state = await checkConsistent(repo);
-    assert.equal(state.packages.length, 21);
-    assert.equal(state.presto.reduce((n, p) => n + p.deltas.length, 0), 14, 'v1 -> v3 and v2 -> v3');
+    assert.equal(state.packages.length, 3 * N);
+    assert.equal(state.presto.reduce((n, p) => n + p.deltas.length, 0), 2 * N, 'v1 -> v3 and v2 -> v3');
   });
 
   it('a delta that does not rebuild the new package is dropped with a warning, not published', async () => {
@@ -347,13 +363,13 @@ describe('publish into a dnf repository', () => {
     // applydeltarpm that runs the real one, then damages its output: verification must catch it.
     const report = await withFakeTools({ applydeltarpm: '/usr/bin/applydeltarpm "$@" || exit $?\nfor last; do :; done\nprintf x >> "$last"' }, () => pub('v3', repo));
     assert.equal(report.totals.deltas, 0);
-    assert.equal(report.warnings.length, 14);
+    assert.equal(report.warnings.length, 2 * N);
     assert.match(report.warnings[0] ?? '', /not published: applydeltarpm did not reproduce the new package byte for byte/);
     assert.match(formatReport(report), /^warning: delta .* not published/m);
     const state = await checkConsistent(repo);
     assert.equal(state.presto.length, 0);
     assert.deepEqual(await readdir(path.join(repo, 'drpms')), []);
-    assert.equal((await dnfAvailable(repo)).length, 21);
+    assert.equal((await dnfAvailable(repo)).length, 3 * N);
   });
 
   const childScript = async () => {
@@ -429,16 +445,17 @@ describe('publish into a dnf repository', () => {
       if (result.killed) interrupted++;
       const state = await checkConsistent(repo);
       const names = new Set(state.packages.map((p) => `${p.name}-${p.release}`));
-      assert.ok(names.size === 14, `one whole generation published after a kill ${moment.label}: ${[...names].join(' ')}`);
+      assert.ok(names.size === 2 * N, `one whole generation published after a kill ${moment.label}: ${[...names].join(' ')}`);
       const releases = [...new Set(state.packages.map((p) => p.release))].sort().join('+');
       generations.add(releases);
       const leftovers = (await readdir(repo)).filter((f) => f.startsWith('.'));
       t.diagnostic(`killed ${moment.label}: ${result.killed ? 'killed' : 'finished first'}, releases published ${releases}, leftovers ${leftovers.join(' ') || 'none'}`);
-      assert.equal((await dnfAvailable(repo)).length, 14);
+      assert.equal((await dnfAvailable(repo)).length, 2 * N);
       await pub('v3', repo, { keep: 1 });
       await checkConsistent(repo);
       const after = await snapshot(repo);
       assert.deepEqual(Object.keys(after).filter((f) => f.startsWith('Packages/') || f.startsWith('drpms/')).sort(), expectedFiles, `same packages and deltas after a kill ${moment.label}`);
+      assert.equal(after['reqset-history.json'], expected['reqset-history.json'], `same history after a kill ${moment.label}`);
       assert.ok(!(await readdir(repo)).some((f) => f.startsWith('.')), 'leftovers and the stale lock are gone');
     }
     assert.ok(interrupted >= 4, `${interrupted} of ${moments.length} runs were really killed mid-way (full run ${full} ms)`);
@@ -460,7 +477,7 @@ describe('publish into a dnf repository', () => {
     const reports = results.map((r) => JSON.parse(r.stdout) as PublishReport);
     assert.deepEqual(reports.map((r) => r.changed).sort(), [false, true]);
     const state = await checkConsistent(repo);
-    assert.equal(state.packages.length, 14);
+    assert.equal(state.packages.length, 2 * N);
     assert.ok(!(await readdir(repo)).some((f) => f.startsWith('.')));
   });
 });
