@@ -29,6 +29,8 @@ export interface IndexOptions {
   extraIndexUrls: string[];
   /** Absolute paths or URLs. */
   findLinks: string[];
+  /** Where each local find-links directory is named ("file:line"), for messages; not those of the command line. */
+  findLinksNamedAt: Record<string, string>;
   noIndex: boolean;
   onlyBinary: string[];
   noBinary: string[];
@@ -75,9 +77,12 @@ async function collect(file: string, display: (f: string) => string, asConstrain
       case 'extra-index-url':
         into.index.extraIndexUrls.push(option.value);
         break;
-      case 'find-links':
-        into.index.findLinks.push(isUrl(option.value) ? option.value : path.resolve(dir, option.value));
+      case 'find-links': {
+        const link = isUrl(option.value) ? option.value : path.resolve(dir, option.value);
+        into.index.findLinks.push(link);
+        into.index.findLinksNamedAt[link] ??= `${label}:${option.line}`;
         break;
+      }
       case 'only-binary':
         into.index.onlyBinary.push(option.value);
         break;
@@ -187,7 +192,7 @@ export async function loadReqset(workspace: string, name: string): Promise<Reqse
   const collected: Collected = {
     requirements: [],
     constraints: [],
-    index: { extraIndexUrls: [], findLinks: [], noIndex: false, onlyBinary: [], noBinary: [] },
+    index: { extraIndexUrls: [], findLinks: [], findLinksNamedAt: {}, noIndex: false, onlyBinary: [], noBinary: [] },
     problems: [],
   };
   try {

@@ -7,6 +7,7 @@ import path from 'node:path';
 import pep440 from '@renovatebot/pep440';
 import * as tar from 'tar';
 import yauzl from 'yauzl';
+import { InputError } from '../errors.ts';
 import { normalizeName } from '../python/names.ts';
 import { parseWheelFilename, tagPreference, type TagTarget, type WheelName } from '../python/tags.ts';
 
@@ -18,21 +19,34 @@ export interface LocalArtifacts {
 
 const SDIST = /^(.+)-([^-]+)\.(tar\.gz|zip)$/;
 
-/** Lists every file of the local find-links directories once. */
-export async function listFindLinks(findLinks: string[]): Promise<string[]> {
+/**
+ * Lists every file of the local find-links directories once. A directory that
+ * does not exist is an input error naming where it is named (`namedAt`, by
+ * path): pip would only ignore it and then fail to find the pins it holds.
+ */
+export async function listFindLinks(findLinks: string[], namedAt: Record<string, string> = {}): Promise<string[]> {
   const files: string[] = [];
+  const missing: string[] = [];
   for (const dir of findLinks) {
     if (/^[a-z][a-z0-9+.-]*:\/\//i.test(dir)) continue;
     let entries: string[];
     try {
       entries = await readdir(dir);
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') continue;
-      throw error;
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+      missing.push(missingFindLinks(dir, namedAt[dir]));
+      continue;
     }
     for (const entry of entries.sort()) files.push(path.join(dir, entry));
   }
+  if (missing.length) throw new InputError(`${missing.length === 1 ? 'a --find-links directory does' : 'some --find-links directories do'} not exist`, missing);
   return files;
+}
+
+function missingFindLinks(dir: string, namedAt: string | undefined): string {
+  if (!namedAt) return `--find-links ${dir} (command line) does not exist: create it with the wheels and sdists of the pins, or fix the path`;
+  const file = namedAt.replace(/:\d+$/, '');
+  return `${namedAt}: --find-links ${dir} does not exist: create it with the wheels and sdists of the pins (the pin list's comments may say how), or fix the path, which is relative to ${file}`;
 }
 
 export function locate(files: string[], key: string, version: string, target: TagTarget): LocalArtifacts {

@@ -103,7 +103,7 @@ function pipEnvironment(constraintsFile: string): Record<string, string> {
 export async function buildWheelhouse(options: WheelhouseOptions): Promise<WheelRecord[]> {
   const { pins, target, wheelsDir, cache, progress } = options;
   await mkdir(wheelsDir, { recursive: true });
-  const files = await listFindLinks(options.index.findLinks);
+  const files = await listFindLinks(options.index.findLinks, options.index.findLinksNamedAt);
   const pinByKey = new Map(pins.map((p) => [p.key, p]));
   const limit = pLimit(Math.max(1, options.jobs));
   const builder = options.builder ?? localBuilder(target.pythonVersion, options.python);

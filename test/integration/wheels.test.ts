@@ -95,6 +95,20 @@ describe('wheels stage with pip', () => {
     });
   });
 
+  it('a local --find-links directory that does not exist is one input error, before any build', async () => {
+    await ws.writeReqset('nowhere', `--no-index\n--find-links ../nowhere\n${reqsset3Pins()}\n`);
+    events = [];
+    await assert.rejects(api.check('nowhere', 'debian12', options()), (error: unknown) => {
+      assert.ok(error instanceof InputError, String(error));
+      assert.equal(error.exitCode, 2);
+      assert.deepEqual(error.problems, [
+        `reqsets/nowhere.txt:2: --find-links ${path.join(ws.dir, 'nowhere')} does not exist: create it with the wheels and sdists of the pins (the pin list's comments may say how), or fix the path, which is relative to reqsets/nowhere.txt`,
+      ]);
+      return true;
+    });
+    assert.equal(events.filter((e) => e.state === 'start').length, 0, 'no pip build started');
+  });
+
   it('a compiled wheel cannot be built with a Python other than the target\'s', async () => {
     await assert.rejects(api.check('ex', 'el9', { ...options(), python: 'python3', wheelCache: path.join(ws.dir, 'cache-el9') }), (error: unknown) => {
       assert.ok(error instanceof InputError, String(error));

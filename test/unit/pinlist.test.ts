@@ -6,6 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import { InputError } from '../../src/errors.ts';
 import { checkPins, loadReqset, pinsForTarget, withCliIndexOptions } from '../../src/reqset/load.ts';
 import { logicalLines, parsePinFile } from '../../src/reqset/parse.ts';
+import { listFindLinks } from '../../src/wheels/locate.ts';
 
 const parse = (text: string) => parsePinFile(text, 'r.txt');
 
@@ -133,6 +134,29 @@ describe('loading a reqset from a workspace', () => {
       // A file's own pins first, then those of the files it includes.
       ['flask==3.0.0', 'click==8.1.7', 'click==7.1.2', 'six==1.16.0'],
     );
+  });
+  it('a local --find-links directory that does not exist is one input error per directory, naming where it is named', async () => {
+    const reqset = await loadReqset(ws, 'app');
+    const index = withCliIndexOptions(reqset.index, { findLinks: [path.join(ws, 'cli-links')] });
+    await assert.rejects(listFindLinks(index.findLinks, index.findLinksNamedAt), (error: unknown) => {
+      assert.ok(error instanceof InputError);
+      assert.equal(error.exitCode, 2);
+      assert.deepEqual(error.problems, [
+        `reqsets/app.txt:1: --find-links ${path.join(ws, 'wheels')} does not exist: create it with the wheels and sdists of the pins (the pin list's comments may say how), or fix the path, which is relative to reqsets/app.txt`,
+        `reqsets/common/base.txt:1: --find-links ${path.join(ws, 'reqsets', 'common', 'local')} does not exist: create it with the wheels and sdists of the pins (the pin list's comments may say how), or fix the path, which is relative to reqsets/common/base.txt`,
+        `--find-links ${path.join(ws, 'cli-links')} (command line) does not exist: create it with the wheels and sdists of the pins, or fix the path`,
+      ]);
+      return true;
+    });
+    await mkdir(path.join(ws, 'wheels'));
+    await mkdir(path.join(ws, 'reqsets', 'common', 'local'));
+    await mkdir(path.join(ws, 'cli-links'));
+    try {
+      await writeFile(path.join(ws, 'wheels', 'six-1.16.0-py2.py3-none-any.whl'), '');
+      assert.deepEqual(await listFindLinks(index.findLinks, index.findLinksNamedAt), [path.join(ws, 'wheels', 'six-1.16.0-py2.py3-none-any.whl')]);
+    } finally {
+      for (const dir of ['wheels', 'reqsets/common/local', 'cli-links']) await rm(path.join(ws, dir), { recursive: true });
+    }
   });
   it('selects pins for a target by their markers', async () => {
     const reqset = await loadReqset(ws, 'app');
