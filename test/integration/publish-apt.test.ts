@@ -1,8 +1,9 @@
 /**
  * `publish` into an apt repository, read back by the host's real apt-get
  * (its own state directories, nothing of the host's configuration) with
- * by-hash forced: v1, v2 (textfmt 1.0.0 -> 1.1.0, revision 2 everywhere) and
- * v3 (revision 3) of the example reqset. Indexes agree with
+ * by-hash forced: v1, v2 (textfmt 1.0.0 -> 1.1.0, revision 2 everywhere by
+ * --release) and v3 (revision 3) of the example reqset, 8 packages each
+ * (runtime, pins, 6 wheels). Indexes agree with
  * dpkg-scanpackages; Release lists every index with the right hashes;
  * by-hash files of the previous Release survive a publish; pruning,
  * idempotency, signatures checked by apt through signed-by, and failures
@@ -88,15 +89,20 @@ describe('publish into an apt repository', () => {
   let baseline: string;
   let baselineSnapshot: Record<string, string>;
   const packages: Record<'v1' | 'v2' | 'v3', string> = { v1: '', v2: '', v3: '' };
+  const built: Partial<Record<'v1' | 'v2' | 'v3', api.BuildResult>> = {};
+  /** Packages of one build: runtime, pins and the 6 wheel packages. */
+  let N = 0;
   const pub = (version: 'v1' | 'v2' | 'v3', repo: string, extra: Partial<Parameters<typeof publish>[0]> = {}) =>
     publish({ reqset: REQSET, target, packagesDir: packages[version], repo, ...extra });
 
   before(async () => {
     ({ v1, v2 } = await makeUpgradeWorkspaces(REQSET));
     const options = (ws: Workspace, out: string, release: string) => ({ workspace: ws.dir, out, wheelCache: v1.cache, jobs: 2, release });
-    packages.v1 = path.join((await api.buildTarget(REQSET, 'debian12', options(v1, v1.out, '1'))).outDir, 'packages');
-    packages.v2 = path.join((await api.buildTarget(REQSET, 'debian12', options(v2, v2.out, '2'))).outDir, 'packages');
-    packages.v3 = path.join((await api.buildTarget(REQSET, 'debian12', options(v2, path.join(v2.dir, 'out3'), '3'))).outDir, 'packages');
+    built.v1 = await api.buildTarget(REQSET, 'debian12', options(v1, v1.out, '1'));
+    built.v2 = await api.buildTarget(REQSET, 'debian12', options(v2, v2.out, '2'));
+    built.v3 = await api.buildTarget(REQSET, 'debian12', options(v2, path.join(v2.dir, 'out3'), '3'));
+    for (const v of ['v1', 'v2', 'v3'] as const) packages[v] = path.join(built[v]!.outDir, 'packages');
+    N = api.manifestPackages(built.v1.manifest).length;
     target = await loadTarget(ROOT, 'debian12');
     work = await mkdtemp(path.join(tmpdir(), 'reqset-publish-apt-'));
   });
@@ -108,25 +114,26 @@ describe('publish into an apt repository', () => {
 
   it('v1 then v2: pool layout, indexes as dpkg-scanpackages sees them, Release with hashes, apt reads it by hash', async () => {
     const repo = path.join(work, 'repo');
-    assert.equal((await pub('v1', repo)).added.length, 7);
+    assert.equal(N, 8, 'runtime, pins and 6 wheel packages');
+    assert.equal((await pub('v1', repo)).added.length, N);
     const report = await pub('v2', repo);
     assert.equal(report.format, 'deb');
-    assert.equal(report.upgraded.length, 7);
+    assert.equal(report.upgraded.length, N);
     const textfmt = report.upgraded.find((u) => u.name === 'demo-wheel-textfmt');
     assert.deepEqual([textfmt?.oldVersions, textfmt?.newVersion, textfmt?.file], [['1.0-1'], '1.1-2', 'pool/main/d/demo-wheel-textfmt/demo-wheel-textfmt_1.1-2_all.deb']);
-    assert.match(formatReport(report), /^total \(7 packages\) +\d+\.\d KiB$/m);
+    assert.match(formatReport(report), new RegExp(`^total \\(${N} packages\\) +\\d+\\.\\d KiB$`, 'm'));
 
     const { release, packages: stanzas } = await checkConsistent(repo);
     for (const line of ['Origin: reqset', 'Suite: bookworm', 'Codename: bookworm', 'Architectures: amd64', 'Components: main', 'Acquire-By-Hash: yes']) {
       assert.match(release, new RegExp(`^${line.replace(/[()]/g, '\\$&')}$`, 'm'));
     }
     assert.match(release, /^Date: \w{3}, \d{2} \w{3} \d{4} \d{2}:\d{2}:\d{2} UTC$/m);
-    assert.equal(stanzas.length, 14);
+    assert.equal(stanzas.length, 2 * N);
     assert.ok(stanzas.some((s) => field(s, 'Architecture') === 'all') && stanzas.some((s) => field(s, 'Architecture') === 'amd64'), '`all` packages are in binary-amd64');
 
     // The same stanzas dpkg-scanpackages makes from the pool (apart from SHA1, which apt does not need).
     const scanned = new Map(parseStanzas((await run(['dpkg-scanpackages', '--multiversion', 'pool'], { cwd: repo })).stdout).map((s) => [field(s, 'Filename'), s]));
-    assert.equal(scanned.size, 14);
+    assert.equal(scanned.size, 2 * N);
     for (const stanza of stanzas) {
       const theirs = scanned.get(field(stanza, 'Filename'));
       assert.ok(theirs, field(stanza, 'Filename'));
@@ -144,7 +151,10 @@ describe('publish into an apt repository', () => {
     const hashClient = await aptClient(byHashOnly);
     assert.equal(hashClient.update.exitCode, 0, hashClient.update.stderr);
     assert.equal(hashClient.versions.length, 6);
-    assert.deepEqual((await readdir(repo)).sort(), ['dists', 'pool']);
+    assert.deepEqual((await readdir(repo)).sort(), ['dists', 'pool', 'reqset-history.json']);
+    const history = JSON.parse(await readFile(path.join(repo, 'reqset-history.json'), 'utf8')) as { packages: Record<string, { file: string }[]>; latest: Record<string, string[]> };
+    assert.deepEqual(Object.values(history.packages).flat().map((e) => e.file).sort(), stanzas.map((s) => path.basename(field(s, 'Filename') as string)).sort());
+    assert.deepEqual(history.latest[REQSET], api.manifestPackages(built.v2!.manifest).map((p) => p.file).sort());
     baseline = path.join(work, 'baseline');
     await cp(repo, baseline, { recursive: true, preserveTimestamps: true });
     baselineSnapshot = await snapshot(baseline);
@@ -154,8 +164,15 @@ describe('publish into an apt repository', () => {
     const repo = path.join(work, 'again');
     await cp(baseline, repo, { recursive: true, preserveTimestamps: true });
     assert.equal((await pub('v2', repo)).changed, false);
-    assert.equal((await pub('v1', repo)).changed, false);
     assert.deepEqual(await snapshot(repo), baselineSnapshot);
+    // An older build still published: no package or index changes; the history records it as the latest publish.
+    assert.equal((await pub('v1', repo)).changed, false);
+    const { 'reqset-history.json': history, ...rest } = await snapshot(repo);
+    const { 'reqset-history.json': baselineHistory, ...baselineRest } = baselineSnapshot;
+    assert.deepEqual(rest, baselineRest);
+    assert.notEqual(history, baselineHistory);
+    const latest = (JSON.parse(await readFile(path.join(repo, 'reqset-history.json'), 'utf8')) as { latest: Record<string, string[]> }).latest[REQSET];
+    assert.deepEqual(latest, api.manifestPackages(built.v1!.manifest).map((p) => p.file).sort());
   });
 
   it('v3 with keep=1 prunes v1 from the pool; the previous Release keeps its by-hash indexes', async () => {
@@ -163,12 +180,12 @@ describe('publish into an apt repository', () => {
     await cp(baseline, repo, { recursive: true, preserveTimestamps: true });
     const previous = releaseHashes(await readFile(path.join(repo, DIST, 'Release'), 'utf8'));
     const report = await pub('v3', repo, { keep: 1 });
-    assert.equal(report.pruned.length, 7);
+    assert.equal(report.pruned.length, N);
     assert.ok(report.pruned.every((p) => p.version.endsWith('-1')));
     const { packages: stanzas, release } = await checkConsistent(repo);
     assert.deepEqual([...new Set(stanzas.map((s) => (field(s, 'Version') as string).replace(/.*-/, '')))].sort(), ['2', '3']);
     const pool = (await readdir(path.join(repo, 'pool'), { recursive: true })).filter((f) => f.endsWith('.deb'));
-    assert.equal(pool.length, 14);
+    assert.equal(pool.length, 2 * N);
     const byHash = (await readdir(path.join(repo, DIST, 'main/binary-amd64/by-hash/SHA256'))).sort();
     const current = releaseHashes(release);
     assert.deepEqual(byHash, [...new Set([...previous.values(), ...current.values()].map((h) => h.sha256))].sort(), 'by-hash: this and the previous Release only');
@@ -237,24 +254,29 @@ describe('publish into an apt repository', () => {
     assert.ok(!(await readdir(repo)).some((f) => f.startsWith('.')), 'no staging directory or lock left');
     await checkConsistent(repo);
     const report = await pub('v3', repo);
-    assert.equal(report.upgraded.length, 7, 'pool files left by the failed run are published and reported now');
-    assert.equal((await checkConsistent(repo)).packages.length, 21);
+    assert.equal(report.upgraded.length, N, 'pool files left by the failed run are published and reported now');
+    assert.equal((await checkConsistent(repo)).packages.length, 3 * N);
   });
 
   it('suites share the pool: another suite reuses the files and its pruning never removes what bookworm lists', async () => {
     const repo = path.join(work, 'suites');
     await cp(baseline, repo, { recursive: true, preserveTimestamps: true });
     const first = await pub('v2', repo, { suite: 'candidate', keep: 0 });
-    assert.equal(first.added.length, 7);
+    assert.equal(first.added.length, N);
     assert.equal(first.upgraded.length, 0, 'nothing was in this suite before');
     assert.deepEqual(await snapshot(path.join(repo, 'pool')), Object.fromEntries(Object.entries(baselineSnapshot).filter(([f]) => f.startsWith('pool/')).map(([f, h]) => [f.slice(5), h])), 'no pool file added');
     const second = await pub('v3', repo, { suite: 'candidate', keep: 0 });
-    assert.equal(second.pruned.length, 7);
+    assert.equal(second.pruned.length, N);
     const candidate = await checkConsistent(repo, 'dists/candidate');
-    assert.equal(candidate.packages.length, 7);
+    assert.equal(candidate.packages.length, N);
     const bookworm = await checkConsistent(repo);
-    assert.equal(bookworm.packages.length, 14, 'bookworm still lists v1 and v2, and their files are still in the pool');
-    for (const [file, hash] of Object.entries(baselineSnapshot)) assert.equal((await snapshot(repo))[file], hash, `${file} untouched`);
+    assert.equal(bookworm.packages.length, 2 * N, 'bookworm still lists v1 and v2, and their files are still in the pool');
+    const now = await snapshot(repo);
+    for (const [file, hash] of Object.entries(baselineSnapshot)) if (file !== 'reqset-history.json') assert.equal(now[file], hash, `${file} untouched`);
+    // The pool is shared, so is the history: it has v3's packages too, whichever suite they went to.
+    const history = JSON.parse(await readFile(path.join(repo, 'reqset-history.json'), 'utf8')) as { packages: Record<string, { file: string }[]> };
+    const recorded = new Set(Object.values(history.packages).flat().map((e) => e.file));
+    for (const p of api.manifestPackages(built.v3!.manifest)) assert.ok(recorded.has(p.file), `${p.file} in the history`);
     // Another component of bookworm: Release lists both, apt reads both.
     await pub('v3', repo, { component: 'extra' });
     const release = await readFile(path.join(repo, DIST, 'Release'), 'utf8');
@@ -271,13 +293,15 @@ describe('publish into an apt repository', () => {
     const tree = path.join(work, 'fake-runtime');
     await mkdir(path.join(tree, 'DEBIAN'), { recursive: true });
     await writeFile(path.join(tree, 'DEBIAN', 'control'), 'Package: demo-runtime\nVersion: 0.1-2\nArchitecture: all\nMaintainer: x <x@example.invalid>\nDescription: not the real runtime\n');
-    const dir = path.join(work, 'conflicting');
-    await mkdir(dir, { recursive: true });
+    // The v2 build with its runtime package replaced by another one of the same name and version.
+    const dir = path.join(work, 'conflicting', 'packages');
+    await cp(built.v2!.outDir, path.dirname(dir), { recursive: true });
     await run(['dpkg-deb', '--root-owner-group', '--build', tree, path.join(dir, 'demo-runtime_0.1-2_all.deb')]);
     await assert.rejects(publish({ reqset: REQSET, target, packagesDir: dir, repo }), (error: unknown) => {
       assert.ok(error instanceof InputError);
       assert.match(error.message, /already published .* with different content/);
-      assert.match(error.message, /demo-runtime_0\.1-2_all\.deb.*new revision/);
+      assert.match(error.message, /demo-runtime_0\.1-2_all\.deb.*build with --repo pointing at this repository, so reqset gives changed packages the next revision/);
+      assert.equal(error.problems.length, 1, error.message);
       return true;
     });
     assert.deepEqual(await snapshot(repo), baselineSnapshot);
