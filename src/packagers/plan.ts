@@ -5,8 +5,7 @@
 import { isPureWheel, type WheelName } from '../python/tags.ts';
 import type { Target } from '../targets/target.ts';
 import type { PackageDependency, PackagePlan, PackageVersion } from './packager.ts';
-import { specifierBounds } from './ranges.ts';
-import { mappedVersion } from './version.ts';
+import { exactBound, specifierBounds } from './ranges.ts';
 
 /** Where everything of a reqset lives on the target. */
 export function reqsetPaths(reqset: string) {
@@ -107,8 +106,11 @@ export function planWheelPackage(input: WheelPackageInput): PackagePlan {
     requires: [
       runtime,
       python,
-      ...input.dependencies.map(({ key, specifier }) => ({ kind: 'pydist' as const, reqset: input.reqset, key, bounds: specifierBounds(specifier) })),
-      ...input.compiledAgainst.map(({ key, version }) => ({ kind: 'pydist' as const, reqset: input.reqset, key, bounds: [{ op: '=' as const, ...mappedVersion(version) }] })),
+      // A pin the wheel was compiled against is required exactly, which says all its range would.
+      ...input.dependencies
+        .filter(({ key }) => !input.compiledAgainst.some((c) => c.key === key))
+        .map(({ key, specifier }) => ({ kind: 'pydist' as const, reqset: input.reqset, key, bounds: specifierBounds(specifier) })),
+      ...input.compiledAgainst.map(({ key, version }) => ({ kind: 'pydist' as const, reqset: input.reqset, key, bounds: [exactBound(version)] })),
       ...(input.systemRequires ?? []).map((text) => ({ kind: 'system' as const, text })),
     ],
     scriptletRequires: [runtime, python],

@@ -24,7 +24,7 @@
  *
  * For a non-final V (pre-, post- or dev-release), `>V` and `<V` compare with
  * U itself, which is as PEP 440 orders them but admits V's own post- and
- * local releases at the edges. test/unit/ranges.test.ts checks every rule
+ * local releases at the edges. test/integration/ranges.test.ts checks every rule
  * against the real version orders of version.ts.
  */
 import specifier from '@renovatebot/pep440/lib/specifier.js';
@@ -95,6 +95,12 @@ export function specifierBounds(text: string): Bound[] {
     if (!out.some((o) => o.op === b.op && o.epoch === b.epoch && o.upstream === b.upstream)) out.push(b);
   }
   return out;
+}
+
+/** Exactly this PEP 440 version (a pin a wheel was compiled against). */
+export function exactBound(pep440: string): Bound {
+  const v = mappedVersion(pep440);
+  return { op: '=', epoch: v.epoch, upstream: v.upstream };
 }
 
 /** `[E:]upstream`, the version of a bound as rpm and dpkg write it. */

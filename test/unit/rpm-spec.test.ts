@@ -165,7 +165,6 @@ describe('rpmSpec', () => {
     assert.deepEqual(rpmDependencies(await compiledPlan()), [
       'reqsset3-runtime',
       'python(abi) = 3.11',
-      '(reqsset3-pydist(numpy) >= 1.22 with reqsset3-pydist(numpy) < 2.0~~)',
       '(reqsset3-pydist(tinyvec) >= 1.0 with reqsset3-pydist(tinyvec) < 2.0~~)',
       'reqsset3-pydist(numpy) = 1.26.4',
     ]);
