@@ -34,6 +34,8 @@ export interface WheelRecord {
   size: number;
   origin: WheelOrigin;
   facts: WheelFacts;
+  /** Pins named in the sdist's `[build-system] requires` (built and cached wheels): what it was compiled against. */
+  buildRequirements: string[];
 }
 
 export interface WheelhouseOptions {
@@ -100,6 +102,21 @@ function pipEnvironment(constraintsFile: string): Record<string, string> {
   return { PIP_CONFIG_FILE: '/dev/null', PIP_CONSTRAINT: constraintsFile };
 }
 
+/** Keys of the requirements that apply on the target and are pinned, in order. */
+function pinnedKeys(requirements: string[], env: MarkerEnvironment, pins: ReadonlyMap<string, Pin>): string[] {
+  const keys: string[] = [];
+  for (const text of requirements) {
+    try {
+      const requirement = parseRequirement(text);
+      if (requirement.marker && !evaluateMarker(requirement.marker, env)) continue;
+      if (pins.has(requirement.key) && !keys.includes(requirement.key)) keys.push(requirement.key);
+    } catch (error) {
+      if (!(error instanceof RequirementSyntaxError)) throw error;
+    }
+  }
+  return keys;
+}
+
 export async function buildWheelhouse(options: WheelhouseOptions): Promise<WheelRecord[]> {
   const { pins, target, wheelsDir, cache, progress } = options;
   await mkdir(wheelsDir, { recursive: true });
@@ -118,7 +135,7 @@ export async function buildWheelhouse(options: WheelhouseOptions): Promise<Wheel
   const failures: Error[] = [];
 
   /** Places a wheel in the output directory atomically (pip may be reading it). */
-  const place = async (pin: Pin, source: string, origin: WheelOrigin, started: number): Promise<WheelRecord> => {
+  const place = async (pin: Pin, source: string, origin: WheelOrigin, started: number, buildRequirements: string[] = []): Promise<WheelRecord> => {
     const filename = path.basename(source);
     const destination = path.join(wheelsDir, filename);
     await copyFile(source, `${destination}.part`);
@@ -126,7 +143,7 @@ export async function buildWheelhouse(options: WheelhouseOptions): Promise<Wheel
     const digest = await sha256File(destination);
     const { size } = await stat(destination);
     progress({ stage: 'wheels', item: label(pin), state: origin, elapsedMs: Date.now() - started, detail: filename });
-    return { pin, filename, path: destination, sha256: digest, size, origin, facts: await readWheelFacts(destination) };
+    return { pin, filename, path: destination, sha256: digest, size, origin, facts: await readWheelFacts(destination), buildRequirements };
   };
 
   /** Waits until every pinned build requirement, and what it needs at run time, is in the wheelhouse. */
@@ -155,6 +172,7 @@ export async function buildWheelhouse(options: WheelhouseOptions): Promise<Wheel
   const build = async (pin: Pin, sdist: string | undefined, started: number): Promise<WheelRecord> => {
     const buildRequires = sdist ? await sdistBuildRequires(sdist) : [];
     const buildDependencies = await awaitBuildEnvironment(buildRequires);
+    const pinnedBuildRequirements = pinnedKeys(buildRequires, target.env, pinByKey);
     const prepared = await builder.prepare();
     const python = prepared.python;
     const hook = options.hooks?.get(pin.key);
@@ -176,7 +194,7 @@ export async function buildWheelhouse(options: WheelhouseOptions): Promise<Wheel
     };
     const key = cacheKey(inputs);
     const cached = await cache.lookup(key);
-    if (cached) return place(pin, cached, 'cached', started);
+    if (cached) return place(pin, cached, 'cached', started, pinnedBuildRequirements);
 
     return limit(async () => {
       progress({ stage: 'wheels', item: label(pin), state: 'start' });
@@ -231,7 +249,7 @@ export async function buildWheelhouse(options: WheelhouseOptions): Promise<Wheel
         }
         return cache.store(key, path.join(out, produced[0]), inputs);
       });
-      return place(pin, built, 'built', started);
+      return place(pin, built, 'built', started, pinnedBuildRequirements);
     });
   };
 
