@@ -170,7 +170,7 @@ class LocalBuilder implements Builder {
  * index or constraints must not change what a build makes. A container build
  * never sees them: it gets only the request's variables.
  */
-export function withoutPipVariables(env: NodeJS.ProcessEnv): Record<string, string | undefined> {
+function withoutPipVariables(env: NodeJS.ProcessEnv): Record<string, string | undefined> {
   return Object.fromEntries(Object.entries(env).filter(([name]) => !name.startsWith('PIP_')));
 }
 
