@@ -20,18 +20,20 @@ import { formatReport, publish } from '../../src/publish/index.ts';
 import { run } from '../../src/run.ts';
 import { loadTarget } from '../../src/targets/target.ts';
 import { serve } from '../helpers/serve.ts';
-import { apt, fakeProvideRpm, freshRoot, type TargetRoot } from '../helpers/target-root.ts';
+import { apt, fakeProvideRpm, freshRoot, rpmRepo, type TargetRoot } from '../helpers/target-root.ts';
 import { makeUpgradeWorkspaces, type Workspace } from '../helpers/workspace.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '..', '..');
 const REQSET = 'demo';
 const APP = 'demo-wheel-an-example-pypi-project';
 
-function dnfHttp(root: TargetRoot, url: string, args: string[]) {
+/** dnf on the published repository over HTTP, and a local one with what the Debian root provides outside rpm. */
+function dnfHttp(root: TargetRoot, url: string, fakeRepo: string, args: string[]) {
   return run(
     [
       'dnf', '-y', `--installroot=${root.dir}`, '--releasever=1', '--setopt=reposdir=/nonexistent', '--disablerepo=*', `--repofrompath=local,${url}/`,
-      '--enablerepo=local', '--setopt=local.gpgcheck=0', '--setopt=install_weak_deps=False', '--refresh', ...args,
+      '--enablerepo=local', '--setopt=local.gpgcheck=0', `--repofrompath=fake,file://${fakeRepo}`, '--enablerepo=fake', '--setopt=fake.gpgcheck=0',
+      '--setopt=install_weak_deps=False', '--refresh', ...args,
     ],
     { timeoutMs: 10 * 60_000 },
   );
@@ -54,7 +56,8 @@ describe('published repositories over HTTP with dnf and apt', () => {
     const options = (ws: Workspace, release: string) => ({ workspace: ws.dir, out: ws.out, wheelCache: v1.cache, jobs: 2, release });
     const b1 = await api.buildTarget(REQSET, targetName, options(v1, '1'));
     const b2 = await api.buildTarget(REQSET, targetName, options(v2, '2'));
-    return { v1: path.join(b1.outDir, 'packages'), v2: path.join(b2.outDir, 'packages') };
+    assert.equal(api.manifestPackages(b1.manifest).length, 8, 'runtime, pins and 6 wheel packages');
+    return { v1: path.join(b1.outDir, 'packages'), v2: path.join(b2.outDir, 'packages'), count: api.manifestPackages(b1.manifest).length };
   };
 
   it('dnf: install from the published v1, upgrade after v2 is published (deltas offered)', async () => {
@@ -63,28 +66,27 @@ describe('published repositories over HTTP with dnf and apt', () => {
     const root = await freshRoot();
     const repo = await mkdtemp(path.join(tmpdir(), 'reqset-e2e-rpmrepo-'));
     const server = await serve(repo);
+    // What the Debian root provides outside rpm, in a repository of its own (publish takes only what reqset build wrote).
+    const fake = `${repo}-fake`;
+    const fakeRepo = path.join(fake, 'repo');
     try {
-      // What the Debian root provides outside rpm, published into the same repository.
-      const fakeDir = path.join(repo, '..', `${path.basename(repo)}-fake`);
-      await mkdir(fakeDir, { recursive: true });
       const rpms: string[] = [];
       for (const dir of [packages.v1, packages.v2]) for (const f of await readdir(dir)) rpms.push(path.join(dir, f));
-      await fakeProvideRpm(rpms, fakeDir);
-      await publish({ reqset: 'test', target, packagesDir: fakeDir, repo });
-      await rm(fakeDir, { recursive: true, force: true });
+      await mkdir(path.join(fake, 'rpm'), { recursive: true });
+      await rpmRepo([await fakeProvideRpm(rpms, path.join(fake, 'rpm'))], fakeRepo);
 
       const first = await publish({ reqset: REQSET, target, packagesDir: packages.v1, repo });
-      assert.equal(first.added.length, 7);
-      await dnfHttp(root, server.url, ['install', 'reqset-test-fakeprovide']);
-      await dnfHttp(root, server.url, ['install', APP]);
+      assert.equal(first.added.length, packages.count);
+      await dnfHttp(root, server.url, fakeRepo, ['install', 'reqset-test-fakeprovide']);
+      await dnfHttp(root, server.url, fakeRepo, ['install', APP]);
       assert.ok((await wheelhouse(root)).includes('/opt/demo/wheelhouse/textfmt-1.0.0-py3-none-any.whl'));
 
       const second = await publish({ reqset: REQSET, target, packagesDir: packages.v2, repo });
-      assert.equal(second.upgraded.length, 7);
-      assert.equal(second.totals.deltas, 7);
+      assert.equal(second.upgraded.length, packages.count, 'release 2 of every package');
+      assert.equal(second.totals.deltas, packages.count);
       process.stderr.write(formatReport(second));
       server.requests.length = 0;
-      const upgrade = await dnfHttp(root, server.url, ['upgrade']);
+      const upgrade = await dnfHttp(root, server.url, fakeRepo, ['upgrade']);
       const files = await wheelhouse(root);
       assert.ok(files.includes('/opt/demo/wheelhouse/textfmt-1.1.0-py3-none-any.whl'), files.join(' '));
       assert.ok(!files.includes('/opt/demo/wheelhouse/textfmt-1.0.0-py3-none-any.whl'), files.join(' '));
@@ -99,6 +101,7 @@ describe('published repositories over HTTP with dnf and apt', () => {
       await server.close();
       await root.cleanup();
       await rm(repo, { recursive: true, force: true });
+      await rm(fake, { recursive: true, force: true });
     }
   });
 
@@ -110,6 +113,8 @@ describe('published repositories over HTTP with dnf and apt', () => {
     const gnupg = await mkdtemp(path.join(tmpdir(), 'reqset-gpg-'));
     const server = await serve(repo);
     try {
+      // The root's / comes out of the cached tarball as 0700; apt's _apt user must reach /var/lib/apt/lists.
+      await chmod(root.dir, 0o755);
       await chmod(gnupg, 0o700);
       const env = { GNUPGHOME: gnupg };
       await run(['gpg', '--batch', '--passphrase', '', '--quick-gen-key', 'reqset test <t@example.invalid>', 'rsa2048', 'sign', 'never'], { env });
@@ -130,7 +135,7 @@ describe('published repositories over HTTP with dnf and apt', () => {
       assert.ok((await wheelhouse(root)).includes('/opt/demo/wheelhouse/textfmt-1.0.0-py3-none-any.whl'));
 
       const report = await publish({ reqset: REQSET, target, packagesDir: packages.v2, repo, sign: fpr, gpgHome: gnupg });
-      assert.equal(report.upgraded.length, 7);
+      assert.equal(report.upgraded.length, packages.count, 'revision 2 of every package');
       await root.exec(['apt-get', 'update']);
       await apt(root, ['upgrade']);
       const files = await wheelhouse(root);
