@@ -230,6 +230,8 @@ export interface BuildResult {
  */
 export async function buildTarget(reqsetName: string, targetName: string | undefined, options: CommonOptions = {}): Promise<BuildResult> {
   const job = await prepareJob(reqsetName, targetName, options);
+  // First, so that a bad --repo fails before any work.
+  const history = options.repo ? await loadHistory(options.repo) : emptyHistory();
   const staging = await stagingDirFor(job.outDir);
   try {
     const wheelsDir = path.join(staging, 'wheels');
@@ -253,7 +255,7 @@ export async function buildTarget(reqsetName: string, targetName: string | undef
       jobs: options.jobs ?? availableParallelism(),
       python: 'python3',
       toolVersion: TOOL_VERSION,
-      history: options.repo ? await loadHistory(options.repo) : emptyHistory(),
+      history,
       release: options.release,
       cache: new PackageCache(cacheDirOf(options)),
       epoch: buildEpoch(),

@@ -130,7 +130,7 @@ function checkDiff(index: number, diff: RevisionDiff) {
   const pin = (name: string) => diff.pins.find((p) => p.name === name)?.change;
   const why = (key: string) => diff.packages.find((p) => p.name === `${REQSET}-wheel-${key}`)?.why ?? [];
   if (index === 1) assert.deepEqual(diff.pins, [{ name: 'extralib', change: 'upgraded', from: '1.0', to: '1.1' }]);
-  if (index === 3) assert.deepEqual(why('tinystats'), ['build requirement changed'], formatDiff(diff));
+  if (index === 3) assert.ok(why('tinystats').includes('build requirement changed'), formatDiff(diff));
   if (index === 4) assert.equal(pin('extralib'), 'removed');
   if (index === 5) assert.equal(pin('newlib'), 'added');
   if (index === 6) assert.equal(pin('textfmt'), 'downgraded');

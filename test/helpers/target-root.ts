@@ -4,7 +4,7 @@
  * dnf, DEBs with the real apt-get inside it.
  */
 import { existsSync } from 'node:fs';
-import { copyFile, mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { chmod, copyFile, mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { homedir, tmpdir } from 'node:os';
 import path from 'node:path';
 import { run } from '../../src/run.ts';
@@ -40,6 +40,10 @@ export async function freshRoot(): Promise<TargetRoot> {
   const tarball = await rootTarball();
   const dir = await mkdtemp(path.join(tmpdir(), 'reqset-root-'));
   await run(['tar', '-C', dir, '-xf', tarball]);
+  // apt downloads as its `_apt` user, which must reach the root: mkdtemp made it (and
+  // the debootstrap directory in the tarball) 0700, and apt then warns "Download is
+  // performed unsandboxed as root".
+  await chmod(dir, 0o755);
   // Only local repositories: the root must never reach for a mirror.
   await writeFile(path.join(dir, 'etc', 'apt', 'sources.list'), '');
   const env = { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', LC_ALL: 'C.UTF-8', DEBIAN_FRONTEND: 'noninteractive', HOME: '/root' };

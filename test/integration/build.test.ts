@@ -4,6 +4,7 @@
  * output as it was; a tampered wheel stops everything before anything is written.
  */
 import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
 import { copyFile, mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -107,6 +108,21 @@ describe('reqset build', () => {
     } finally {
       await run(['rm', '-f', path.join(ws.dir, 'specs', 'bad.yml')]);
     }
+  });
+
+  it('a corrupt or foreign --repo history is bad input naming it, with nothing written', async () => {
+    const repo = path.join(ws.dir, 'bad-repo');
+    await mkdir(path.join(repo, 'repodata'), { recursive: true });
+    const build = () => reqset(['build', 'ex', '--target', 'el9-py311', '--workspace', ws.dir, '--wheel-cache', ws.cache, '--out', path.join(ws.dir, 'out-h'), '--repo', repo], { cwd: ws.dir });
+    const foreign = await build();
+    assert.equal(foreign.exitCode, 2, foreign.stderr);
+    assert.match(foreign.stderr, /bad-repo holds a repository \(repodata\/\) but no reqset-history\.json/);
+    await writeFile(path.join(repo, 'reqset-history.json'), '{"format": "reqset-history", "version": 1, "packages": {"x": [{"pep440": 1}]}}');
+    const corrupt = await build();
+    assert.equal(corrupt.exitCode, 2, corrupt.stderr);
+    assert.match(corrupt.stderr, /bad-repo\/reqset-history\.json is not a reqset history file/);
+    assert.equal(corrupt.stderr.trim().split('\n').filter((l) => !l.startsWith('  - ')).length, 1, corrupt.stderr);
+    assert.equal(existsSync(path.join(ws.dir, 'out-h')), false, 'nothing written');
   });
 
   it('a tampered wheel is rejected with the wheel and the member named, nothing written', async () => {
