@@ -20,7 +20,7 @@ interface Built {
   v2: api.BuildResult;
 }
 
-/** v2 bumps textfmt, so every package of the build gets release 2. */
+/** v2 bumps textfmt; --release 2 gives every package of its build release 2, so each one is an upgrade. */
 async function buildBoth(v1: Workspace, v2: Workspace, target: string): Promise<Built> {
   const options = (ws: Workspace) => ({ workspace: ws.dir, out: ws.out, wheelCache: v1.cache, jobs: 2 });
   return {
@@ -29,7 +29,7 @@ async function buildBoth(v1: Workspace, v2: Workspace, target: string): Promise<
   };
 }
 
-const packageFiles = (result: api.BuildResult) => [result.manifest.runtime, ...result.manifest.pins.map((p) => p.package)].map((p) => path.join(result.outDir, p.path));
+const packageFiles = (result: api.BuildResult) => api.manifestPackages(result.manifest).map((p) => path.join(result.outDir, p.path));
 const wheelPackages = (result: api.BuildResult) => result.manifest.pins.map((p) => p.package.name);
 
 async function assertWheelhouse(root: TargetRoot, result: api.BuildResult, names: string[]) {
@@ -69,8 +69,9 @@ describe('wheel packages installed by the real package managers', () => {
   it('RPMs with dnf: install, upgrade, downgrade, reinstall, erase', async () => {
     const built = await buildBoth(v1, v2, 'el9-py311');
     const requires = built.v1.manifest.pins.find((p) => p.name === 'an_example_pypi_project')?.package.requires;
-    // As rpm -qp --requires shows them: /bin/sh is the scriptlets' interpreter.
-    assert.deepEqual(requires, ['/bin/sh', 'demo-runtime', 'demo-wheel-textfmt = 1.0', 'demo-wheel-tinystats = 1.0', 'demo-wheel-tinyvec = 1.0', 'python(abi) = 3.11']);
+    // As rpm -qp --requires shows them: /bin/sh is the scriptlets' interpreter; the
+    // application's Requires-Dist (textfmt>=1.0, tinyvec>=1.0, tinystats>=1.0) as pydist ranges.
+    assert.deepEqual(requires, ['/bin/sh', 'demo-pydist(textfmt) >= 1.0', 'demo-pydist(tinystats) >= 1.0', 'demo-pydist(tinyvec) >= 1.0', 'demo-runtime', 'python(abi) = 3.11']);
     const root = await freshRoot();
     try {
       const all = [...packageFiles(built.v1), ...packageFiles(built.v2)];
@@ -107,7 +108,8 @@ describe('wheel packages installed by the real package managers', () => {
     const requires = built.v1.manifest.pins.find((p) => p.name === 'tinystats')?.package.requires ?? [];
     assert.ok(requires.includes('demo-runtime'));
     assert.ok(requires.some((r) => r.startsWith('python3 (>= 3.11)')), requires.join(', '));
-    assert.ok(requires.some((r) => r.startsWith('demo-wheel-tinyvec (')), requires.join(', '));
+    // Compiled against the pinned tinyvec: exactly that version of the distribution.
+    assert.ok(requires.includes('demo-pydist-tinyvec (= 1.0)'), requires.join(', '));
     const root = await freshRoot();
     try {
       const names = wheelPackages(built.v1);
