@@ -418,7 +418,9 @@ export async function buildPinsPackage(options: PackagesOptions, wheelPackages: 
     stage: async (root) => {
       const file = path.join(root, pinsFilePath(options.reqset));
       await mkdir(path.dirname(file), { recursive: true });
-      await writeFile(file, text, { mode: 0o644 });
+      await writeFile(file, text);
+      await chmod(file, 0o644); // whatever the umask: the mode is part of the package
+
       return {};
     },
   });
