@@ -63,12 +63,19 @@ describe('reqset build', () => {
 
   it('reuses every package of an unchanged build from the package cache; a corrupt entry is discarded, reported and rebuilt', async () => {
     const common = ['build', 'ex', '--target', 'el9-py311', '--workspace', ws.dir, '--wheel-cache', ws.cache];
+    const first = await reqset([...common, '--out', path.join(ws.dir, 'out-c0')], { cwd: ws.dir });
+    assert.equal(first.exitCode, 0, first.stderr);
     const again = await reqset([...common, '--out', path.join(ws.dir, 'out-c')], { cwd: ws.dir });
     assert.equal(again.exitCode, 0, again.stderr);
     assert.match(again.stdout, /9 packages \(0 packaged, 9 reused\)/);
     assert.equal((again.stderr.match(/packages: reused /g) ?? []).length, 9, again.stderr);
-    const expected = await digests(path.join(ws.dir, 'out-a', 'ex', 'el9-py311', 'packages'));
+    const expected = await digests(path.join(ws.dir, 'out-c0', 'ex', 'el9-py311', 'packages'));
     assert.deepEqual(await digests(path.join(ws.dir, 'out-c', 'ex', 'el9-py311', 'packages')), expected);
+    const explained = await reqset(['explain', 'ex', '--target', 'el9-py311', '--out', path.join(ws.dir, 'out-c')], { cwd: ws.dir });
+    assert.equal(explained.exitCode, 0, explained.stderr);
+    assert.match(explained.stdout, /^ex-wheel-tinystats 1\.0-1 x86_64  first \(reused\)$/m);
+    assert.match(explained.stdout, /^    requires ex-pydist\(tinyvec\) = 1\.0$/m, 'compiled against the pinned tinyvec: exactly that version');
+    assert.match(explained.stdout, /^    input wheel: [0-9a-f]{64}$/m);
 
     const cached = (await readdir(path.join(ws.cache, 'packages'), { recursive: true })).find((f) => f.endsWith('.rpm') && f.includes('wheel-textfmt'));
     assert.ok(cached);
