@@ -19,8 +19,7 @@ import { CORPUS, makeWorkspace, reqsset3Pins, type Workspace } from '../helpers/
 const REQSET = 'demo';
 const APP_SPEC = `name: app\nreqset: ${REQSET}\ndistribution: an_example_pypi_project\nsummary: The example application\nscripts: [an-example]\n`;
 
-const packageFiles = (result: api.BuildResult) =>
-  [result.manifest.runtime, ...result.manifest.pins.map((p) => p.package), ...result.manifest.endpoints.map((e) => e.package)].map((p) => path.join(result.outDir, p.path));
+const packageFiles = (result: api.BuildResult) => api.manifestPackages(result.manifest).map((p) => path.join(result.outDir, p.path));
 
 /** Runs the application from /usr/bin and returns the versions it reports. */
 async function runApp(root: TargetRoot): Promise<Record<string, string>> {
@@ -86,6 +85,12 @@ describe('endpoint packages installed by dnf and apt', () => {
     const endpoint = builds['el9-py311']?.v1.manifest.endpoints[0];
     assert.deepEqual(endpoint?.closure, ['an-example-pypi-project', 'textfmt', 'tinystats', 'tinyvec']);
     assert.ok(!endpoint?.package.requires.some((r) => r.includes('setuptools') || r.includes('wheel-wheel')));
+    // Each wheel package of the closure at exactly the version this build made.
+    const manifest = builds['el9-py311']!.v1.manifest;
+    for (const key of endpoint?.closure ?? []) {
+      const pkg = manifest.pins.find((p) => p.package.name === `${REQSET}-wheel-${key}`)?.package;
+      assert.ok(pkg && endpoint?.package.requires.includes(`${pkg.name} = ${pkg.version}`), `${key}: ${endpoint?.package.requires.join(', ')}`);
+    }
   });
 
   it('RPM: dnf install, run, upgrade, failed upgrade keeps the old venv, downgrade, erase', async () => {
