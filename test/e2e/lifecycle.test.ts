@@ -151,6 +151,14 @@ async function debInstalled(root: TargetRoot): Promise<Record<string, string>> {
   }));
 }
 
+/** The installed wheel packages are the application's closure at `revision`, and it runs with them. */
+async function assertConverged(root: TargetRoot, revision: Revision, installed: Record<string, string>) {
+  assert.deepEqual(installed, expectedPackages(revision), `installed wheel packages after "${revision.what}"`);
+  const app = await runApp(root);
+  assert.deepEqual(app.dists, expectedClosure(revision), `the venv after "${revision.what}"`);
+  assert.equal(app.builtWith, revision.pins.tinyvec, `tinystats was compiled against the pinned tinyvec after "${revision.what}"`);
+}
+
 describe('a reqset over time: plain upgrades converge', () => {
   let ws: Workspace;
   before(async () => {
@@ -191,10 +199,7 @@ describe('a reqset over time: plain upgrades converge', () => {
           await dnf(['upgrade'], [repo, fakeRepo]);
           await dnf(['autoremove'], [repo, fakeRepo]);
         }
-        assert.deepEqual(await rpmInstalled(root), expectedPackages(revision), `installed wheel packages after "${revision.what}"`);
-        const app = await runApp(root);
-        assert.deepEqual(app.dists, expectedClosure(revision), `the venv after "${revision.what}"`);
-        assert.equal(app.builtWith, revision.pins.tinyvec, `tinystats was compiled against the pinned tinyvec after "${revision.what}"`);
+        await assertConverged(root, revision, await rpmInstalled(root));
       }
     } finally {
       await root.cleanup();
@@ -219,10 +224,7 @@ describe('a reqset over time: plain upgrades converge', () => {
           assert.doesNotMatch(upgrade.stdout, /downgrade/i, formatReport(report));
           await apt(['autoremove']);
         }
-        assert.deepEqual(await debInstalled(root), expectedPackages(revision), `installed wheel packages after "${revision.what}"`);
-        const app = await runApp(root);
-        assert.deepEqual(app.dists, expectedClosure(revision), `the venv after "${revision.what}"`);
-        assert.equal(app.builtWith, revision.pins.tinyvec, `tinystats was compiled against the pinned tinyvec after "${revision.what}"`);
+        await assertConverged(root, revision, await debInstalled(root));
       }
     } finally {
       await server.close();

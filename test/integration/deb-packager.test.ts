@@ -29,6 +29,7 @@ import { specifierBounds } from '../../src/packagers/ranges.ts';
 import { parseWheelFilename } from '../../src/python/tags.ts';
 import { run } from '../../src/run.ts';
 import type { Target } from '../../src/targets/target.ts';
+import { pep440Verdicts } from '../helpers/pep440-oracle.ts';
 import {
   compileExtension,
   compileLooseLibrary,
@@ -373,19 +374,12 @@ describe('relations', () => {
     const admitted = new Map<string, boolean>();
     for (const [i, c] of cases.entries()) admitted.set(`${c.spec} ${c.candidate}`, (admitted.get(`${c.spec} ${c.candidate}`) ?? true) && verdicts[i] === '1');
 
-    // PEP 440's verdict from the `packaging` pip itself uses, pre-releases allowed (a pin may be one).
-    const program = [
-      'import json, sys',
-      'from pip._vendor.packaging.specifiers import SpecifierSet',
-      'specs, candidates = json.load(sys.stdin)',
-      'print(json.dumps({f"{s} {c}": SpecifierSet(s).contains(c, prereleases=True) for s in specs for c in candidates}))',
-    ].join('\n');
-    const pep440 = JSON.parse((await run(['python3', '-c', program], { input: JSON.stringify([SPECIFIERS, VERSIONS]) })).stdout) as Record<string, boolean>;
+    const pep440 = await pep440Verdicts(SPECIFIERS, VERSIONS);
     const wrong = SPECIFIERS.flatMap((spec) =>
-      VERSIONS.filter((c) => admitted.get(`${spec} ${c}`) !== pep440[`${spec} ${c}`]).map((c) => `${c} (${provided(c)}) ${pep440[`${spec} ${c}`] ? 'refused' : 'admitted'} by ${spec}`),
+      VERSIONS.filter((c) => admitted.get(`${spec} ${c}`) !== pep440.get(`${spec} ${c}`)).map((c) => `${c} (${provided(c)}) ${pep440.get(`${spec} ${c}`) ? 'refused' : 'admitted'} by ${spec}`),
     );
     assert.deepEqual(wrong, []);
-    assert.ok(Object.values(pep440).filter(Boolean).length > 20 && Object.values(pep440).filter((v) => !v).length > 20, 'both verdicts are well represented');
+    assert.ok([...pep440.values()].filter(Boolean).length > 20 && [...pep440.values()].filter((v) => !v).length > 20, 'both verdicts are well represented');
   });
 });
 

@@ -11,6 +11,7 @@ import assert from 'node:assert/strict';
 import { boundVersion, specifierBounds, type Bound } from '../../src/packagers/ranges.ts';
 import { mappedVersion } from '../../src/packagers/version.ts';
 import { run } from '../../src/run.ts';
+import { pep440Verdicts } from '../helpers/pep440-oracle.ts';
 
 const CANDIDATES = [
   '0.9', '0.9.post1', '1.0.dev1', '1.0a1', '1.0rc1', '1.0', '1.0+local.1', '1.0.post1', '1.0.post1+x', '1.0.post2.dev1',
@@ -58,23 +59,11 @@ async function verdicts(compare: (pairs: [string, string][]) => Promise<number[]
   return admitted;
 }
 
-/** PEP 440's verdict on every (specifier, candidate), from the `packaging` that pip itself uses. */
-async function pep440Verdicts(specs: string[]): Promise<Map<string, boolean>> {
-  const program = [
-    'import json, sys',
-    'from pip._vendor.packaging.specifiers import SpecifierSet',
-    'specs, candidates = json.load(sys.stdin)',
-    'print(json.dumps({f"{s} {c}": SpecifierSet(s).contains(c, prereleases=True) for s in specs for c in candidates}))',
-  ].join('\n');
-  const out = await run(['python3', '-c', program], { input: JSON.stringify([specs, CANDIDATES]) });
-  return new Map(Object.entries(JSON.parse(out.stdout) as Record<string, boolean>));
-}
-
 for (const [tool, compare] of [['rpm', rpmCompare], ['dpkg', dpkgCompare]] as const) {
   describe(`PEP 440 specifiers as ${tool} relations`, () => {
     it('admit exactly what PEP 440 admits', async () => {
       const admitted = await verdicts(compare, EXACT);
-      const pep440 = await pep440Verdicts(EXACT);
+      const pep440 = await pep440Verdicts(EXACT, CANDIDATES);
       const wrong: string[] = [];
       for (const spec of EXACT) {
         for (const candidate of CANDIDATES) {
@@ -87,7 +76,7 @@ for (const [tool, compare] of [['rpm', rpmCompare], ['dpkg', dpkgCompare]] as co
 
     it('are never stricter than PEP 440 where they are looser', async () => {
       const admitted = await verdicts(compare, LOOSER);
-      const pep440 = await pep440Verdicts(LOOSER);
+      const pep440 = await pep440Verdicts(LOOSER, CANDIDATES);
       const refused = LOOSER.flatMap((spec) => CANDIDATES.filter((c) => pep440.get(`${spec} ${c}`) && admitted.get(`${spec} ${c}`) === false).map((c) => `${c} by ${spec}`));
       assert.deepEqual(refused, []);
     });
