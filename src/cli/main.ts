@@ -3,11 +3,12 @@
  * progress and results, and maps errors to exit codes in one place.
  */
 import { realpathSync } from 'node:fs';
+import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import * as api from '../api.ts';
-import { InputError, isReportable } from '../errors.ts';
+import { InputError, isReportable, osError, type PathOptions } from '../errors.ts';
 import { formatDiff } from '../packagers/diff.ts';
 import { DEFAULT_WHEEL_LAYOUT, WHEEL_LAYOUTS, type WheelLayout } from '../packagers/plan.ts';
 import { formatReport } from '../publish/index.ts';
@@ -309,6 +310,11 @@ export function buildProgram(io: IO, state: { exitCode: number }): Command {
 export async function main(argv: string[], io: IO = { stdout: process.stdout, stderr: process.stderr }): Promise<number> {
   const state = { exitCode: 0 };
   const program = buildProgram(io, state);
+  // The directories the command was given, so an OS error can name the flag to change.
+  let pathOptions: PathOptions = [];
+  program.hook('preAction', async (_program, action) => {
+    pathOptions = await checkPathOptions(action);
+  });
   try {
     await program.parseAsync(argv, { from: 'user' });
     return state.exitCode;
@@ -317,13 +323,62 @@ export async function main(argv: string[], io: IO = { stdout: process.stdout, st
       // Help and version exit 0; usage errors were already printed by commander.
       return error.exitCode === 0 ? 0 : 2;
     }
-    if (isReportable(error)) {
-      io.stderr.write(`reqset: error: ${error.message}\n`);
-      return error.exitCode;
+    // Expected OS errors (read-only file system, disk full, ...) are one line and exit 1, not a bug.
+    const reported = isReportable(error) ? error : osError(error, pathOptions);
+    if (reported) {
+      io.stderr.write(`reqset: error: ${reported.message}\n`);
+      return reported.exitCode;
     }
     io.stderr.write(`reqset: internal error (this is a bug in reqset, please report it):\n${(error as Error).stack ?? String(error)}\n`);
     return 70;
   }
+}
+
+/** `path` is a file (or a file stands where one of its parents should be): that path, else undefined. */
+async function fileInTheWay(dir: string): Promise<string | undefined> {
+  for (let p = path.resolve(dir); ; p = path.dirname(p)) {
+    try {
+      return (await stat(p)).isDirectory() ? undefined : p;
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      // Other errors (EACCES, ENAMETOOLONG, ...) are left to the command, whose handler names them.
+      if ((code !== 'ENOENT' && code !== 'ENOTDIR') || path.dirname(p) === p) return undefined;
+    }
+  }
+}
+
+/**
+ * Checks --workspace (an existing directory) and --out (a directory or
+ * nothing yet, never "") before any work; returns the directories named.
+ */
+async function checkPathOptions(command: Command): Promise<PathOptions> {
+  const { workspace, out, wheelCache, repo } = command.opts<{ workspace?: string; out?: string; wheelCache?: string; repo?: string }>();
+  const named: PathOptions = [];
+  if (workspace !== undefined) {
+    const fix = 'point --workspace at the directory holding reqsets/ (or leave it out to use the current directory)';
+    if (workspace === '') throw new InputError(`--workspace is empty: ${fix}`);
+    const blocker = await fileInTheWay(workspace);
+    if (blocker) throw new InputError(`--workspace ${workspace} ${blocker === path.resolve(workspace) ? 'is a file, not a directory' : `is not a directory (${blocker} is a file)`}: ${fix}`);
+    try {
+      await stat(workspace);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+      throw new InputError(`--workspace ${workspace} does not exist: ${fix}`);
+    }
+    if (command.getOptionValueSource('workspace') === 'cli') named.push({ option: '--workspace', dir: workspace });
+  }
+  if (out !== undefined) {
+    if (out === '') throw new InputError('--out is empty: name the output directory (e.g. --out dist, the default)');
+    const blocker = await fileInTheWay(out);
+    if (blocker) {
+      const what = blocker === path.resolve(out) ? 'is a file, not a directory' : `is not a directory (${blocker} is a file)`;
+      throw new InputError(`--out ${out} ${what}: choose another --out, or remove the file`);
+    }
+    named.push({ option: '--out', dir: out });
+  }
+  if (wheelCache) named.push({ option: '--wheel-cache', dir: wheelCache });
+  if (repo && !/^[a-z][a-z0-9+.-]*:\/\//i.test(repo)) named.push({ option: '--repo', dir: repo });
+  return named;
 }
 
 const invokedDirectly = process.argv[1] && realpathSync(process.argv[1]) === fileURLToPath(import.meta.url);
