@@ -194,7 +194,8 @@ export async function buildWheelhouse(options: WheelhouseOptions): Promise<Wheel
     };
     const key = cacheKey(inputs);
     const cached = await cache.lookup(key);
-    if (cached) return place(pin, cached, 'cached', started, pinnedBuildRequirements);
+    if (cached.hit) return place(pin, cached.path, 'cached', started, pinnedBuildRequirements);
+    if (cached.discarded) progress({ stage: 'wheels', item: label(pin), state: 'warning', detail: `discarded a bad wheel cache entry, building again: ${cached.discarded}` });
 
     return limit(async () => {
       progress({ stage: 'wheels', item: label(pin), state: 'start' });
