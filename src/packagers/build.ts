@@ -144,7 +144,15 @@ interface Produced {
   facts: CachedFacts;
 }
 
-async function describe(options: PackagesOptions, plan: PackagePlan, file: string, inputs: { key: string; sources: Record<string, string> }, decision: VersionDecision, reused: boolean, requires: string[]): Promise<BuiltPackage> {
+interface Made {
+  file: string;
+  sha256: string;
+  requires: string[];
+  reused: boolean;
+}
+
+async function describe(options: PackagesOptions, plan: PackagePlan, inputs: { key: string; sources: Record<string, string> }, decision: VersionDecision, made: Made): Promise<BuiltPackage> {
+  const { file, sha256, requires, reused } = made;
   const { size } = await stat(file);
   return {
     name: plan.name,
@@ -155,7 +163,7 @@ async function describe(options: PackagesOptions, plan: PackagePlan, file: strin
     epoch: decision.epoch,
     release: decision.release,
     arch: plan.arch,
-    sha256: await sha256File(file),
+    sha256,
     size,
     requires,
     inputs: inputs.key,
@@ -179,7 +187,8 @@ async function produce(options: PackagesOptions, job: PackageJob): Promise<Produ
   const found = options.cache ? await options.cache.take(key, fileName, options.packagesDir) : { hit: false as const };
   if (found.hit) {
     options.progress({ stage: 'packages', item: job.item, state: 'reused', elapsedMs: Date.now() - started, detail: fileName });
-    return { package: await describe(options, plan, found.path, inputs, decision, true, found.facts.requires), facts: found.facts };
+    const made = { file: found.path, sha256: found.sha256, requires: found.facts.requires, reused: true };
+    return { package: await describe(options, plan, inputs, decision, made), facts: found.facts };
   }
   if (found.discarded) options.progress({ stage: 'packages', item: job.item, state: 'warning', detail: `discarded a bad package cache entry, building again: ${found.discarded}` });
   options.progress({ stage: 'packages', item: job.item, state: 'start' });
@@ -190,9 +199,10 @@ async function produce(options: PackagesOptions, job: PackageJob): Promise<Produ
     await setTreeTime(root, new Date(options.epoch * 1000));
     const built = await options.packager.build(plan, root, { epoch: options.epoch, outDir: options.packagesDir, workDir: work, maintainer: options.maintainer });
     const facts: CachedFacts = { requires: built.requires, ...extra };
-    await options.cache?.store(key, built.path, facts);
+    const made = { file: built.path, sha256: await sha256File(built.path), requires: built.requires, reused: false };
+    await options.cache?.store(key, built.path, made.sha256, facts);
     options.progress({ stage: 'packages', item: job.item, state: 'packaged', elapsedMs: Date.now() - started, detail: fileName });
-    return { package: await describe(options, plan, built.path, inputs, decision, false, built.requires), facts };
+    return { package: await describe(options, plan, inputs, decision, made), facts };
   });
 }
 

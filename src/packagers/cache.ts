@@ -23,7 +23,7 @@ interface Entry extends CachedFacts {
   sha256: string;
 }
 
-export type CacheLookup = { hit: true; path: string; facts: CachedFacts } | { hit: false; discarded?: string };
+export type CacheLookup = { hit: true; path: string; sha256: string; facts: CachedFacts } | { hit: false; discarded?: string };
 
 export class PackageCache {
   constructor(readonly dir: string) {}
@@ -58,18 +58,18 @@ export class PackageCache {
     // A copy (a reflink where the file system can), not a hard link: signing
     // the output in place must not change the cache entry.
     await copyFile(cached, out, constants.COPYFILE_FICLONE);
-    return { hit: true, path: out, facts: { requires: entry.requires, ...(entry.rebuilt ? { rebuilt: entry.rebuilt } : {}) } };
+    return { hit: true, path: out, sha256: entry.sha256, facts: { requires: entry.requires, ...(entry.rebuilt ? { rebuilt: entry.rebuilt } : {}) } };
   }
 
-  /** Stores a built package (a copy) with what a reuse needs. */
-  async store(key: string, file: string, facts: CachedFacts): Promise<void> {
+  /** Stores a built package (a copy, whose sha256 is `sha256`) with what a reuse needs. */
+  async store(key: string, file: string, sha256: string, facts: CachedFacts): Promise<void> {
     const final = this.entryDir(key);
     await mkdir(path.dirname(final), { recursive: true });
     const tmp = await mkdtemp(`${final}.tmp-`);
     try {
       const name = path.basename(file);
       await copyFile(file, path.join(tmp, name));
-      const entry: Entry = { file: name, sha256: await sha256File(file), ...facts };
+      const entry: Entry = { file: name, sha256, ...facts };
       await writeFile(path.join(tmp, 'entry.json'), `${JSON.stringify(entry, null, 1)}\n`);
       await rm(final, { recursive: true, force: true });
       await rename(tmp, final);
