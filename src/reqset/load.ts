@@ -7,7 +7,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { InputError } from '../errors.ts';
 import { evaluateMarker, type Marker, type MarkerEnvironment } from '../python/markers.ts';
-import { parsePinFile, type PinLine } from './parse.ts';
+import { decodePinFile, parsePinFile, type PinLine } from './parse.ts';
 
 export const REQSET_NAME = /^[a-z0-9][a-z0-9-]*$/;
 
@@ -62,7 +62,12 @@ async function collect(file: string, display: (f: string) => string, asConstrain
     into.problems.push(`${label}: included again from itself (${[...stack, file].map(display).join(' -> ')}): remove the cycle`);
     return;
   }
-  const parsed = parsePinFile(await readFile(file, 'utf8'), label);
+  const decoded = decodePinFile(await readFile(file), label);
+  if ('problem' in decoded) {
+    into.problems.push(decoded.problem);
+    return;
+  }
+  const parsed = parsePinFile(decoded.content, label);
   into.problems.push(...parsed.problems);
   (asConstraint ? into.constraints : into.requirements).push(...parsed.pins);
   const dir = path.dirname(file);

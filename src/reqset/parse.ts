@@ -101,6 +101,48 @@ function splitOptions(tokens: string[]): { pairs: [string, string | undefined][]
   return { pairs, missing };
 }
 
+/**
+ * A pin file's bytes as text, or the one problem that it is not UTF-8 (UTF-16
+ * as Windows editors save it, Latin-1, a binary file), named once rather than
+ * as garbage lines. A UTF-8 byte-order mark is dropped.
+ */
+export function decodePinFile(bytes: Uint8Array, file: string): { content: string } | { problem: string } {
+  const notUtf8 = (why: string) => ({ problem: `${file}: not UTF-8 text (${why}): save it as UTF-8` });
+  const [b0, b1] = bytes;
+  if ((b0 === 0xff && b1 === 0xfe) || (b0 === 0xfe && b1 === 0xff)) return notUtf8('it looks like UTF-16');
+  if (bytes.includes(0)) {
+    let even = 0;
+    let odd = 0;
+    bytes.forEach((b, i) => {
+      if (b === 0) i % 2 ? odd++ : even++;
+    });
+    const half = bytes.length / 2;
+    return notUtf8(Math.max(even, odd) >= half / 4 ? 'it looks like UTF-16' : 'it contains NUL bytes, like a binary file');
+  }
+  try {
+    const content = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+    return { content: content.startsWith('\uFEFF') ? content.slice(1) : content };
+  } catch {
+    const text = new TextDecoder('utf-8').decode(bytes);
+    const line = text.slice(0, text.indexOf('\uFFFD')).split('\n').length;
+    return notUtf8(`line ${line} has bytes that are not UTF-8, e.g. Latin-1 or Windows-1252`);
+  }
+}
+
+/** `git+https://...`, `https://.../x.whl`, `./dir`, `x.whl`: a location, not a name. */
+function locationRequirement(text: string): string | undefined {
+  if (/^(git|hg|svn|bzr)\+/i.test(text) || /^[a-z][a-z0-9+.-]*:\/\//i.test(text)) {
+    const egg = /#(?:.*&)?egg=([A-Za-z0-9][A-Za-z0-9._-]*)/.exec(text)?.[1];
+    const pin = egg ? `"${egg}==<version>"` : '"name==<version>"';
+    return `"${text}": VCS/URL requirements cannot be pinned by version: build the wheel, add it with --find-links and pin ${pin}`;
+  }
+  // `name @ url` is not a location: it is reported with its name below.
+  if (!/[\s@]/.test(text) && (/^(\.{1,2}|~)?\//.test(text) || text === '.' || text === '..' || /\.(whl|tar\.gz|tgz|zip|tar\.bz2)$/i.test(text))) {
+    return `"${text}": local path requirements cannot be pinned by version: build the wheel, add its directory with --find-links and pin "name==<version>"`;
+  }
+  return undefined;
+}
+
 export function parsePinFile(content: string, file: string): ParsedPinFile {
   const parsed: ParsedPinFile = { pins: [], options: [], problems: [] };
   const problem = (line: number, message: string) => parsed.problems.push(`${file}:${line}: ${message}`);
@@ -115,7 +157,9 @@ export function parsePinFile(content: string, file: string): ParsedPinFile {
     if (!requirementText) {
       for (const [option, value] of pairs) {
         if (FLAG_OPTIONS.has(option)) parsed.options.push({ kind: 'no-index', line });
-        else if (option === '--hash') problem(line, `--hash belongs on a requirement line: write it after the pin, e.g. "name==1.0 --hash=sha256:..."`);
+        else if (option === '-e' || option === '--editable') {
+          problem(line, `editable installs cannot be packaged: build a wheel${value ? ` of ${JSON.stringify(value)}` : ''}, add its directory with --find-links and pin it by version ("name==<version>")`);
+        } else if (option === '--hash') problem(line, `--hash belongs on a requirement line: write it after the pin, e.g. "name==1.0 --hash=sha256:..."`);
         else if (option === '') problem(line, `unexpected ${JSON.stringify(value)}: put one option or one requirement per line`);
         else if (VALUE_OPTIONS[option]) {
           if (value !== undefined) parsed.options.push({ kind: VALUE_OPTIONS[option], value, line });
@@ -124,6 +168,11 @@ export function parsePinFile(content: string, file: string): ParsedPinFile {
       continue;
     }
 
+    const location = locationRequirement(requirementText);
+    if (location) {
+      problem(line, location);
+      continue;
+    }
     let requirement: Requirement;
     try {
       requirement = parseRequirement(requirementText);
