@@ -66,6 +66,8 @@ const WRITES_ONLY = new Set(['EROFS', 'ENOSPC', 'EDQUOT', 'EEXIST']);
 interface FsError extends Error {
   code: string;
   path: string;
+  /** The destination of copyfile, rename, link, symlink. */
+  dest?: string;
   syscall?: string;
 }
 
@@ -113,11 +115,13 @@ export function osError(error: unknown, options: PathOptions = []): ToolError | 
   if (code === 'ENOENT' && (error.syscall === 'mkdir' || error.syscall === 'mkdtemp')) code = realMkdirError(error.path) ?? code;
   const known = OS_ERRORS[code];
   if (!known) return undefined;
-  const target = path.resolve(error.path);
+  // copyfile, rename, link: a full or read-only disk is the destination's.
+  const named = error.dest && (WRITES_ONLY.has(code) || code === 'ENOTDIR' || code === 'EISDIR') ? error.dest : error.path;
+  const target = path.resolve(named);
   const owner = options
     .map((o) => ({ ...o, dir: path.resolve(o.dir) }))
     .filter((o) => target === o.dir || target.startsWith(o.dir.endsWith(path.sep) ? o.dir : o.dir + path.sep))
     .sort((a, b) => b.dir.length - a.dir.length)[0];
   const verb = WRITES_ONLY.has(code) ? 'write' : READS.has(error.syscall ?? '') ? 'read' : error.syscall === 'open' ? 'open' : 'write';
-  return new ToolError(`cannot ${verb} ${error.path} (${known.words}): ${known.advice(owner?.option)}`, { cause: error });
+  return new ToolError(`cannot ${verb} ${named} (${known.words}): ${known.advice(owner?.option)}`, { cause: error });
 }
