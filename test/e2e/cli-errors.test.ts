@@ -123,14 +123,14 @@ describe('reqset command line: OS errors and bad paths', () => {
 });
 
 describe('reqset command line: the top-level handler', () => {
-  /** Runs `reqset targets` in-process with a stdout whose write throws `error`. */
+  /** Runs `reqset targets --json` (which always writes) in-process with a stdout whose write throws `error`. */
   async function failingStdout(error: Error) {
     let stderr = '';
     const io = {
       stdout: { write: () => { throw error; } } as unknown as NodeJS.WriteStream,
       stderr: { write: (s: string) => { stderr += s; return true; } } as unknown as NodeJS.WriteStream,
     };
-    return { exitCode: await main(['targets'], io), stderr };
+    return { exitCode: await main(['targets', '--json'], io), stderr };
   }
   const fsError = (code: string, message: string, syscall: string, file: string) => Object.assign(new Error(`${code}: ${message}, ${syscall} '${file}'`), { code, errno: -1, syscall, path: file });
 
