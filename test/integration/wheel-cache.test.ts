@@ -7,12 +7,14 @@
  * the new entry.
  */
 import assert from 'node:assert/strict';
-import { readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { after, before, beforeEach, describe, it } from 'node:test';
 import * as api from '../../src/api.ts';
 import { main } from '../../src/cli/main.ts';
 import { sha256File } from '../../src/fsutil.ts';
+import { type BuildInputs, WheelCache } from '../../src/wheels/cache.ts';
 import type { ProgressEvent } from '../../src/progress.ts';
 import { makeWheel } from '../helpers/make-wheel.ts';
 import { makeWorkspace, type Workspace } from '../helpers/workspace.ts';
@@ -86,6 +88,12 @@ describe('wheel cache entries are verified on every reuse', () => {
     const second = await runWheels();
     assert.equal(second.textfmt.origin, 'cached');
     assert.deepEqual(second.warnings, []);
+    await cp(entry, path.join(ws.dir, 'good-entry'), { recursive: true });
+  });
+  // Each test starts from the sound entry, whatever the one before left.
+  beforeEach(async () => {
+    await rm(entry, { recursive: true, force: true });
+    await cp(path.join(ws.dir, 'good-entry'), entry, { recursive: true });
   });
   after(() => ws.cleanup());
 
@@ -145,5 +153,41 @@ describe('wheel cache entries are verified on every reuse', () => {
     assert.ok(warnings[0]?.includes(`${ITEM}  discarded a bad wheel cache entry, building again: ${entry}`), warnings[0]);
     assert.match(captured.stderr, /^wheels: built .* textfmt==1\.0\.0/m);
     assert.match(captured.stdout, /1 built/);
+  });
+});
+
+describe('WheelCache.store between concurrent jobs', () => {
+  let dir: string;
+  before(async () => {
+    dir = await mkdtemp(path.join(tmpdir(), 'reqset-wheel-cache-'));
+  });
+  after(() => rm(dir, { recursive: true, force: true }));
+  const inputs: BuildInputs = { key: 'demo', version: '1.0', builder: 'python3 3.11.2', source: 'sdist:0', buildDependencies: {}, extra: {} };
+
+  it('jobs storing the same key at once all get a sound entry', async () => {
+    const cache = new WheelCache(path.join(dir, 'race'));
+    const wheels = await Promise.all([1, 2, 3, 4].map((n) => makeWheel(path.join(dir, `job${n}`), { name: 'demo', version: '1.0', files: { 'demo.py': `JOB = ${n}\n` } })));
+    const stored = await Promise.all(wheels.map((wheel) => cache.store('ab'.repeat(32), wheel, inputs)));
+    assert.equal(new Set(stored).size, 1, 'every job uses the entry that won');
+    const found = await cache.lookup('ab'.repeat(32));
+    assert.ok(found.hit);
+    assert.equal(found.path, stored[0]);
+    assert.deepEqual(await readdir(path.join(dir, 'race', 'wheels', 'ab')), ['ab'.repeat(32)]);
+  });
+
+  it('a bad entry in the way of a store is replaced', async () => {
+    const cache = new WheelCache(path.join(dir, 'replace'));
+    const key = 'cd'.repeat(32);
+    const wheel = await makeWheel(path.join(dir, 'replace-src'), { name: 'demo', version: '1.0' });
+    const entryDir = path.join(dir, 'replace', 'wheels', 'cd', key);
+    // What an older reqset left: a wheel and inputs.json, no recorded sha256.
+    await makeWheel(entryDir, { name: 'demo', version: '1.0', files: { 'demo.py': 'OLD = 1\n' } });
+    await writeFile(path.join(entryDir, 'inputs.json'), JSON.stringify(inputs));
+    const stored = await cache.store(key, wheel, inputs);
+    assert.equal(stored, path.join(entryDir, path.basename(wheel)));
+    assert.equal(await sha256File(stored), await sha256File(wheel));
+    const found = await cache.lookup(key);
+    assert.ok(found.hit);
+    assert.deepEqual((await readdir(path.dirname(entryDir))).sort(), [key]);
   });
 });
