@@ -197,7 +197,7 @@ async function produce(options: PackagesOptions, job: PackageJob): Promise<Produ
     await mkdir(root, { recursive: true });
     const extra = await job.stage(root);
     await setTreeTime(root, new Date(options.epoch * 1000));
-    const built = await options.packager.build(plan, root, { epoch: options.epoch, outDir: options.packagesDir, workDir: work, maintainer: options.maintainer });
+    const built = await options.packager.build(plan, root, { epoch: options.epoch, outDir: options.packagesDir, workDir: work, maintainer: options.maintainer, payload: options.target.payload });
     const facts: CachedFacts = { requires: built.requires, ...extra };
     const made = { file: built.path, sha256: await sha256File(built.path), requires: built.requires, reused: false };
     await options.cache?.store(key, built.path, made.sha256, facts);

@@ -5,6 +5,7 @@
  * into one package file.
  */
 
+import type { Payload } from '../targets/target.ts';
 import type { Bound } from './ranges.ts';
 
 /** A package's own version: PEP 440, the package epoch, the release. */
@@ -83,6 +84,8 @@ export interface BuildContext {
   workDir: string;
   /** Maintainer / Packager field. */
   maintainer: string;
+  /** The payload compression (the target's `payload`); none: the format's default, xz. */
+  payload?: Payload;
 }
 
 export interface Packager {

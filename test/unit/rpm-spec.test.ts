@@ -14,7 +14,7 @@ import type { PackagePlan } from '../../src/packagers/packager.ts';
 import { planRuntimePackage, planWheelPackage } from '../../src/packagers/plan.ts';
 import { RpmPackager } from '../../src/packagers/rpm/index.ts';
 import { specifierBounds } from '../../src/packagers/ranges.ts';
-import { privateLibrariesRegex, rpmDependencies, rpmDependency, rpmFileName, rpmProvides, rpmPydistName, rpmScriptletDependencies, rpmSpec } from '../../src/packagers/rpm/spec.ts';
+import { DEFAULT_RPM_PAYLOAD, privateLibrariesRegex, rpmDependencies, rpmDependency, rpmFileName, rpmProvides, rpmPayload, rpmPydistName, rpmScriptletDependencies, rpmSpec } from '../../src/packagers/rpm/spec.ts';
 import { parseWheelFilename } from '../../src/python/tags.ts';
 import { parseTarget, type Target } from '../../src/targets/target.ts';
 
@@ -98,7 +98,8 @@ const CASES: [string, () => Promise<PackagePlan>][] = [
 describe('rpmSpec golden files', () => {
   for (const [name, make] of CASES) {
     it(name, async () => {
-      const text = rpmSpec(await make(), OPTIONS);
+      // The target's payload compression, as the pipeline passes it (el9-py311: zstd 3).
+      const text = rpmSpec(await make(), { ...OPTIONS, payload: (await target()).payload });
       const file = path.join(GOLDEN, `${name}.spec`);
       if (process.env.UPDATE_GOLDEN === '1') {
         await mkdir(GOLDEN, { recursive: true });
@@ -113,6 +114,28 @@ describe('rpmSpec golden files', () => {
 });
 
 describe('rpmSpec', () => {
+  it('compresses the payload as the target says: zstd with libzstd workers (T0), xz single-threaded, xz 2 without a setting', async () => {
+    assert.equal(rpmPayload({ compression: 'zstd', level: 3 }), 'w3T0.zstdio');
+    assert.equal(rpmPayload({ compression: 'zstd', level: 19 }), 'w19T0.zstdio');
+    assert.equal(rpmPayload({ compression: 'xz', level: 2 }), 'w2.xzdio');
+    assert.equal(rpmPayload({ compression: 'xz', level: 6 }), 'w6.xzdio');
+    assert.equal(rpmPayload(), 'w2.xzdio');
+    assert.deepEqual(DEFAULT_RPM_PAYLOAD, { compression: 'xz', level: 2 });
+    const payloadLine = (text: string) => text.split('\n').filter((l) => l.startsWith('%global _binary_payload '));
+    const plan = await purePlan();
+    assert.deepEqual(payloadLine(rpmSpec(plan, OPTIONS)), ['%global _binary_payload w2.xzdio']);
+    assert.deepEqual(payloadLine(rpmSpec(plan, { ...OPTIONS, payload: { compression: 'zstd', level: 3 } })), ['%global _binary_payload w3T0.zstdio']);
+    assert.deepEqual(payloadLine(rpmSpec(plan, { ...OPTIONS, payload: { compression: 'xz', level: 2 } })), ['%global _binary_payload w2.xzdio']);
+    // The built-in RPM targets: zstd 3, but el8 keeps xz 2 (delta RPMs across client library versions).
+    const expected: Record<string, string> = { el8: 'w2.xzdio', el9: 'w3T0.zstdio', 'el9-py311': 'w3T0.zstdio', fedora: 'w3T0.zstdio' };
+    for (const [name, payload] of Object.entries(expected)) {
+      const file = path.join(REPO, 'packaging', 'targets', `${name}.yml`);
+      const t = parseTarget(await readFile(file, 'utf8'), file);
+      assert.equal(t.format, 'rpm', name);
+      assert.equal(rpmPayload(t.payload), payload, name);
+    }
+  });
+
   it('is a pure function of its inputs', async () => {
     const plan = await compiledPlan();
     assert.equal(rpmSpec(plan, OPTIONS), rpmSpec(structuredClone(plan), { ...OPTIONS }));

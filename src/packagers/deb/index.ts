@@ -7,9 +7,9 @@
  * directories and executables), every time set to the build epoch, and
  * dpkg-deb (1.21) writes the entries in its own sorted order (not the file
  * system's), owned by root (--root-owner-group), with SOURCE_DATE_EPOCH as
- * the ar member times and the tar mtime clamp. Compression is explicit
- * (xz -6); its output does not depend on the number of threads (checked:
- * --threads-max=1 and 4 give the same bytes).
+ * the ar member times and the tar mtime clamp. Compression is explicit and
+ * the target's (debCompression below), with a thread count that cannot
+ * change the bytes.
  *
  * Directories: dpkg owns every directory a package ships, so the plan's
  * ownedDirs are created in the tree (and removed by dpkg when the last package
@@ -20,12 +20,42 @@ import { randomBytes } from 'node:crypto';
 import { chmod, mkdir, mkdtemp, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { run } from '../../run.ts';
+import type { Payload } from '../../targets/target.ts';
 import type { BuildContext, BuiltFile, Packager, PackagePlan } from '../packager.ts';
 import { debControl, debDependencies, debFileName, debMaintainerScripts, debVersion } from './control.ts';
 import { shlibsDepends } from './shlibs.ts';
 import { installedSizeKiB, md5sums, normaliseModes, setTimes, walkTree, type TreeEntry } from './tree.ts';
 
 export { debArchitecture, debControl, debDependencies, debFileName, debMaintainerScripts, debVersion } from './control.ts';
+
+/** Without the target's `payload`: xz -6, what every dpkg reads (and dpkg-deb's own default). */
+export const DEFAULT_DEB_PAYLOAD: Payload = { compression: 'xz', level: 6 };
+
+/**
+ * dpkg-deb's compression arguments for the target's payload compression
+ * (both control.tar and data.tar get it). dpkg reads zstd members since
+ * 1.21.18 (Debian 12 has 1.21.22, Ubuntu 24.04 1.22.6), xz members since long
+ * before any target reqset knows.
+ *
+ * Threads, dpkg-deb 1.21.22 (checked on the numpy wheel, 58 MB unpacked):
+ * - xz always goes through liblzma's multi-threaded encoder, whose blocks do
+ *   not depend on the number of threads: --threads-max=1 and 2 give the same
+ *   bytes, so dpkg-deb uses as many as it likes.
+ * - zstd only turns libzstd's workers on for more than one thread, and caps
+ *   the threads at the machine's CPUs: --threads-max=1 and 2 give different
+ *   bytes, so a machine with one CPU would build another package than one
+ *   with two. zstd is single-threaded (--threads-max=1) whatever the machine
+ *   (and whatever DPKG_DEB_THREADS_MAX says); at level 3 it is still many
+ *   times faster than xz -6 with every thread.
+ */
+export function debCompression(payload: Payload = DEFAULT_DEB_PAYLOAD): string[] {
+  switch (payload.compression) {
+    case 'zstd':
+      return ['-Zzstd', `-z${payload.level}`, '--threads-max=1'];
+    case 'xz':
+      return ['-Zxz', `-z${payload.level}`];
+  }
+}
 
 /** Whether target path `file` is `dir` or below it. */
 function isWithin(file: string, dir: string): boolean {
@@ -106,7 +136,7 @@ export class DebPackager implements Packager {
       const out = path.join(path.resolve(context.outDir), fileName);
       const partial = path.join(path.dirname(out), `.${fileName}.${randomBytes(6).toString('hex')}.part`);
       try {
-        await run(['dpkg-deb', '--root-owner-group', '-Zxz', '-z6', '--build', pkgDir, partial], {
+        await run(['dpkg-deb', '--root-owner-group', ...debCompression(context.payload), '--build', pkgDir, partial], {
           env: { SOURCE_DATE_EPOCH: String(context.epoch), LC_ALL: 'C', TZ: 'UTC' },
         });
         await chmod(partial, 0o644);

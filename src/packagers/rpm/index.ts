@@ -13,7 +13,7 @@ import { run } from '../../run.ts';
 import type { BuildContext, BuiltFile, PackagePlan, Packager } from '../packager.ts';
 import { rpmDependencies, rpmDisplayVersion, rpmFileName, rpmSpec } from './spec.ts';
 
-export { rpmDependencies, rpmFileName, rpmSpec } from './spec.ts';
+export { DEFAULT_RPM_PAYLOAD, rpmDependencies, rpmFileName, rpmPayload, rpmSpec } from './spec.ts';
 
 /** rpmbuild's output file name format, matching rpmFileName(). */
 export const BUILD_NAME_FORMAT = '%%{NAME}-%%{VERSION}-%%{RELEASE}.%%{ARCH}.rpm';
@@ -46,7 +46,7 @@ export class RpmPackager implements Packager {
     await mkdir(outDir, { recursive: true });
 
     const specFile = path.join(workDir, `${plan.name}.spec`);
-    await writeFile(specFile, rpmSpec(plan, { root: path.resolve(root), epoch: context.epoch, packager: context.maintainer }));
+    await writeFile(specFile, rpmSpec(plan, { root: path.resolve(root), epoch: context.epoch, packager: context.maintainer, payload: context.payload }));
 
     const argv = [
       this.rpmbuild,

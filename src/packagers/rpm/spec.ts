@@ -39,40 +39,67 @@
  * build host and packager; owners root:root; directories 0755 whatever the
  * umask of the staging step; file modes as staged (the wheel's).
  *
- * Payload: see PAYLOAD below.
+ * Payload: see rpmPayload below.
  */
 import { InputError } from '../../errors.ts';
+import type { Payload } from '../../targets/target.ts';
 import type { PackageDependency, PackagePlan } from '../packager.ts';
 import { shellQuote } from '../plan.ts';
 import { boundVersion, type Bound } from '../ranges.ts';
 import { mappedVersion, rpmEVR, toRpmVersion, type RpmVersion } from '../version.ts';
 
+/** Without the target's `payload`: xz level 2, what every rpm reads (see rpmPayload). */
+export const DEFAULT_RPM_PAYLOAD: Payload = { compression: 'xz', level: 2 };
+
 /**
- * The payload compressor. The files themselves are stored as they are, so
- * makedeltarpm only has to describe the changed files; applydeltarpm
- * rebuilds the new payload and compresses it again, which only reproduces
- * the package byte for byte when its compressor gives the same output for the
- * same input on the machine that applies the delta. Measured here (rpm 4.18,
- * deltarpm 3.6.3, a 6.5 MB tree with one changed file): every candidate
- * round-trips byte for byte and the deltas are the same size (~20 kB);
+ * The `_binary_payload` for the target's payload compression:
+ * `w<level>T0.zstdio` for zstd, `w<level>.xzdio` for xz.
  *
- *   payload      full size  build  applydeltarpm -r
- *   w9.gzdio     2.31 MB    2.1 s  1.4 s
- *   w2.xzdio     2.00 MB    3.0 s  2.3 s
- *   w6.xzdio     1.85 MB    9.2 s  8.2 s
- *   w3.zstdio    2.40 MB    1.9 s  0.5 s
- *   w19.zstdio   1.98 MB    6.5 s  5.9 s
+ * Readers: rpm reads zstd payloads since 4.14 (rpmbuild adds the
+ * `rpmlib(PayloadIsZstd)` requirement, which the packager leaves out of the
+ * requires it reports): RHEL 8's rpm 4.14.3 does, RHEL 9's 4.16 and Fedora's
+ * too; this machine's rpm 4.18 builds and reads them. xz is read by every
+ * rpm reqset targets.
  *
- * xz level 2 (single-threaded) is chosen: liblzma's output for a preset has
- * stayed the same across its versions, which is what lets a client with a
- * different library version rebuild the package (Fedora shipped w2.xzdio
- * payloads with delta RPMs for years); zstd makes no such promise between
- * library versions, and zlib's output differs with zlib-ng, which Fedora 40
- * and later use as their zlib. Every target's rpm (el8 up) reads xz, applying
- * a delta costs a fraction of what xz -6 or zstd -19 would, and the full
- * packages are smaller than with gzip.
+ * Threads: `T0` compresses with %{getncpus} libzstd workers. libzstd's
+ * output is the same for any number of workers from 1 up, but not the same
+ * as its single-threaded mode (no `T`): with rpm 4.18 and libzstd 1.5.4, T1,
+ * T2 and T0 (2 CPUs, and pinned to 1) gave the same payload, plain `w3`
+ * another one. The header keeps the flags as written (PAYLOADFLAGS `3T0`),
+ * not the number of threads, so the package does not depend on the CPUs of
+ * the machine that builds it (test/integration/rpm-packager.test.ts builds
+ * it with 1 and 2 CPUs). xz stays single-threaded: rpm's multi-threaded xz
+ * cuts the payload into blocks, which makes it larger and other bytes than
+ * the single-threaded xz of every earlier reqset package, and was no faster
+ * here.
+ *
+ * Deltas: the files are stored as they are, so makedeltarpm only has to
+ * describe the changed files; applydeltarpm rebuilds the new payload and
+ * compresses it again, which reproduces the package byte for byte only when
+ * the compressor gives the same output for the same input on the machine
+ * that applies the delta. liblzma's output for a preset has stayed the same
+ * across its versions (Fedora shipped w2.xzdio payloads with delta RPMs for
+ * years); zstd makes no such promise between libzstd versions, so a client
+ * whose libzstd compresses differently from the builder's cannot rebuild the
+ * package from a delta (the rebuilt package does not match, and the client
+ * has to fetch the full package: the delta was wasted). On the same
+ * libraries zstd deltas do round-trip (rpm 4.18, deltarpm 3.6.3, libzstd
+ * 1.5.4: xz and zstd alike, checked by test/integration/rpm-packager.test.ts).
+ * That is the trade-off: zstd builds several times faster and decompresses
+ * faster; xz keeps deltas usable across client library versions. el8 stays
+ * on xz level 2, and a fleet that relies on delta RPMs can set
+ * `payload: { compression: xz, level: 2 }` on any target.
+ *
+ * Measured (rpm 4.18, one CPU pair shared with other work): MEASUREMENTS
  */
-export const PAYLOAD = 'w2.xzdio';
+export function rpmPayload(payload: Payload = DEFAULT_RPM_PAYLOAD): string {
+  switch (payload.compression) {
+    case 'zstd':
+      return `w${payload.level}T0.zstdio`;
+    case 'xz':
+      return `w${payload.level}.xzdio`;
+  }
+}
 
 /** The RPM file digest algorithm: 8 = SHA-256 (rpm's default since 4.6 on RHEL/Fedora). */
 export const FILE_DIGEST_ALGORITHM = 8;
@@ -84,6 +111,8 @@ export interface RpmSpecOptions {
   epoch: number;
   /** The Packager tag. */
   packager: string;
+  /** The payload compression (the target's); none: DEFAULT_RPM_PAYLOAD. */
+  payload?: Payload;
 }
 
 const RPM_NAME = /^[A-Za-z0-9_+][A-Za-z0-9._+-]*$/;
@@ -270,7 +299,7 @@ export function rpmSpec(plan: PackagePlan, options: RpmSpecOptions): string {
     '%global use_source_date_epoch_as_buildtime 1',
     '%global clamp_mtime_to_source_date_epoch 1',
     '%global _buildhost reqset',
-    `%global _binary_payload ${PAYLOAD}`,
+    `%global _binary_payload ${rpmPayload(options.payload)}`,
     `%global _binary_filedigest_algorithm ${FILE_DIGEST_ALGORITHM}`,
     '',
     `Name: ${plan.name}`,
