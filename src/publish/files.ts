@@ -149,26 +149,3 @@ export async function removeLeftovers(dir: string, isLeftover: (name: string) =>
   }
   return removed;
 }
-
-/**
- * Runs `fn` over `items` with at most `limit` at a time, results in order.
- * After a failure no new item starts; it throws once the running ones end.
- */
-export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const results = new Array<R>(items.length);
-  let next = 0;
-  let failure: { error: unknown } | undefined;
-  const worker = async () => {
-    while (next < items.length && !failure) {
-      const i = next++;
-      try {
-        results[i] = await fn(items[i] as T);
-      } catch (error) {
-        failure ??= { error };
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));
-  if (failure) throw failure.error;
-  return results;
-}

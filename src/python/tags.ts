@@ -3,33 +3,84 @@
  * manylinux) judged against a target: its CPython version, glibc and arch.
  */
 import pep440 from '@renovatebot/pep440';
+import { InputError } from '../errors.ts';
 import { normalizeName } from './names.ts';
 
+/** A parsed wheel file name: `{distribution}-{version}(-{build tag})?-{python tag}-{abi tag}-{platform tag}.whl`. */
 export interface WheelName {
   filename: string;
+  /** As written in the file name (escaped: `-` never appears in it). */
+  distribution: string;
   /** PEP 503 normalized. */
   key: string;
+  /** A valid PEP 440 version, as written. */
   version: string;
+  /** Starts with a digit. */
   build?: string;
   pythonTags: string[];
   abiTags: string[];
   platformTags: string[];
+  /** Every expanded `python-abi-platform` tag the file name claims. */
+  tags: string[];
 }
 
-export function parseWheelFilename(filename: string): WheelName | undefined {
-  const m = /^([^-]+)-([^-]+)(?:-(\d[^-]*))?-([^-]+)-([^-]+)-([^-]+)\.whl$/.exec(filename);
-  if (!m) return undefined;
-  const [, name, version, build, py, abi, plat] = m as unknown as string[];
-  if (!name || !version || !py || !abi || !plat || !pep440.valid(version)) return undefined;
+const FILENAME_DIST = /^[A-Za-z0-9](?:[A-Za-z0-9._]*[A-Za-z0-9])?$/;
+const FILENAME_VERSION = /^[A-Za-z0-9_.!+]+$/;
+const FILENAME_BUILD = /^[0-9][A-Za-z0-9_.]*$/;
+const FILENAME_TAG = /^[A-Za-z0-9_]+(?:\.[A-Za-z0-9_]+)*$/;
+
+/**
+ * The one wheel file name parser (PEP 427 / the binary distribution format
+ * spec): a bare file name (no path separators), a distribution name, a PEP 440
+ * version, an optional build tag starting with a digit, and the python, abi
+ * and platform tags (compressed tag sets split on `.`). Returns why the name
+ * does not fit instead of a parse.
+ */
+function checkWheelFilename(filename: string): WheelName | string {
+  if (filename.includes('/') || filename.includes('\\')) return 'it contains a path separator';
+  if (!filename.endsWith('.whl')) return 'it does not end in .whl';
+  const parts = filename.slice(0, -'.whl'.length).split('-');
+  if (parts.length !== 5 && parts.length !== 6) return `it has ${parts.length} dash-separated parts, expected 5 or 6`;
+  const [distribution = '', version = ''] = parts;
+  const build = parts.length === 6 ? parts[2] : undefined;
+  const [python = '', abi = '', platform = ''] = parts.slice(-3);
+  if (!FILENAME_DIST.test(distribution)) return `bad distribution part ${JSON.stringify(distribution)}`;
+  if (!FILENAME_VERSION.test(version) || !pep440.valid(version)) return `bad version part ${JSON.stringify(version)} (it must be a PEP 440 version)`;
+  if (build !== undefined && !FILENAME_BUILD.test(build)) return `bad build tag ${JSON.stringify(build)} (it must start with a digit)`;
+  for (const [what, tag] of [['python', python], ['abi', abi], ['platform', platform]] as const) {
+    if (!FILENAME_TAG.test(tag)) return `bad ${what} tag ${JSON.stringify(tag)}`;
+  }
+  const pythonTags = python.split('.');
+  const abiTags = abi.split('.');
+  const platformTags = platform.split('.');
+  const tags: string[] = [];
+  for (const p of pythonTags) for (const a of abiTags) for (const pl of platformTags) tags.push(`${p}-${a}-${pl}`);
   return {
     filename,
-    key: normalizeName(name),
+    distribution,
+    key: normalizeName(distribution),
     version,
-    build,
-    pythonTags: py.split('.'),
-    abiTags: abi.split('.'),
-    platformTags: plat.split('.'),
+    ...(build !== undefined ? { build } : {}),
+    pythonTags,
+    abiTags,
+    platformTags,
+    tags,
   };
+}
+
+/** A wheel file name parsed, or undefined when it is not one (see wheelFilenameOrThrow for why). */
+export function parseWheelFilename(filename: string): WheelName | undefined {
+  const parsed = checkWheelFilename(filename);
+  return typeof parsed === 'string' ? undefined : parsed;
+}
+
+/** A wheel file name parsed; throws an InputError that explains what does not fit. */
+export function wheelFilenameOrThrow(filename: string): WheelName {
+  const parsed = checkWheelFilename(filename);
+  if (typeof parsed !== 'string') return parsed;
+  throw new InputError(`${JSON.stringify(filename)} is not a valid wheel file name: ${parsed}`, [
+    `a wheel file name is {distribution}-{version}(-{build tag})?-{python tag}-{abi tag}-{platform tag}.whl (${parsed})`,
+  ]);
 }
 
 export interface TagTarget {

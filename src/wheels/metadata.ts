@@ -1,8 +1,9 @@
 /**
- * Parsers for the text files inside a wheel's `.dist-info` directory and for
- * the wheel file name itself. Pure functions: no I/O. Each parser throws an
- * InputError whose problem list says what is wrong and where (line numbers);
- * the wheel reader (source.ts) prefixes those problems with the member path.
+ * Parsers for the text files inside a wheel's `.dist-info` directory (the
+ * wheel file name's parser is in python/tags.ts). Pure functions: no I/O. Each
+ * parser throws an InputError whose problem list says what is wrong and where
+ * (line numbers); the wheel reader (source.ts) prefixes those problems with
+ * the member path.
  */
 import { InputError } from '../errors.ts';
 import { isValidName, normalizeName } from '../python/names.ts';
@@ -19,57 +20,6 @@ export function normalizeVersionText(version: string): string {
 
 /** A PEP 508 distribution name (as written in METADATA `Name`). */
 export { isValidName as isValidProjectName };
-
-// ---------------------------------------------------------------------------
-// Wheel file names (PEP 427 / the binary distribution format spec)
-
-export interface WheelFilename {
-  /** As written in the file name (escaped: `-` never appears in it). */
-  distribution: string;
-  version: string;
-  build?: string;
-  pythonTags: string[];
-  abiTags: string[];
-  platformTags: string[];
-  /** Every expanded `python-abi-platform` tag the file name claims. */
-  tags: string[];
-}
-
-const FILENAME_DIST = /^[A-Za-z0-9](?:[A-Za-z0-9._]*[A-Za-z0-9])?$/;
-const FILENAME_VERSION = /^[A-Za-z0-9_.!+]+$/;
-const FILENAME_BUILD = /^[0-9][A-Za-z0-9_.]*$/;
-const FILENAME_TAG = /^[A-Za-z0-9_]+(?:\.[A-Za-z0-9_]+)*$/;
-
-/**
- * Parse `{distribution}-{version}(-{build})?-{python}-{abi}-{platform}.whl`.
- * Throws an InputError that explains what does not fit.
- */
-export function parseWheelFilename(filename: string): WheelFilename {
-  const fail = (why: string): never => {
-    throw new InputError(`${JSON.stringify(filename)} is not a valid wheel file name: ${why}`, [
-      `a wheel file name is {distribution}-{version}(-{build tag})?-{python tag}-{abi tag}-{platform tag}.whl (${why})`,
-    ]);
-  };
-  if (filename.includes('/') || filename.includes('\\')) fail('it contains a path separator');
-  if (!filename.endsWith('.whl')) fail('it does not end in .whl');
-  const parts = filename.slice(0, -'.whl'.length).split('-');
-  if (parts.length !== 5 && parts.length !== 6) fail(`it has ${parts.length} dash-separated parts, expected 5 or 6`);
-  const [distribution = '', version = ''] = parts;
-  const build = parts.length === 6 ? parts[2] : undefined;
-  const [python = '', abi = '', platform = ''] = parts.slice(-3);
-  if (!FILENAME_DIST.test(distribution)) fail(`bad distribution part ${JSON.stringify(distribution)}`);
-  if (!FILENAME_VERSION.test(version)) fail(`bad version part ${JSON.stringify(version)}`);
-  if (build !== undefined && !FILENAME_BUILD.test(build)) fail(`bad build tag ${JSON.stringify(build)} (it must start with a digit)`);
-  for (const [what, tag] of [['python', python], ['abi', abi], ['platform', platform]] as const) {
-    if (!FILENAME_TAG.test(tag)) fail(`bad ${what} tag ${JSON.stringify(tag)}`);
-  }
-  const pythonTags = python.split('.');
-  const abiTags = abi.split('.');
-  const platformTags = platform.split('.');
-  const tags: string[] = [];
-  for (const p of pythonTags) for (const a of abiTags) for (const pl of platformTags) tags.push(`${p}-${a}-${pl}`);
-  return { distribution, version, ...(build !== undefined ? { build } : {}), pythonTags, abiTags, platformTags, tags };
-}
 
 // ---------------------------------------------------------------------------
 // RFC 822-style header files (METADATA, WHEEL)

@@ -15,8 +15,10 @@ import * as path from 'node:path';
 import { promisify } from 'node:util';
 import * as zlib from 'node:zlib';
 import type { Readable } from 'node:stream';
+import pLimit from 'p-limit';
 import yauzl from 'yauzl';
 import { InputError } from '../errors.ts';
+import { wheelFilenameOrThrow, type WheelName } from '../python/tags.ts';
 import {
   decodeRecordHash,
   normalizeName,
@@ -25,14 +27,26 @@ import {
   parseEntryPoints,
   parseRecord,
   parseWheelFile,
-  parseWheelFilename,
   type CoreMetadata,
   type EntryPoints,
   type RecordEntry,
   type RecordHash,
-  type WheelFilename,
   type WheelInfo,
 } from './metadata.ts';
+import {
+  crc32,
+  decodeDosTime,
+  FLAG_DATA_DESCRIPTOR,
+  FLAG_ENCRYPTED,
+  FLAG_STRONG_ENCRYPTION,
+  FLAG_UTF8,
+  LIMIT32,
+  LOCAL_HEADER_SIGNATURE,
+  LOCAL_HEADER_SIZE,
+  METHOD_DEFLATED,
+  METHOD_STORED,
+  type DosTime,
+} from './zip.ts';
 
 /** Written by extractTo next to the unpacked files: what is needed to rebuild the .whl. */
 export const ZIPINFO_FILE = '.reqset-wheel.json';
@@ -59,21 +73,6 @@ const FILE_TYPE_NAMES: Readonly<Record<number, string>> = {
   0o010000: 'a FIFO',
   0o140000: 'a socket',
 };
-
-/** Zip general purpose flag bits. */
-const FLAG_ENCRYPTED = 0x0001;
-const FLAG_DATA_DESCRIPTOR = 0x0008;
-const FLAG_STRONG_ENCRYPTION = 0x0040;
-const FLAG_UTF8 = 0x0800;
-
-const METHOD_STORED = 0;
-const METHOD_DEFLATED = 8;
-
-const LOCAL_HEADER_SIGNATURE = 0x04034b50;
-const LOCAL_HEADER_SIZE = 30;
-
-/** `[year, month, day, hour, minute, second]` from a DOS date and time. */
-export type DosTime = [number, number, number, number, number, number];
 
 export interface WheelMember {
   /** Path inside the zip, `/`-separated; directories end with `/`. */
@@ -143,7 +142,7 @@ export interface WheelSource {
   /** The path openWheel was given. */
   path: string;
   filename: string;
-  parsedFilename: WheelFilename;
+  parsedFilename: WheelName;
   /** Hex sha256 of the .whl file. */
   sha256: string;
   size: number;
@@ -200,54 +199,32 @@ async function sha256OfFd(fd: number, size: number): Promise<string> {
   return hash.digest('hex');
 }
 
-/** Run `fn` over `items` with at most `limit` running at once; results keep the items' order. */
-async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const results = new Array<R>(items.length);
-  let next = 0;
-  let failed = false;
-  const worker = async () => {
-    while (!failed && next < items.length) {
-      const i = next++;
-      try {
-        results[i] = await fn(items[i] as T);
-      } catch (error) {
-        failed = true;
-        throw error;
-      }
+/**
+ * Runs `fn` over `items` through p-limit, at most `limit` at a time, results
+ * in the items' order. After a failure no new item starts; it throws the first
+ * failure once the running ones end, so nothing is still running when it
+ * returns (a caller may close or remove what they use). Used by publish too;
+ * its home should be src/fsutil.ts, below every stage.
+ */
+export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const run = pLimit({ concurrency: Math.max(1, limit), rejectOnClear: true });
+  let failure: { error: unknown } | undefined;
+  const stopOnFailure = async (item: T): Promise<R> => {
+    try {
+      return await fn(item);
+    } catch (error) {
+      failure ??= { error };
+      run.clearQueue(); // the items not started yet reject with an AbortError and never start
+      throw error;
     }
   };
-  // Wait for every worker, even after a failure: nothing may still be running when this returns.
-  const settled = await Promise.allSettled(Array.from({ length: Math.min(limit, items.length) }, worker));
-  const rejected = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-  if (rejected) throw rejected.reason;
-  return results;
+  const settled = await Promise.allSettled(items.map((item) => run(stopOnFailure, item)));
+  if (failure) throw failure.error;
+  return settled.map((r) => (r as PromiseFulfilledResult<R>).value);
 }
 
 /** Members read or written at once (I/O goes through libuv's thread pool). */
 const CONCURRENCY = 8;
-
-let crcTable: Uint32Array | undefined;
-/** CRC-32 (zip/zlib polynomial), continuing from `value`. */
-function crc32(data: Buffer, value = 0): number {
-  const native = (zlib as { crc32?: (d: Buffer, v?: number) => number }).crc32;
-  if (typeof native === 'function') return native(data, value);
-  if (!crcTable) {
-    crcTable = new Uint32Array(256);
-    for (let n = 0; n < 256; n++) {
-      let c = n;
-      for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-      crcTable[n] = c >>> 0;
-    }
-  }
-  let c = (value ^ 0xffffffff) >>> 0;
-  for (let i = 0; i < data.length; i++) c = (crcTable[(c ^ (data[i] ?? 0)) & 0xff] ?? 0) ^ (c >>> 8);
-  return (c ^ 0xffffffff) >>> 0;
-}
-
-/** Decode a DOS date and time as Python's zipfile does. */
-export function decodeDosTime(date: number, time: number): DosTime {
-  return [((date >> 9) & 0x7f) + 1980, (date >> 5) & 0x0f, date & 0x1f, (time >> 11) & 0x1f, (time >> 5) & 0x3f, (time & 0x1f) * 2];
-}
 
 /** True when `target` is strictly inside `root` (both absolute, already resolved). */
 export function isInsideRoot(root: string, target: string, sep: string = path.sep): boolean {
@@ -557,9 +534,9 @@ async function validate(
   const problem = (name: string, why: string) => problems.push(`member ${q(name)}: ${why}`);
 
   // -- the file name
-  let parsedFilename: WheelFilename | undefined;
+  let parsedFilename: WheelName | undefined;
   try {
-    parsedFilename = parseWheelFilename(filename);
+    parsedFilename = wheelFilenameOrThrow(filename);
   } catch (error) {
     problems.push(...(error instanceof InputError ? error.problems : [(error as Error).message]));
   }
@@ -692,7 +669,7 @@ async function validate(
     const diName = dash > 0 ? distStem.slice(0, dash) : distStem;
     const diVersion = dash > 0 ? distStem.slice(dash + 1) : '';
     if (
-      normalizeName(diName) !== normalizeName(parsedFilename.distribution) ||
+      normalizeName(diName) !== parsedFilename.key ||
       normalizeVersionText(diVersion) !== normalizeVersionText(parsedFilename.version)
     ) {
       problems.push(
@@ -780,7 +757,7 @@ async function validate(
 
   if (metadata && parsedFilename) {
     const metaName = `${distInfo}/METADATA`;
-    if (normalizeName(metadata.name) !== normalizeName(parsedFilename.distribution)) {
+    if (normalizeName(metadata.name) !== parsedFilename.key) {
       problem(metaName, `Name ${q(metadata.name)} does not match the file name's distribution ${q(parsedFilename.distribution)}`);
     }
     if (normalizeVersionText(metadata.version) !== normalizeVersionText(parsedFilename.version)) {
@@ -929,7 +906,7 @@ async function checkLocalHeader(fd: number, fileSize: number, state: MemberState
   // With a data descriptor (bit 3) the local CRC and sizes may be zero; zip64 puts 0xffffffff there.
   const deferred = (flags & FLAG_DATA_DESCRIPTOR) !== 0;
   const compare = (what: string, local: number, central: number, hex = false) => {
-    if (local === 0xffffffff || (deferred && local === 0) || local === central >>> 0) return;
+    if (local === LIMIT32 || (deferred && local === 0) || local === central >>> 0) return;
     const show = hex ? hex32 : String;
     mismatches.push(`the local header says ${what} ${show(local)}, the central directory ${show(central)}`);
   };
@@ -958,7 +935,7 @@ type OpenedWheelInit = Omit<WheelSource, 'members' | 'read' | 'extractTo' | 'clo
 class OpenedWheel implements WheelSource {
   readonly path: string;
   readonly filename: string;
-  readonly parsedFilename: WheelFilename;
+  readonly parsedFilename: WheelName;
   readonly sha256: string;
   readonly size: number;
   readonly distInfo: string;

@@ -20,12 +20,29 @@
 import { createHash } from 'node:crypto';
 import { constants } from 'node:fs';
 import { open, rm, type FileHandle } from 'node:fs/promises';
-import * as zlib from 'node:zlib';
-import { formatZipInfo, ZIPINFO_FILE, type DosTime, type WheelSource } from './source.ts';
+import { formatZipInfo, ZIPINFO_FILE, type WheelSource } from './source.ts';
+import {
+  CENTRAL_HEADER_SIGNATURE,
+  CENTRAL_HEADER_SIZE,
+  crc32,
+  dosDate,
+  dosTime,
+  END_SIGNATURE,
+  END_SIZE,
+  FLAG_UTF8,
+  LIMIT16,
+  LIMIT32,
+  LOCAL_HEADER_SIGNATURE,
+  LOCAL_HEADER_SIZE,
+  METHOD_STORED,
+  ZIP64_END_SIGNATURE,
+  ZIP64_END_SIZE,
+  ZIP64_EXTRA_ID,
+  ZIP64_LOCATOR_SIGNATURE,
+  ZIP64_LOCATOR_SIZE,
+  type DosTime,
+} from './zip.ts';
 
-const FLAG_UTF8 = 0x0800;
-const LIMIT16 = 0xffff;
-const LIMIT32 = 0xffffffff;
 /** Version made by for ZIPINFO_FILE: Unix, zip 2.0 (what Python's zipfile writes). */
 const MADE_BY_UNIX = 0x0314;
 const NEEDED_DEFAULT = 20;
@@ -44,36 +61,10 @@ export interface StoredMember {
   externalAttr: number;
 }
 
-export function dosTime([, , , hour, minute, second]: DosTime): number {
-  return (hour << 11) | (minute << 5) | Math.floor(second / 2);
-}
-
-export function dosDate([year, month, day]: DosTime): number {
-  return ((year - 1980) << 9) | (month << 5) | day;
-}
-
-let crcTable: Uint32Array | undefined;
-/** CRC-32 (zip polynomial): zlib's where Node has it (20.15 and later), else a table. */
-export function crc32(data: Buffer): number {
-  const native = (zlib as { crc32?: (d: Buffer) => number }).crc32;
-  if (typeof native === 'function') return native(data) >>> 0;
-  if (!crcTable) {
-    crcTable = new Uint32Array(256);
-    for (let n = 0; n < 256; n++) {
-      let c = n;
-      for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-      crcTable[n] = c >>> 0;
-    }
-  }
-  let c = 0xffffffff;
-  for (let i = 0; i < data.length; i++) c = (crcTable[(c ^ (data[i] ?? 0)) & 0xff] ?? 0) ^ (c >>> 8);
-  return (c ^ 0xffffffff) >>> 0;
-}
-
 /** A zip64 extra field block holding `values` (8 bytes each). */
 function zip64Extra(values: bigint[]): Buffer {
   const block = Buffer.alloc(4 + values.length * 8);
-  block.writeUInt16LE(0x0001, 0);
+  block.writeUInt16LE(ZIP64_EXTRA_ID, 0);
   block.writeUInt16LE(values.length * 8, 2);
   values.forEach((v, i) => block.writeBigUInt64LE(v, 4 + i * 8));
   return block;
@@ -111,11 +102,11 @@ export class StoredZipWriter {
     const date = dosDate(member.time);
 
     const localExtra = bigSize ? zip64Extra([BigInt(size), BigInt(size)]) : Buffer.alloc(0);
-    const local = Buffer.alloc(30);
-    local.writeUInt32LE(0x04034b50, 0);
+    const local = Buffer.alloc(LOCAL_HEADER_SIZE);
+    local.writeUInt32LE(LOCAL_HEADER_SIGNATURE, 0);
     local.writeUInt16LE(needed, 4);
     local.writeUInt16LE(flags, 6);
-    local.writeUInt16LE(0, 8); // stored
+    local.writeUInt16LE(METHOD_STORED, 8);
     local.writeUInt16LE(time, 10);
     local.writeUInt16LE(date, 12);
     local.writeUInt32LE(crc, 14);
@@ -131,12 +122,12 @@ export class StoredZipWriter {
     if (bigSize) centralValues.push(BigInt(size), BigInt(size));
     if (bigOffset) centralValues.push(BigInt(offset));
     const centralExtra = centralValues.length ? zip64Extra(centralValues) : Buffer.alloc(0);
-    const header = Buffer.alloc(46);
-    header.writeUInt32LE(0x02014b50, 0);
+    const header = Buffer.alloc(CENTRAL_HEADER_SIZE);
+    header.writeUInt32LE(CENTRAL_HEADER_SIGNATURE, 0);
     header.writeUInt16LE(member.madeBy, 4);
     header.writeUInt16LE(needed, 6);
     header.writeUInt16LE(flags, 8);
-    header.writeUInt16LE(0, 10);
+    header.writeUInt16LE(METHOD_STORED, 10);
     header.writeUInt16LE(time, 12);
     header.writeUInt16LE(date, 14);
     header.writeUInt32LE(crc, 16);
@@ -161,9 +152,9 @@ export class StoredZipWriter {
     const count = this.count;
     if (count >= LIMIT16 || start >= LIMIT32 || size >= LIMIT32) {
       const end64 = this.offset;
-      const record = Buffer.alloc(56);
-      record.writeUInt32LE(0x06064b50, 0);
-      record.writeBigUInt64LE(44n, 4);
+      const record = Buffer.alloc(ZIP64_END_SIZE);
+      record.writeUInt32LE(ZIP64_END_SIGNATURE, 0);
+      record.writeBigUInt64LE(BigInt(ZIP64_END_SIZE - 12), 4); // the size of the rest of the record
       record.writeUInt16LE(NEEDED_ZIP64, 12);
       record.writeUInt16LE(NEEDED_ZIP64, 14);
       record.writeUInt32LE(0, 16);
@@ -172,15 +163,15 @@ export class StoredZipWriter {
       record.writeBigUInt64LE(BigInt(count), 32);
       record.writeBigUInt64LE(BigInt(size), 40);
       record.writeBigUInt64LE(BigInt(start), 48);
-      const locator = Buffer.alloc(20);
-      locator.writeUInt32LE(0x07064b50, 0);
+      const locator = Buffer.alloc(ZIP64_LOCATOR_SIZE);
+      locator.writeUInt32LE(ZIP64_LOCATOR_SIGNATURE, 0);
       locator.writeUInt32LE(0, 4);
       locator.writeBigUInt64LE(BigInt(end64), 8);
       locator.writeUInt32LE(1, 16);
       await this.write(Buffer.concat([record, locator]));
     }
-    const end = Buffer.alloc(22);
-    end.writeUInt32LE(0x06054b50, 0);
+    const end = Buffer.alloc(END_SIZE);
+    end.writeUInt32LE(END_SIGNATURE, 0);
     end.writeUInt16LE(Math.min(count, LIMIT16), 8);
     end.writeUInt16LE(Math.min(count, LIMIT16), 10);
     end.writeUInt32LE(Math.min(size, LIMIT32), 12);

@@ -13,10 +13,8 @@ import {
   parseHeaders,
   parseRecord,
   parseWheelFile,
-  parseWheelFilename,
 } from '../../src/wheels/metadata.ts';
 import {
-  decodeDosTime,
   FAKE_ROOT,
   formatZipInfo,
   isInsideRoot,
@@ -25,6 +23,7 @@ import {
   DEFAULT_MTIME,
   type ZipInfo,
 } from '../../src/wheels/source.ts';
+import { crc32, decodeDosTime, dosDate, dosTime } from '../../src/wheels/zip.ts';
 
 /** Assert that fn throws an InputError one of whose problems matches `pattern`. */
 function throwsProblem(fn: () => unknown, pattern: RegExp): void {
@@ -48,45 +47,6 @@ describe('names', () => {
   it('folds versions for comparison', () => {
     assert.equal(normalizeVersionText('1.0_RC1'), normalizeVersionText('1.0-rc1'));
     assert.notEqual(normalizeVersionText('1.0'), normalizeVersionText('1.1'));
-  });
-});
-
-describe('parseWheelFilename', () => {
-  it('parses a simple pure wheel', () => {
-    const w = parseWheelFilename('requests-2.34.2-py3-none-any.whl');
-    assert.equal(w.distribution, 'requests');
-    assert.equal(w.version, '2.34.2');
-    assert.equal(w.build, undefined);
-    assert.deepEqual(w.tags, ['py3-none-any']);
-  });
-  it('expands compressed tag sets', () => {
-    const w = parseWheelFilename('six-1.17.0-py2.py3-none-any.whl');
-    assert.deepEqual(w.pythonTags, ['py2', 'py3']);
-    assert.deepEqual(w.tags, ['py2-none-any', 'py3-none-any']);
-    const m = parseWheelFilename('MarkupSafe-3.0.3-cp311-cp311-manylinux_2_17_x86_64.manylinux2014_x86_64.whl');
-    assert.deepEqual(m.tags, ['cp311-cp311-manylinux_2_17_x86_64', 'cp311-cp311-manylinux2014_x86_64']);
-  });
-  it('parses a build tag', () => {
-    const w = parseWheelFilename('pkg-1.0-1b-py3-none-any.whl');
-    assert.equal(w.build, '1b');
-    assert.equal(w.version, '1.0');
-  });
-  it('accepts local versions and epochs', () => {
-    assert.equal(parseWheelFilename('pkg-1!2.0+local.1-py3-none-any.whl').version, '1!2.0+local.1');
-  });
-  it('rejects a build tag that does not start with a digit', () => {
-    throwsProblem(() => parseWheelFilename('pkg-1.0-b1-py3-none-any.whl'), /build tag/);
-  });
-  it('rejects the wrong number of parts', () => {
-    throwsProblem(() => parseWheelFilename('pkg-1.0-py3-none.whl'), /4 dash-separated parts/);
-    throwsProblem(() => parseWheelFilename('a-b-1.0-1-py3-none-any.whl'), /7 dash-separated parts/);
-  });
-  it('rejects other extensions and paths', () => {
-    throwsProblem(() => parseWheelFilename('pkg-1.0.tar.gz'), /\.whl/);
-    throwsProblem(() => parseWheelFilename('../pkg-1.0-py3-none-any.whl'), /path separator/);
-  });
-  it('rejects empty parts', () => {
-    throwsProblem(() => parseWheelFilename('pkg--py3-none-any.whl'), /version/);
   });
 });
 
@@ -385,6 +345,15 @@ describe('zip details', () => {
     const time = (3 << 11) | (4 << 5) | 3;
     assert.deepEqual(decodeDosTime(date, time), [2020, 1, 2, 3, 4, 6]);
     assert.deepEqual(decodeDosTime(0x21, 0), [1980, 1, 1, 0, 0, 0]);
+  });
+  it('encodes DOS date and time back (two-second resolution)', () => {
+    assert.deepEqual(decodeDosTime(dosDate([2020, 1, 2, 3, 4, 6]), dosTime([2020, 1, 2, 3, 4, 6])), [2020, 1, 2, 3, 4, 6]);
+    assert.deepEqual(decodeDosTime(dosDate([2107, 12, 31, 23, 59, 59]), dosTime([2107, 12, 31, 23, 59, 59])), [2107, 12, 31, 23, 59, 58]);
+  });
+  it('computes CRC-32 as zip does, also continued over chunks', () => {
+    assert.equal(crc32(Buffer.from('123456789')), 0xcbf43926);
+    assert.equal(crc32(Buffer.alloc(0)), 0);
+    assert.equal(crc32(Buffer.from('56789'), crc32(Buffer.from('1234'))), 0xcbf43926);
   });
   it('formats ZIPINFO with fixed key order, 2-space indentation, ASCII and a trailing newline', () => {
     const info: ZipInfo = {
