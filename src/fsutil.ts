@@ -4,6 +4,7 @@ import { createReadStream, rmSync } from 'node:fs';
 import { mkdir, mkdtemp, rename, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import pLimit from 'p-limit';
 
 export async function sha256File(file: string): Promise<string> {
   const hash = createHash('sha256');
@@ -85,4 +86,27 @@ export async function withTempDir<T>(prefix: string, work: (dir: string) => Prom
   } finally {
     await discard(dir);
   }
+}
+
+/**
+ * Runs `fn` over `items` through p-limit, at most `limit` at a time, results
+ * in the items' order. After a failure no new item starts; it throws the first
+ * failure once the running ones end, so nothing is still running when it
+ * returns (a caller may close or remove what they use).
+ */
+export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const run = pLimit({ concurrency: Math.max(1, limit), rejectOnClear: true });
+  let failure: { error: unknown } | undefined;
+  const stopOnFailure = async (item: T): Promise<R> => {
+    try {
+      return await fn(item);
+    } catch (error) {
+      failure ??= { error };
+      run.clearQueue(); // the items not started yet reject with an AbortError and never start
+      throw error;
+    }
+  };
+  const settled = await Promise.allSettled(items.map((item) => run(stopOnFailure, item)));
+  if (failure) throw failure.error;
+  return settled.map((r) => (r as PromiseFulfilledResult<R>).value);
 }

@@ -15,9 +15,9 @@ import * as path from 'node:path';
 import { promisify } from 'node:util';
 import * as zlib from 'node:zlib';
 import type { Readable } from 'node:stream';
-import pLimit from 'p-limit';
 import yauzl from 'yauzl';
 import { InputError } from '../errors.ts';
+import { mapLimit } from '../fsutil.ts';
 import { wheelFilenameOrThrow, type WheelName } from '../python/tags.ts';
 import {
   decodeRecordHash,
@@ -197,30 +197,6 @@ async function sha256OfFd(fd: number, size: number): Promise<string> {
     hash.update(buf);
   }
   return hash.digest('hex');
-}
-
-/**
- * Runs `fn` over `items` through p-limit, at most `limit` at a time, results
- * in the items' order. After a failure no new item starts; it throws the first
- * failure once the running ones end, so nothing is still running when it
- * returns (a caller may close or remove what they use). Used by publish too;
- * its home should be src/fsutil.ts, below every stage.
- */
-export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const run = pLimit({ concurrency: Math.max(1, limit), rejectOnClear: true });
-  let failure: { error: unknown } | undefined;
-  const stopOnFailure = async (item: T): Promise<R> => {
-    try {
-      return await fn(item);
-    } catch (error) {
-      failure ??= { error };
-      run.clearQueue(); // the items not started yet reject with an AbortError and never start
-      throw error;
-    }
-  };
-  const settled = await Promise.allSettled(items.map((item) => run(stopOnFailure, item)));
-  if (failure) throw failure.error;
-  return settled.map((r) => (r as PromiseFulfilledResult<R>).value);
 }
 
 /** Members read or written at once (I/O goes through libuv's thread pool). */
