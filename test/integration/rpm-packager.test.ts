@@ -21,7 +21,7 @@ import { RpmPackager } from '../../src/packagers/rpm/index.ts';
 import { rpmDependencies, rpmScriptletDependencies } from '../../src/packagers/rpm/spec.ts';
 import { parseWheelFilename } from '../../src/python/tags.ts';
 import { run } from '../../src/run.ts';
-import { parseTarget, type Target } from '../../src/targets/target.ts';
+import { parseTarget, type Payload, type Target } from '../../src/targets/target.ts';
 import { haveGcc, makeCompiledTree, neededLibraries, PRIVATE_LIBRARY } from '../helpers/elf-fixtures.ts';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -140,10 +140,14 @@ async function stageWheel(plan: PackagePlan, files: Tree, root?: string): Promis
   return { root: stageRoot, tree };
 }
 
-/** Builds the package; what build() says it requires must be what rpm -qp --requires shows. */
-async function build(plan: PackagePlan, root: string, name = plan.name): Promise<string> {
+/**
+ * Builds the package with the target's payload compression (as the pipeline
+ * does) unless told otherwise (`null`: none given, the packager's default);
+ * what build() says it requires must be what rpm -qp --requires shows.
+ */
+async function build(plan: PackagePlan, root: string, name = plan.name, payload: Payload | null = target.payload ?? null, rpmbuild = 'rpmbuild'): Promise<string> {
   const dir = await newDir(`build-${name}`);
-  const built = await new RpmPackager().build(plan, root, { epoch: EPOCH, outDir: path.join(dir, 'out'), workDir: path.join(dir, 'work'), maintainer: MAINTAINER });
+  const built = await new RpmPackager(rpmbuild).build(plan, root, { epoch: EPOCH, outDir: path.join(dir, 'out'), workDir: path.join(dir, 'work'), maintainer: MAINTAINER, ...(payload ? { payload } : {}) });
   assert.deepEqual([...built.requires].sort(), await requires(built.path), 'build() returns the requires the package carries');
   assert.equal(new Set(built.requires).size, built.requires.length, 'once each');
   return built.path;
@@ -230,7 +234,8 @@ describe('RpmPackager with the real rpmbuild', { skip: NO_RPMBUILD }, () => {
     assert.equal(path.basename(file), 'rpmtest-wheel-tinyvec-1.0-1.noarch.rpm');
 
     const header = await query(file, '--qf', '%{NAME}|%{EPOCHNUM}:%{VERSION}-%{RELEASE}|%{ARCH}|%{BUILDHOST}|%{BUILDTIME}|%{PACKAGER}|%{PAYLOADCOMPRESSOR}|%{PAYLOADFLAGS}|%{FILEDIGESTALGO}');
-    assert.equal(header, `rpmtest-wheel-tinyvec|0:1.0-1|noarch|reqset|${EPOCH}|${MAINTAINER}|xz|2|8`);
+    // el9-py311's payload: zstd level 3 with libzstd workers (T0).
+    assert.equal(header, `rpmtest-wheel-tinyvec|0:1.0-1|noarch|reqset|${EPOCH}|${MAINTAINER}|zstd|3T0|8`);
 
     // Only what the plan says: no /usr/bin/env, /usr/bin/perl, perl(...), python3dist(...), `python`.
     const expected = [...new Set([...rpmDependencies(plan), ...rpmScriptletDependencies(plan)])].sort();
@@ -391,6 +396,60 @@ describe('RpmPackager with the real rpmbuild', { skip: NO_RPMBUILD }, () => {
     });
   });
 
+  it('compresses the payload as asked, and the real rpm reads every one back: xz 2 by default, xz and zstd at other levels', async () => {
+    const plan = purePlan();
+    const { root, tree } = await stageWheel(plan, PURE_FILES);
+    const staged = await listTree(tree);
+    const cases: [Payload | null, string, string][] = [
+      [null, 'xz', '2'],
+      [{ compression: 'xz', level: 2 }, 'xz', '2'],
+      [{ compression: 'xz', level: 6 }, 'xz', '6'],
+      [{ compression: 'zstd', level: 3 }, 'zstd', '3T0'],
+      [{ compression: 'zstd', level: 19 }, 'zstd', '19T0'],
+    ];
+    for (const [payload, compressor, flags] of cases) {
+      const label = payload ? `${payload.compression}-${payload.level}` : 'default';
+      const file = await build(plan, root, `payload-${label}`, payload);
+      assert.equal(await query(file, '--qf', '%{PAYLOADCOMPRESSOR}|%{PAYLOADFLAGS}'), `${compressor}|${flags}`, label);
+      const rpmlib = lines(await query(file, '--requires')).filter((l) => l.startsWith('rpmlib(Payload'));
+      assert.equal(rpmlib.some((l) => l.startsWith('rpmlib(PayloadIsZstd)')), compressor === 'zstd', `${label}: ${rpmlib.join(', ')}`);
+      // rpm's own reader decompresses the payload: rpm2archive turns it into a tar.
+      const out = await newDir(`unpacked-${label}`);
+      await run(['sh', '-c', 'rpm2archive -n - < "$1" | tar -x -C "$2"', 'sh', file, out]);
+      const unpacked = await listTree(path.join(out, plan.contents[0] as string));
+      assert.deepEqual([...unpacked.files].sort(), [...staged.files].sort(), `${label}: the payload decompresses to the staged files`);
+      assert.equal((await run(['rpm', '-K', '--nosignature', file])).exitCode, 0, `${label}: digests check out`);
+    }
+  });
+
+  it('builds the same zstd package whatever the number of CPUs (T0: libzstd workers, 1 or more give the same bytes)', { skip: existsSync('/usr/bin/taskset') ? false : 'taskset is not installed' }, async (t) => {
+    const cpus = Number((await run(['rpm', '--eval', '%{getncpus}'])).stdout.trim());
+    if (cpus < 2) {
+      t.skip(`rpm sees ${cpus} CPU here: nothing to compare`);
+      return;
+    }
+    // rpmbuild pinned to one CPU: %{getncpus} is 1, so T0 means one worker.
+    const pinned = path.join(await newDir('taskset'), 'rpmbuild');
+    await writeFile(pinned, '#!/bin/sh\nexec taskset -c 0 rpmbuild "$@"\n');
+    await chmod(pinned, 0o755);
+    assert.equal((await run(['taskset', '-c', '0', 'rpm', '--eval', '%{getncpus}'])).stdout.trim(), '1');
+    // Some 20 MB of hex digests (half of it compresses away), more than two
+    // libzstd jobs (8 MB of input each at level 3), so the workers share the work.
+    const big: Tree = { ...PURE_FILES };
+    for (let i = 0; i < 20; i++) {
+      const lines: string[] = [];
+      for (let j = 0; j < 16384; j++) lines.push(sha256(`${i}/${j}`));
+      big[`tinyvec/data/digests${i}.txt`] = lines.join('\n') + '\n';
+    }
+    const plan = purePlan();
+    const { root } = await stageWheel(plan, big);
+    const payload: Payload = { compression: 'zstd', level: 3 };
+    const many = await build(plan, root, 'cpus-many', payload);
+    const one = await build(plan, root, 'cpus-one', payload, pinned);
+    t.diagnostic(`${cpus} CPUs and 1 CPU: ${(await stat(many)).size} bytes`);
+    assert.equal(sha256(await readFile(one)), sha256(await readFile(many)));
+  });
+
   it('is reproducible: other TZ, umask, working directory, staging directory and staged mtimes give the same bytes', async () => {
     const plan = purePlan();
     const first = await stageWheel(plan, PURE_FILES);
@@ -418,30 +477,33 @@ describe('RpmPackager with the real rpmbuild', { skip: NO_RPMBUILD }, () => {
     assert.equal(sha256(await readFile(fileB)), sha256(await readFile(fileA)));
   });
 
-  it('makes deltas that rebuild the new package byte for byte (makedeltarpm, applydeltarpm -r)', { skip: HAVE_DELTARPM ? false : 'deltarpm is not installed' }, async (t) => {
-    // Some 300 kB of text that does not compress away, so the delta's size means something.
-    let seed = 42;
-    const word = () => {
-      seed = (seed * 1103515245 + 12345) % 2147483648;
-      return seed.toString(36);
-    };
-    const big: Tree = { ...PURE_FILES };
-    for (let i = 0; i < 30; i++) big[`tinyvec/data/module${i}.py`] = Array.from({ length: 1500 }, word).join(' ') + '\n';
-    const v1 = purePlan('1.0.0');
-    const v2 = purePlan('1.0.1');
-    const changed = { ...big, 'tinyvec/vec.py': 'class Vec:\n    """Now with a docstring."""\n' };
-    const old = await build(v1, (await stageWheel(v1, big)).root);
-    const neu = await build(v2, (await stageWheel(v2, changed)).root);
-    const dir = await newDir('delta');
-    const delta = path.join(dir, 'd.drpm');
-    const rebuilt = path.join(dir, 'rebuilt.rpm');
-    await run(['makedeltarpm', old, neu, delta]);
-    await run(['applydeltarpm', '-r', old, delta, rebuilt]);
-    assert.equal(sha256(await readFile(rebuilt)), sha256(await readFile(neu)), 'applydeltarpm reproduces the new package');
-    const sizes = { full: (await stat(neu)).size, delta: (await stat(delta)).size };
-    t.diagnostic(`full package ${sizes.full} bytes, delta ${sizes.delta} bytes`);
-    assert.ok(sizes.delta * 5 < sizes.full, `the delta is small: ${JSON.stringify(sizes)}`);
-  });
+  for (const payload of [{ compression: 'xz', level: 2 }, { compression: 'zstd', level: 3 }] as Payload[]) {
+    it(`makes deltas that rebuild the new package byte for byte (makedeltarpm, applydeltarpm -r): ${payload.compression} ${payload.level}`, { skip: HAVE_DELTARPM ? false : 'deltarpm is not installed' }, async (t) => {
+      // Some 300 kB of text that does not compress away, so the delta's size means something.
+      let seed = 42;
+      const word = () => {
+        seed = (seed * 1103515245 + 12345) % 2147483648;
+        return seed.toString(36);
+      };
+      const big: Tree = { ...PURE_FILES };
+      for (let i = 0; i < 30; i++) big[`tinyvec/data/module${i}.py`] = Array.from({ length: 1500 }, word).join(' ') + '\n';
+      const v1 = purePlan('1.0.0');
+      const v2 = purePlan('1.0.1');
+      const changed = { ...big, 'tinyvec/vec.py': 'class Vec:\n    """Now with a docstring."""\n' };
+      const old = await build(v1, (await stageWheel(v1, big)).root, undefined, payload);
+      const neu = await build(v2, (await stageWheel(v2, changed)).root, undefined, payload);
+      const dir = await newDir(`delta-${payload.compression}`);
+      const delta = path.join(dir, 'd.drpm');
+      const rebuilt = path.join(dir, 'rebuilt.rpm');
+      await run(['makedeltarpm', old, neu, delta]);
+      await run(['applydeltarpm', '-r', old, delta, rebuilt]);
+      assert.equal(await query(neu, '--qf', '%{PAYLOADCOMPRESSOR}'), payload.compression);
+      assert.equal(sha256(await readFile(rebuilt)), sha256(await readFile(neu)), 'applydeltarpm reproduces the new package');
+      const sizes = { full: (await stat(neu)).size, delta: (await stat(delta)).size };
+      t.diagnostic(`full package ${sizes.full} bytes, delta ${sizes.delta} bytes`);
+      assert.ok(sizes.delta * 5 < sizes.full, `the delta is small: ${JSON.stringify(sizes)}`);
+    });
+  }
 });
 
 /**
