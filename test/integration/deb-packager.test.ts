@@ -28,7 +28,7 @@ import { planRuntimePackage, planWheelPackage, wheelStem } from '../../src/packa
 import { specifierBounds } from '../../src/packagers/ranges.ts';
 import { parseWheelFilename } from '../../src/python/tags.ts';
 import { run } from '../../src/run.ts';
-import type { Target } from '../../src/targets/target.ts';
+import type { Payload, Target } from '../../src/targets/target.ts';
 import { pep440Verdicts } from '../helpers/pep440-oracle.ts';
 import {
   compileExtension,
@@ -71,8 +71,9 @@ async function fresh(name: string): Promise<string> {
   return dir;
 }
 
+/** What the pipeline passes: the target's payload compression (debian12: zstd 3), unless overridden. */
 function context(dir: string, overrides: Partial<BuildContext> = {}): BuildContext {
-  return { epoch: EPOCH, outDir: path.join(dir, 'out'), workDir: path.join(dir, 'work'), maintainer: MAINTAINER, ...overrides };
+  return { epoch: EPOCH, outDir: path.join(dir, 'out'), workDir: path.join(dir, 'work'), maintainer: MAINTAINER, ...(target.payload ? { payload: target.payload } : {}), ...overrides };
 }
 
 function wheel(filename: string) {
@@ -156,9 +157,14 @@ async function controlMember(deb: string, name: string): Promise<string> {
   return (await run(['dpkg-deb', '--info', deb, name])).stdout;
 }
 
-async function checkArchive(deb: string) {
+/** The first bytes of each compressor's output. */
+const MAGIC = { zst: Buffer.from([0x28, 0xb5, 0x2f, 0xfd]), xz: Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00]) };
+
+/** The ar members (debian-binary, then control and data compressed with `ext`), their times and owners. */
+async function checkArchive(deb: string, ext: keyof typeof MAGIC = 'zst') {
   const members = readAr(await readFile(deb));
-  assert.deepEqual(members.map((m) => m.name), ['debian-binary', 'control.tar.xz', 'data.tar.xz']);
+  assert.deepEqual(members.map((m) => m.name), ['debian-binary', `control.tar.${ext}`, `data.tar.${ext}`]);
+  for (const member of members.slice(1)) assert.ok(member.data.subarray(0, MAGIC[ext].length).equals(MAGIC[ext]), `${member.name} is ${ext} data`);
   for (const member of members) {
     assert.equal(member.mtime, EPOCH, `${member.name}: ar time is SOURCE_DATE_EPOCH`);
     assert.equal(member.uid, 0);
@@ -335,6 +341,62 @@ describe('building .deb packages', () => {
     const first = await buildBoth(false);
     const second = await buildBoth(true);
     assert.deepEqual(second, first);
+  });
+});
+
+describe('payload compression', () => {
+  it('compresses control.tar and data.tar as asked, and dpkg-deb reads every one back: xz 6 by default, xz and zstd at other levels', async () => {
+    const files = pureWheelFiles('tinyvec', '1.2.0');
+    const cases: [Payload | undefined, 'xz' | 'zst'][] = [
+      [undefined, 'xz'],
+      [{ compression: 'xz', level: 6 }, 'xz'],
+      [{ compression: 'xz', level: 0 }, 'xz'],
+      [{ compression: 'zstd', level: 3 }, 'zst'],
+      [{ compression: 'zstd', level: 19 }, 'zst'],
+    ];
+    const hashes = new Map<string, string>();
+    for (const [payload, ext] of cases) {
+      const label = payload ? `${payload.compression}-${payload.level}` : 'default';
+      const dir = await fresh(`payload-${label}`);
+      await stageTree(path.join(dir, 'root'), 'rs', wheelStem(PURE), files);
+      const { path: deb } = await new DebPackager().build(purePlan(), path.join(dir, 'root'), { ...context(dir), payload });
+      await checkArchive(deb, ext);
+      const members = (await run(['ar', 't', deb])).stdout.trim().split('\n');
+      assert.deepEqual(members, ['debian-binary', `control.tar.${ext}`, `data.tar.${ext}`], `${label}: ar t`);
+      // dpkg-deb decompresses both members: the control file, and every staged file.
+      assert.match((await run(['dpkg-deb', '--info', deb])).stdout, /^ Package: rs-wheel-tinyvec$/m, label);
+      await checkPayload(deb, `/opt/rs/wheels/${wheelStem(PURE)}`, files);
+      hashes.set(label, sha256(await readFile(deb)));
+    }
+    assert.equal(hashes.get('default'), hashes.get('xz-6'), 'the default is xz -6');
+    assert.equal(new Set(hashes.values()).size, cases.length - 1, 'every other setting gives other bytes');
+  });
+
+  it('gives the same bytes whatever the thread limit: xz with any number of threads, zstd always single-threaded (DPKG_DEB_THREADS_MAX is ignored)', async () => {
+    // Some 20 MB of hex digests: several zstd jobs and xz blocks, so threads would share the work.
+    const files: StagedFile[] = pureWheelFiles('tinyvec', '1.2.0');
+    for (let i = 0; i < 20; i++) {
+      const lines: string[] = [];
+      for (let j = 0; j < 16384; j++) lines.push(sha256(`${i}/${j}`));
+      files.push({ name: `tinyvec/data/digests${i}.txt`, data: lines.join('\n') + '\n' });
+    }
+    const old = process.env.DPKG_DEB_THREADS_MAX;
+    try {
+      for (const payload of [{ compression: 'zstd', level: 3 }, { compression: 'xz', level: 1 }] as Payload[]) {
+        const hashes: string[] = [];
+        for (const threads of ['1', '2']) {
+          process.env.DPKG_DEB_THREADS_MAX = threads;
+          const dir = await fresh(`threads-${payload.compression}-${threads}`);
+          await stageTree(path.join(dir, 'root'), 'rs', wheelStem(PURE), files);
+          const { path: deb } = await new DebPackager().build(purePlan(), path.join(dir, 'root'), { ...context(dir), payload });
+          hashes.push(sha256(await readFile(deb)));
+        }
+        assert.equal(hashes[1], hashes[0], `${payload.compression}: DPKG_DEB_THREADS_MAX=1 and 2 give the same package`);
+      }
+    } finally {
+      if (old === undefined) delete process.env.DPKG_DEB_THREADS_MAX;
+      else process.env.DPKG_DEB_THREADS_MAX = old;
+    }
   });
 });
 

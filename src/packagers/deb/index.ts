@@ -45,8 +45,14 @@ export const DEFAULT_DEB_PAYLOAD: Payload = { compression: 'xz', level: 6 };
  *   the threads at the machine's CPUs: --threads-max=1 and 2 give different
  *   bytes, so a machine with one CPU would build another package than one
  *   with two. zstd is single-threaded (--threads-max=1) whatever the machine
- *   (and whatever DPKG_DEB_THREADS_MAX says); at level 3 it is still many
- *   times faster than xz -6 with every thread.
+ *   and whatever DPKG_DEB_THREADS_MAX says (test/integration/
+ *   deb-packager.test.ts checks both compressors); at level 3 it is still
+ *   many times faster than xz -6 with every thread.
+ *
+ * Measured on that tree (2 CPUs shared with other work): dpkg-deb alone,
+ * xz -6 (2 threads) 18.2 s for 10.8 MB, zstd -3 (1 thread) 0.5 s for
+ * 15.0 MB (0.3 s with 2 threads, other bytes); the whole DebPackager.build
+ * (copy, md5sums, dpkg-shlibdeps, dpkg-deb) 21 s with xz -6, 5 s with zstd -3.
  */
 export function debCompression(payload: Payload = DEFAULT_DEB_PAYLOAD): string[] {
   switch (payload.compression) {
