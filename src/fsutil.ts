@@ -1,7 +1,7 @@
 /** File-system helpers for outputs that appear whole or not at all. */
 import { createHash } from 'node:crypto';
 import { createReadStream, rmSync } from 'node:fs';
-import { mkdir, mkdtemp, rename, rm } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readdir, rename, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import pLimit from 'p-limit';
@@ -40,13 +40,50 @@ function rmSyncQuiet(dir: string) {
   }
 }
 
-/** A temporary directory next to `finalPath` (same file system, so rename is atomic). */
-export async function stagingDirFor(finalPath: string): Promise<string> {
-  await mkdir(path.dirname(finalPath), { recursive: true });
-  const dir = await mkdtemp(path.join(path.dirname(finalPath), `.${path.basename(finalPath)}.tmp-`));
+/** Whether process `pid` still runs on this machine. */
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Directories and name families this process has already swept. */
+const swept = new Set<string>();
+
+/**
+ * Removes what killed runs left in `dir`: entries of a name family
+ * (`reqset-`, `.<target>.tmp-`) ending `-<pid>-XXXXXX` (our temporary
+ * directories carry their owner's pid) whose process is gone. Once per
+ * directory and family per process; best effort.
+ */
+async function sweepLeftovers(dir: string, family: string): Promise<void> {
+  const key = path.join(dir, family);
+  if (swept.has(key)) return;
+  swept.add(key);
+  const names = await readdir(dir).catch(() => [] as string[]);
+  for (const name of names) {
+    const pid = name.startsWith(family) ? Number(/-(\d+)-[A-Za-z0-9]{6}(?:\.old)?$/.exec(name)?.[1]) : NaN;
+    if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && !isAlive(pid)) await rm(path.join(dir, name), { recursive: true, force: true }).catch(() => {});
+  }
+}
+
+/** A temporary directory named `<prefix><pid>-XXXXXX` in `parent`, after sweeping dead runs' ones of its family. */
+async function ownedTempDir(parent: string, prefix: string, family: string): Promise<string> {
+  await sweepLeftovers(parent, family);
+  const dir = await mkdtemp(path.join(parent, `${prefix}${process.pid}-`));
   pending.add(dir);
   installHandlers();
   return dir;
+}
+
+/** A temporary directory next to `finalPath` (same file system, so rename is atomic). */
+export async function stagingDirFor(finalPath: string): Promise<string> {
+  await mkdir(path.dirname(finalPath), { recursive: true });
+  const prefix = `.${path.basename(finalPath)}.tmp-`;
+  return ownedTempDir(path.dirname(finalPath), prefix, prefix);
 }
 
 export async function discard(dir: string): Promise<void> {
@@ -54,8 +91,13 @@ export async function discard(dir: string): Promise<void> {
   pending.delete(dir);
 }
 
-/** Moves a finished staging directory over `finalPath`, replacing what was there. */
+/**
+ * Moves a finished staging directory over `finalPath`, replacing what was
+ * there. The staging directory was made 0700 (mkdtemp); the final one gets
+ * the mode any new directory gets (0755 with umask 022).
+ */
 export async function replaceDir(staging: string, finalPath: string): Promise<void> {
+  await chmod(staging, 0o777 & ~process.umask());
   const old = `${staging}.old`;
   let hadOld = true;
   try {
@@ -78,9 +120,8 @@ export async function replaceDir(staging: string, finalPath: string): Promise<vo
 export async function withTempDir<T>(prefix: string, work: (dir: string) => Promise<T>, parent?: string): Promise<T> {
   const base = parent ?? tmpdir();
   await mkdir(base, { recursive: true });
-  const dir = await mkdtemp(path.join(base, prefix));
-  pending.add(dir);
-  installHandlers();
+  // Every temporary directory of reqset's starts `reqset-`: one sweep finds them all.
+  const dir = await ownedTempDir(base, prefix, prefix.startsWith('reqset-') ? 'reqset-' : prefix);
   try {
     return await work(dir);
   } finally {

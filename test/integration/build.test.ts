@@ -5,7 +5,9 @@
  */
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { copyFile, mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { spawn } from 'node:child_process';
+import { copyFile, mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { sha256File } from '../../src/fsutil.ts';
@@ -89,6 +91,32 @@ describe('reqset build', () => {
     assert.match(repaired.stderr, /warning .*discarded a bad package cache entry.*wheel-textfmt.*sha256 does not match/);
     assert.match(repaired.stdout, /9 packages \(1 packaged, 8 reused\)/);
     assert.deepEqual(await digests(path.join(ws.dir, 'out-d', 'ex', 'el9-py311', 'packages')), expected, 'rebuilt byte for byte');
+  });
+
+  it('the next run removes what a SIGKILLed build left; finished directories have normal modes', async () => {
+    const out = path.join(ws.dir, 'out-k');
+    const parent = path.join(out, 'ex');
+    const args = ['build', 'ex', '--target', 'el9-py311', '--workspace', ws.dir, '--wheel-cache', path.join(ws.dir, 'cache-k'), '--out', out, '--quiet'];
+    const child = spawn('node', ['--import', TSX, CLI, ...args], { cwd: ws.dir, stdio: 'ignore' });
+    const killed = child.pid as number;
+    // Killed while it packages: its staging directory and package work directories exist.
+    const deadline = Date.now() + 300_000;
+    const staging = async () => (await readdir(parent).catch(() => [] as string[])).filter((n) => n.startsWith('.el9-py311.tmp-'));
+    while (Date.now() < deadline && !(await Promise.all((await staging()).map((n) => readdir(path.join(parent, n)).catch(() => [] as string[])))).some((e) => e.includes('packages'))) {
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    process.kill(killed, 'SIGKILL');
+    await new Promise((resolve) => child.once('exit', resolve));
+    await new Promise((resolve) => setTimeout(resolve, 3000)); // its rpmbuild children finish or die
+    assert.ok((await staging()).some((n) => n.startsWith(`.el9-py311.tmp-${killed}-`)), 'the killed build left its staging directory');
+
+    const next = await reqset(args, { cwd: ws.dir, umask: '022' });
+    assert.equal(next.exitCode, 0, next.stderr);
+    assert.deepEqual(await staging(), [], 'the next run removed the dead run\'s staging directory');
+    const leftovers = (await readdir(tmpdir())).filter((n) => n.startsWith('reqset-') && n.includes(`-${killed}-`));
+    assert.deepEqual(leftovers, [], 'and its temporary directories');
+    assert.equal((await stat(path.join(parent, 'el9-py311'))).mode & 0o777, 0o755);
+    assert.equal((await stat(path.join(parent, 'el9-py311', 'packages'))).mode & 0o777, 0o755);
   });
 
   it('records in the manifest the rebuilt wheel and whether it is identical', async () => {
