@@ -7,10 +7,9 @@
  */
 import { chmod, copyFile, lutimes, mkdir, readdir, stat, symlink, utimes, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import pLimit from 'p-limit';
 import { computeClosure, type Dependency } from '../closure/closure.ts';
 import { normalizeName } from '../python/names.ts';
-import { sha256, sha256File, withTempDir } from '../fsutil.ts';
+import { mapLimit, sha256, sha256File, withTempDir } from '../fsutil.ts';
 import type { MarkerEnvironment } from '../python/markers.ts';
 import type { Progress } from '../progress.ts';
 import { run } from '../run.ts';
@@ -344,36 +343,37 @@ async function wheelPackagePlan(options: PackagesOptions, wheel: WheelRecord, de
   return systemRequires.length ? planWheelPackage({ ...input, systemRequires }) : plan;
 }
 
-export async function buildWheelPackages(options: PackagesOptions): Promise<WheelPackage[]> {
-  const { reqset, pins, wheels } = options;
+/** One wheel's package: from the cache, or staged, checked (the rebuilt wheel) and built. */
+async function buildWheelPackage(options: PackagesOptions, wheel: WheelRecord, dependencies: Dependency[], byKey: ReadonlyMap<string, WheelRecord>): Promise<WheelPackage> {
   const layout = options.layout ?? DEFAULT_WHEEL_LAYOUT;
+  const plan = await wheelPackagePlan(options, wheel, dependencies, byKey);
+  const produced = await produce(options, {
+    plan,
+    payload: { wheel: wheel.sha256, layout, compiledAgainst: compiledAgainst(wheel, byKey).map((c) => `${c.key}==${c.version}`).join(' ') },
+    item: `${wheel.pin.name}==${wheel.pin.version}`,
+    stage: async (root) => {
+      // What the package installs, and what the post-install rebuilds the wheel from.
+      const payload = path.join(root, wheelPayloadPath(options.reqset, wheel.filename, layout));
+      await stageWheel(wheel.path, payload, layout, new Date(options.epoch * 1000));
+      return { rebuilt: await rebuiltWheel(options.python, payload) };
+    },
+  });
+  const rebuilt = produced.facts.rebuilt;
+  if (!rebuilt) throw new Error(`internal: the package of ${wheel.filename} has no rebuilt-wheel check`);
+  return { pin: wheel.pin, wheel, package: produced.package, rebuilt };
+}
+
+export async function buildWheelPackages(options: PackagesOptions): Promise<WheelPackage[]> {
+  const { pins, wheels } = options;
   const facts = new Map(wheels.map((w) => [w.pin.key, w.facts]));
   const closure = computeClosure(pins.map((p) => ({ key: p.key, extras: p.extras })), facts, options.env);
   const byKey = new Map(wheels.map((w) => [w.pin.key, w]));
-  const limit = pLimit(Math.max(1, options.jobs));
-  const when = new Date(options.epoch * 1000);
-
-  return Promise.all(
-    wheels.map((wheel) =>
-      limit(async () => {
-        const plan = await wheelPackagePlan(options, wheel, closure.dependencies.get(wheel.pin.key) ?? [], byKey);
-        const produced = await produce(options, {
-          plan,
-          payload: { wheel: wheel.sha256, layout, compiledAgainst: compiledAgainst(wheel, byKey).map((c) => `${c.key}==${c.version}`).join(' ') },
-          item: `${wheel.pin.name}==${wheel.pin.version}`,
-          stage: async (root) => {
-            // What the package installs, and what the post-install rebuilds the wheel from.
-            const payload = path.join(root, wheelPayloadPath(reqset, wheel.filename, layout));
-            await stageWheel(wheel.path, payload, layout, when);
-            return { rebuilt: await rebuiltWheel(options.python, payload) };
-          },
-        });
-        const rebuilt = produced.facts.rebuilt;
-        if (!rebuilt) throw new Error(`internal: the package of ${wheel.filename} has no rebuilt-wheel check`);
-        return { pin: wheel.pin, wheel, package: produced.package, rebuilt };
-      }),
-    ),
-  );
+  // The largest first, so that the longest job does not start last; after a
+  // failure no queued job starts, and the running ones end before staging goes.
+  const largestFirst = [...wheels].sort((a, b) => b.size - a.size);
+  const made = await mapLimit(largestFirst, options.jobs, (wheel) => buildWheelPackage(options, wheel, closure.dependencies.get(wheel.pin.key) ?? [], byKey));
+  const byWheel = new Map(made.map((m) => [m.wheel, m]));
+  return wheels.map((w) => byWheel.get(w) as WheelPackage);
 }
 
 /** A package's name and exact version, for the packages that require it so. */
