@@ -27,6 +27,7 @@ import { checkSpec, loadSpecs } from './specs/spec.ts';
 import { loadTarget, loadTargets, markerEnvironment, TOOL_ROOT, type Target } from './targets/target.ts';
 import { defaultCacheDir, WheelCache } from './wheels/cache.ts';
 import { buildWheelhouse, type WheelRecord } from './wheels/wheelhouse.ts';
+import type { WheelLimits } from './wheels/source.ts';
 
 export interface CommonOptions extends CliIndexOptions {
   workspace?: string;
@@ -48,6 +49,8 @@ export interface CommonOptions extends CliIndexOptions {
   builderBase?: string;
   /** Run this builder image instead of the target's. */
   builderImage?: string;
+  /** Raise or lower the limits every wheel is held to before it is unpacked (source.ts DEFAULT_WHEEL_LIMITS). */
+  wheelLimits?: Partial<WheelLimits>;
   progress?: Progress;
 }
 
@@ -116,6 +119,7 @@ async function makeWheels(job: Job, wheelsDir: string, options: CommonOptions): 
     progress,
     builder,
     hooks,
+    wheelLimits: options.wheelLimits,
   });
 }
 

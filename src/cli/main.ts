@@ -14,6 +14,7 @@ import { DEFAULT_WHEEL_LAYOUT, WHEEL_LAYOUTS, type WheelLayout } from '../packag
 import { formatReport } from '../publish/index.ts';
 import { createProgress } from '../progress.ts';
 import { traceCommands } from '../run.ts';
+import { DEFAULT_WHEEL_LIMITS, parseByteSize } from '../wheels/source.ts';
 
 interface GlobalFlags {
   workspace?: string;
@@ -28,6 +29,9 @@ interface GlobalFlags {
   builder?: 'local' | 'podman' | 'docker';
   builderBase?: string;
   builderImage?: string;
+  maxWheelSize?: number;
+  maxWheelMembers?: number;
+  maxCompressionRatio?: number;
   json?: boolean;
   quiet?: boolean;
   verbose?: boolean;
@@ -38,6 +42,20 @@ const collect = (value: string, previous: string[] = []) => [...previous, value]
 function positiveInt(value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('expected a whole number of at least 1');
+  return n;
+}
+
+function byteSize(value: string): number {
+  try {
+    return parseByteSize(value);
+  } catch (error) {
+    throw new InvalidArgumentError((error as Error).message);
+  }
+}
+
+function ratio(value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n < 1) throw new InvalidArgumentError('expected a number of at least 1');
   return n;
 }
 
@@ -57,7 +75,10 @@ function withCommonOptions(command: Command, { build = true }: { build?: boolean
     .option('--wheel-cache <dir>', 'content-addressed cache of wheels and packages, shareable between jobs (default: $XDG_CACHE_HOME/reqset)')
     .addOption(new Option('--builder <kind>', "where pip builds wheels: local (this machine) or podman/docker (in the target's builder image)").choices(['local', 'podman', 'docker']).default('local'))
     .option('--builder-base <image>', "base image of the target's builder image; reqset (re)builds the builder image from it when missing or made from another base")
-    .option('--builder-image <image>', "run this builder image instead of the target's");
+    .option('--builder-image <image>', "run this builder image instead of the target's")
+    .option('--max-wheel-size <bytes|NNG|NNM>', `refuse a wheel that unpacks to more than this (default: ${DEFAULT_WHEEL_LIMITS.maxSize / 1024 ** 3}G)`, byteSize)
+    .option('--max-wheel-members <n>', `refuse a wheel with more members than this (default: ${DEFAULT_WHEEL_LIMITS.maxMembers})`, positiveInt)
+    .option('--max-compression-ratio <n>', `refuse a wheel member over 1 MiB compressed more than n:1, a zip bomb (default: ${DEFAULT_WHEEL_LIMITS.maxCompressionRatio})`, ratio);
 }
 
 function commonOptions(flags: GlobalFlags, stderr: NodeJS.WriteStream): api.CommonOptions {
@@ -75,6 +96,7 @@ function commonOptions(flags: GlobalFlags, stderr: NodeJS.WriteStream): api.Comm
     builder: flags.builder,
     builderBase: flags.builderBase,
     builderImage: flags.builderImage,
+    wheelLimits: { maxSize: flags.maxWheelSize, maxMembers: flags.maxWheelMembers, maxCompressionRatio: flags.maxCompressionRatio },
     progress: createProgress(stderr, { quiet: flags.quiet }),
   };
 }

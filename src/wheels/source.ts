@@ -60,6 +60,102 @@ export const DATA_DIRECTORY_KEYS: ReadonlySet<string> = new Set(['purelib', 'pla
 /** A dist-info file larger than this is refused (they are read into memory). */
 const MAX_METADATA_FILE = 64 * 1024 * 1024;
 
+/**
+ * Limits on what a wheel unpacks to, checked from the central directory's
+ * declared sizes before any member is read, hashed or extracted (the bytes are
+ * later held to those declared sizes, so the declaration is what counts). A
+ * wheel with an honest RECORD can still be a zip bomb: 1 MB of zip unpacking
+ * to gigabytes. The defaults admit the largest real wheels: torch and the
+ * CUDA wheels unpack to a few GB in tens of thousands of files, and real
+ * members (Python text, shared libraries, data) deflate 2-10x, rarely past
+ * 20x (the corpus: numpy at most 13x); deflate's own ceiling is about 1030x,
+ * and a bomb's members sit near it. So: 8 GiB in all, 200,000 members, and
+ * 200:1 for members over 1 MiB (a small file of zeros is harmless).
+ */
+export interface WheelLimits {
+  /** Sum of the members' declared sizes, in bytes (`--max-wheel-size`). */
+  maxSize: number;
+  /** Central directory entries, directories included (`--max-wheel-members`). */
+  maxMembers: number;
+  /** Size over compressed size of one member larger than RATIO_FLOOR (`--max-compression-ratio`). */
+  maxCompressionRatio: number;
+}
+
+export const DEFAULT_WHEEL_LIMITS: Readonly<WheelLimits> = Object.freeze({
+  maxSize: 8 * 1024 ** 3,
+  maxMembers: 200_000,
+  maxCompressionRatio: 200,
+});
+
+/** Members up to this size are not held to the compression ratio limit. */
+export const RATIO_FLOOR = 1024 * 1024;
+
+export interface OpenWheelOptions {
+  /** Overrides of DEFAULT_WHEEL_LIMITS. */
+  limits?: Partial<WheelLimits>;
+}
+
+/**
+ * Wheels (by sha256) that passed openWheel with limits a caller gave: opened
+ * again in this process without limits (a later stage that never saw the
+ * options), they are held to no tighter ones than those they were admitted under.
+ */
+const admittedLimits = new Map<string, WheelLimits>();
+
+/** `8G`, `300M`, `64K`, `1.5G` or a number of bytes: binary units (G = GiB). */
+export function parseByteSize(text: string): number {
+  const m = /^\s*(\d+(?:\.\d+)?)\s*([kmgt]?)(?:i?b)?\s*$/i.exec(text);
+  if (!m) throw new InputError(`${q(text)} is not a size: give bytes or a number with K, M, G or T (e.g. 8G)`);
+  const unit = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3, t: 1024 ** 4 }[(m[2] ?? '').toLowerCase()] ?? 1;
+  const bytes = Math.floor(Number(m[1]) * unit);
+  if (!Number.isSafeInteger(bytes) || bytes < 1) throw new InputError(`${q(text)} is not a size of at least one byte`);
+  return bytes;
+}
+
+/** `1234 bytes (1.2 KiB)`. */
+function formatBytes(n: number): string {
+  const units = ['KiB', 'MiB', 'GiB', 'TiB'];
+  let value = n;
+  let unit = '';
+  for (const u of units) {
+    if (value < 1024) break;
+    value /= 1024;
+    unit = u;
+  }
+  return unit ? `${n} bytes (${value.toFixed(1)} ${unit})` : `${n} bytes`;
+}
+
+/** The limits `entries` break, one problem each (bomb-like members listed by name), or []. */
+function limitProblems(entries: readonly yauzl.Entry[], limits: WheelLimits): string[] {
+  const problems: string[] = [];
+  if (entries.length > limits.maxMembers) {
+    problems.push(`the wheel has ${entries.length} members, over the limit of ${limits.maxMembers} (raise it with --max-wheel-members)`);
+  }
+  let total = 0;
+  let largest: yauzl.Entry | undefined;
+  for (const entry of entries) {
+    total += entry.uncompressedSize;
+    if (!largest || entry.uncompressedSize > largest.uncompressedSize) largest = entry;
+    if (entry.uncompressedSize <= RATIO_FLOOR) continue;
+    const ratio = entry.uncompressedSize / entry.compressedSize; // Infinity for 0 compressed bytes
+    if (ratio > limits.maxCompressionRatio) {
+      problems.push(
+        `member ${q(entry.fileNameRaw.toString('utf8'))}: unpacks to ${formatBytes(entry.uncompressedSize)} from ${entry.compressedSize} ` +
+          `(${Number.isFinite(ratio) ? Math.round(ratio) : 'infinite'}:1), over the compression ratio limit of ${limits.maxCompressionRatio}:1 ` +
+          `for members over 1 MiB: a zip bomb? (if the wheel is genuine, raise the limit with --max-compression-ratio)`,
+      );
+    }
+  }
+  if (total > limits.maxSize) {
+    const biggest = largest ? `; the largest is member ${q(largest.fileNameRaw.toString('utf8'))}, ${formatBytes(largest.uncompressedSize)}` : '';
+    problems.push(
+      `the members unpack to ${formatBytes(total)} in all${biggest}: over the limit of ${formatBytes(limits.maxSize)} ` +
+        `(raise it with --max-wheel-size)`,
+    );
+  }
+  return problems;
+}
+
 /** `version made by` host systems whose external attributes carry a Unix st_mode. */
 const UNIX_HOSTS: ReadonlySet<number> = new Set([3 /* Unix */, 19 /* OS X (Darwin) */]);
 
@@ -457,11 +553,19 @@ async function streamMember(
   return check.finish();
 }
 
-/** Open `wheelPath`, validate all of it, and return a WheelSource. Throws InputError. */
-export async function openWheel(wheelPath: string): Promise<WheelSource> {
+const stripUndefined = <T extends object>(o: T | undefined): Partial<T> =>
+  Object.fromEntries(Object.entries(o ?? {}).filter(([, v]) => v !== undefined)) as Partial<T>;
+
+/**
+ * Open `wheelPath`, validate all of it, and return a WheelSource. Throws
+ * InputError. The wheel is first held to `options.limits` (DEFAULT_WHEEL_LIMITS).
+ */
+export async function openWheel(wheelPath: string, options: OpenWheelOptions = {}): Promise<WheelSource> {
   const filename = path.basename(wheelPath);
   const invalid = (problems: string[]) =>
     new InputError(`invalid wheel ${wheelPath}: ${problems.length} problem${problems.length === 1 ? '' : 's'}`, problems);
+  const overLimits = (problems: string[]) =>
+    new InputError(`wheel ${wheelPath} is refused before unpacking: ${problems.length} limit${problems.length === 1 ? '' : 's'} exceeded`, problems);
 
   let fd: number;
   try {
@@ -481,14 +585,23 @@ export async function openWheel(wheelPath: string): Promise<WheelSource> {
     } catch (error) {
       throw invalid([`not a zip archive (${(error as Error).message})`]);
     }
+    // The limits, from the central directory alone: nothing is read, hashed or extracted before.
+    const given = options.limits !== undefined;
+    const limits: WheelLimits = { ...DEFAULT_WHEEL_LIMITS, ...(given ? {} : admittedLimits.get(sha256)), ...stripUndefined(options.limits) };
+    if (zip.entryCount > limits.maxMembers) {
+      throw overLimits([`the wheel has ${zip.entryCount} members, over the limit of ${limits.maxMembers} (raise it with --max-wheel-members)`]);
+    }
     let entries: yauzl.Entry[];
     try {
       entries = await readEntries(zip);
     } catch (error) {
       throw invalid([`the zip central directory is corrupt: ${(error as Error).message}`]);
     }
+    const tooBig = limitProblems(entries, limits);
+    if (tooBig.length) throw overLimits(tooBig);
     const opened = await validate(wheelPath, filename, fd, zip, size, sha256, entries);
     if ('problems' in opened) throw invalid(opened.problems);
+    if (given) admittedLimits.set(sha256, limits);
     return opened.source;
   } catch (error) {
     if (zip) zip.close();

@@ -21,7 +21,7 @@ import { hookCommand, hookKeyInputs, type Hooks } from '../builders/hooks.ts';
 import type { WheelFacts } from '../closure/closure.ts';
 import { cacheKey, type BuildInputs, WheelCache } from './cache.ts';
 import { listFindLinks, locate, sdistBuildRequires } from './locate.ts';
-import { openWheel } from './source.ts';
+import { openWheel, type WheelLimits } from './source.ts';
 
 export type WheelOrigin = 'collected' | 'built' | 'cached';
 
@@ -56,6 +56,8 @@ export interface WheelhouseOptions {
   progress: Progress;
   /** Extra inputs for a pin's cache key, e.g. its build hook. */
   extraBuildInputs?: (pin: Pin) => Promise<Record<string, string>>;
+  /** Overrides of the wheel size limits (source.ts DEFAULT_WHEEL_LIMITS) every wheel is opened with. */
+  wheelLimits?: Partial<WheelLimits>;
 }
 
 const label = (pin: Pin) => `${pin.name}==${pin.version}`;
@@ -143,7 +145,7 @@ export async function buildWheelhouse(options: WheelhouseOptions): Promise<Wheel
     const digest = await sha256File(destination);
     const { size } = await stat(destination);
     progress({ stage: 'wheels', item: label(pin), state: origin, elapsedMs: Date.now() - started, detail: filename });
-    return { pin, filename, path: destination, sha256: digest, size, origin, facts: await readWheelFacts(destination), buildRequirements };
+    return { pin, filename, path: destination, sha256: digest, size, origin, facts: await readWheelFacts(destination, options.wheelLimits), buildRequirements };
   };
 
   /** Waits until every pinned build requirement, and what it needs at run time, is in the wheelhouse. */
@@ -307,8 +309,8 @@ export function topLevelModules(members: string[]): string[] {
 }
 
 /** Opens (and so validates) a wheel and keeps what the closure check needs. */
-export async function readWheelFacts(wheel: string): Promise<WheelFacts> {
-  const source = await openWheel(wheel);
+export async function readWheelFacts(wheel: string, limits: Partial<WheelLimits> = {}): Promise<WheelFacts> {
+  const source = await openWheel(wheel, { limits });
   try {
     const name = parseWheelFilename(source.filename);
     if (!name) throw new InputError(`${source.filename}: not a valid wheel file name`);
