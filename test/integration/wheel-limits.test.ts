@@ -4,10 +4,11 @@
  * central directory before any member is read, and each can be raised.
  */
 import assert from 'node:assert/strict';
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { main } from '../../src/cli/main.ts';
 import { InputError } from '../../src/errors.ts';
 import { DEFAULT_WHEEL_LIMITS, openWheel, parseByteSize, type OpenWheelOptions } from '../../src/wheels/source.ts';
 import { makeWheel, type WheelSpec } from '../helpers/make-wheel.ts';
@@ -143,5 +144,42 @@ describe('wheel limits', () => {
     assert.equal(parseByteSize('1.5g'), 1.5 * 1024 ** 3);
     assert.equal(parseByteSize('1T'), 1024 ** 4);
     for (const bad of ['', 'G', '8X', '-1', '0', '1e3']) assert.throws(() => parseByteSize(bad), InputError, bad);
+  });
+});
+
+describe('wheel limits on the command line', () => {
+  /** `reqset <command> bombs` on a workspace whose pin list collects one bomb wheel from a local --find-links. */
+  async function cli(command: string, version: string, flags: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+    const ws = fresh(`ws-${command}`);
+    await makeWheel(path.join(ws, 'wheels'), bomb({ version }));
+    await mkdir(path.join(ws, 'reqsets'), { recursive: true });
+    await writeFile(path.join(ws, 'reqsets', 'bombs.txt'), `--no-index\n--find-links ../wheels\nbomb==${version}\n`);
+    const captured = { stdout: '', stderr: '' };
+    const stream = (name: 'stdout' | 'stderr') =>
+      ({ isTTY: false, write: (text: string) => ((captured[name] += text), true) }) as unknown as NodeJS.WriteStream;
+    const argv = [command, 'bombs', '--target', 'debian12', '--workspace', ws, '--out', path.join(ws, 'out'), '--wheel-cache', path.join(ws, 'cache'), '--quiet', ...flags];
+    const code = await main(argv, { stdout: stream('stdout'), stderr: stream('stderr') });
+    return { code, ...captured };
+  }
+
+  it('check: exit 2 naming the wheel, the member, the limit and the option; passes with --max-compression-ratio raised', async () => {
+    const refusedRun = await cli('check', '2.0', []);
+    assert.equal(refusedRun.code, 2, refusedRun.stderr);
+    assert.match(refusedRun.stderr, /wheel \S*bomb-2\.0-py3-none-any\.whl is refused before unpacking/);
+    assert.match(refusedRun.stderr, /member "bomb\/zeros\.bin".*compression ratio limit of 200:1.*--max-compression-ratio/);
+    const raised = await cli('check', '2.1', ['--max-compression-ratio', '2000']);
+    assert.equal(raised.code, 0, raised.stderr);
+  });
+
+  it('wheels: --max-wheel-size and --max-wheel-members are applied (and parsed: 1M, a count)', async () => {
+    const size = await cli('wheels', '3.0', ['--max-compression-ratio', '2000', '--max-wheel-size', '1M']);
+    assert.equal(size.code, 2, size.stderr);
+    assert.match(size.stderr, /over the limit of 1048576 bytes \(1\.0 MiB\) \(raise it with --max-wheel-size\)/);
+    const members = await cli('wheels', '3.1', ['--max-compression-ratio', '2000', '--max-wheel-members', '2']);
+    assert.equal(members.code, 2, members.stderr);
+    assert.match(members.stderr, /the wheel has 5 members, over the limit of 2 \(raise it with --max-wheel-members\)/);
+    const bad = await cli('wheels', '3.2', ['--max-wheel-size', 'lots']);
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /"lots" is not a size/);
   });
 });
