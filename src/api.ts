@@ -266,6 +266,7 @@ export async function buildTarget(reqsetName: string, targetName: string | undef
       maintainer: `reqset <reqset@${job.reqset.name}.invalid>`,
       progress: options.progress ?? silentProgress,
       layout: options.layout,
+      wheelLimits: options.wheelLimits,
     };
     const runtime = await buildRuntimePackage(packagesOptions);
     const packages = await buildWheelPackages(packagesOptions);

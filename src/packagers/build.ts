@@ -17,7 +17,7 @@ import type { Pin } from '../reqset/load.ts';
 import type { EndpointSpec } from '../specs/spec.ts';
 import { TOOL_ROOT, type Target } from '../targets/target.ts';
 import type { WheelRecord } from '../wheels/wheelhouse.ts';
-import { openWheel } from '../wheels/source.ts';
+import { openWheel, type WheelLimits } from '../wheels/source.ts';
 import { writeStoredZip } from '../wheels/stored-zip.ts';
 import { isPureWheel } from '../python/tags.ts';
 import { isLinkedElf, shlibsDepends } from './deb/shlibs.ts';
@@ -101,6 +101,8 @@ export interface PackagesOptions {
   progress: Progress;
   /** How each wheel sits in its package (default `unpacked`). */
   layout?: WheelLayout;
+  /** The limits the wheels stage held the wheels to (--max-wheel-size etc.), for opening them again. */
+  wheelLimits?: Partial<WheelLimits>;
 }
 
 /** Files of a wheel's top-level `*.libs/` directories: libraries bundled by auditwheel. */
@@ -277,8 +279,8 @@ function compiledAgainst(wheel: WheelRecord, byKey: ReadonlyMap<string, WheelRec
 }
 
 /** Lays out a wheel as its package installs it: the unpacked tree or the stored zip. */
-async function stageWheel(wheelPath: string, payload: string, layout: WheelLayout, when: Date): Promise<void> {
-  const source = await openWheel(wheelPath);
+async function stageWheel(wheelPath: string, payload: string, layout: WheelLayout, when: Date, limits: Partial<WheelLimits> = {}): Promise<void> {
+  const source = await openWheel(wheelPath, { limits });
   try {
     if (layout === 'stored-zip') {
       await mkdir(path.dirname(payload), { recursive: true });
@@ -308,19 +310,10 @@ async function rebuiltWheel(python: string, payload: string): Promise<{ sha256: 
 async function storedZipElfRequires(options: PackagesOptions, plan: PackagePlan, wheel: WheelRecord): Promise<string[]> {
   return withTempDir('reqset-elf-', async (scratch) => {
     const elfRoot = path.join(scratch, 'root');
-    await stageWheel(wheel.path, path.join(elfRoot, reqsetPaths(options.reqset).wheels, wheelStem(wheel.filename)), 'unpacked', new Date(options.epoch * 1000));
+    await stageWheel(wheel.path, path.join(elfRoot, reqsetPaths(options.reqset).wheels, wheelStem(wheel.filename)), 'unpacked', new Date(options.epoch * 1000), options.wheelLimits);
     await mkdir(path.join(scratch, 'shlibdeps'));
     return payloadElfRequires(options.packager, plan, elfRoot, path.join(scratch, 'shlibdeps'));
   });
-}
-
-async function wheelMembers(wheelPath: string): Promise<string[]> {
-  const source = await openWheel(wheelPath);
-  try {
-    return source.members.map((m) => m.name);
-  } finally {
-    await source.close();
-  }
 }
 
 async function wheelPackagePlan(options: PackagesOptions, wheel: WheelRecord, dependencies: Dependency[], byKey: ReadonlyMap<string, WheelRecord>): Promise<PackagePlan> {
@@ -334,7 +327,7 @@ async function wheelPackagePlan(options: PackagesOptions, wheel: WheelRecord, de
     summary: wheel.facts.summary,
     dependencies: dependencies.map((d) => ({ key: d.key, specifier: d.specifier })),
     compiledAgainst: compiledAgainst(wheel, byKey),
-    bundledLibraries: bundledLibraries(await wheelMembers(wheel.path)),
+    bundledLibraries: bundledLibraries(wheel.members),
     layout,
   };
   const plan = planWheelPackage(input);
@@ -354,7 +347,7 @@ async function buildWheelPackage(options: PackagesOptions, wheel: WheelRecord, d
     stage: async (root) => {
       // What the package installs, and what the post-install rebuilds the wheel from.
       const payload = path.join(root, wheelPayloadPath(options.reqset, wheel.filename, layout));
-      await stageWheel(wheel.path, payload, layout, new Date(options.epoch * 1000));
+      await stageWheel(wheel.path, payload, layout, new Date(options.epoch * 1000), options.wheelLimits);
       return { rebuilt: await rebuiltWheel(options.python, payload) };
     },
   });

@@ -95,13 +95,6 @@ export interface OpenWheelOptions {
   limits?: Partial<WheelLimits>;
 }
 
-/**
- * Wheels (by sha256) that passed openWheel with limits a caller gave: opened
- * again in this process without limits (a later stage that never saw the
- * options), they are held to no tighter ones than those they were admitted under.
- */
-const admittedLimits = new Map<string, WheelLimits>();
-
 /** `8G`, `300M`, `64K`, `1.5G` or a number of bytes: binary units (G = GiB). */
 export function parseByteSize(text: string): number {
   const m = /^\s*(\d+(?:\.\d+)?)\s*([kmgt]?)(?:i?b)?\s*$/i.exec(text);
@@ -586,8 +579,7 @@ export async function openWheel(wheelPath: string, options: OpenWheelOptions = {
       throw invalid([`not a zip archive (${(error as Error).message})`]);
     }
     // The limits, from the central directory alone: nothing is read, hashed or extracted before.
-    const given = options.limits !== undefined;
-    const limits: WheelLimits = { ...DEFAULT_WHEEL_LIMITS, ...(given ? {} : admittedLimits.get(sha256)), ...stripUndefined(options.limits) };
+    const limits: WheelLimits = { ...DEFAULT_WHEEL_LIMITS, ...stripUndefined(options.limits) };
     if (zip.entryCount > limits.maxMembers) {
       throw overLimits([`the wheel has ${zip.entryCount} members, over the limit of ${limits.maxMembers} (raise it with --max-wheel-members)`]);
     }
@@ -601,7 +593,6 @@ export async function openWheel(wheelPath: string, options: OpenWheelOptions = {
     if (tooBig.length) throw overLimits(tooBig);
     const opened = await validate(wheelPath, filename, fd, zip, size, sha256, entries);
     if ('problems' in opened) throw invalid(opened.problems);
-    if (given) admittedLimits.set(sha256, limits);
     return opened.source;
   } catch (error) {
     if (zip) zip.close();

@@ -36,6 +36,8 @@ export interface WheelRecord {
   facts: WheelFacts;
   /** Pins named in the sdist's `[build-system] requires` (built and cached wheels): what it was compiled against. */
   buildRequirements: string[];
+  /** The wheel's member names, as validated here (later stages need not open it again to list them). */
+  members: string[];
 }
 
 export interface WheelhouseOptions {
@@ -145,7 +147,8 @@ export async function buildWheelhouse(options: WheelhouseOptions): Promise<Wheel
     const digest = await sha256File(destination);
     const { size } = await stat(destination);
     progress({ stage: 'wheels', item: label(pin), state: origin, elapsedMs: Date.now() - started, detail: filename });
-    return { pin, filename, path: destination, sha256: digest, size, origin, facts: await readWheelFacts(destination, options.wheelLimits), buildRequirements };
+    const { facts, members } = await readWheel(destination, options.wheelLimits);
+    return { pin, filename, path: destination, sha256: digest, size, origin, facts, members, buildRequirements };
   };
 
   /** Waits until every pinned build requirement, and what it needs at run time, is in the wheelhouse. */
@@ -308,13 +311,14 @@ export function topLevelModules(members: string[]): string[] {
   return [...modules].sort();
 }
 
-/** Opens (and so validates) a wheel and keeps what the closure check needs. */
-export async function readWheelFacts(wheel: string, limits: Partial<WheelLimits> = {}): Promise<WheelFacts> {
+/** Opens (and so validates) a wheel and keeps what the closure check and the packages need. */
+async function readWheel(wheel: string, limits: Partial<WheelLimits> = {}): Promise<{ facts: WheelFacts; members: string[] }> {
   const source = await openWheel(wheel, { limits });
   try {
     const name = parseWheelFilename(source.filename);
     if (!name) throw new InputError(`${source.filename}: not a valid wheel file name`);
-    return {
+    const members = source.members.map((m) => m.name);
+    const facts = {
       name,
       metadataName: source.metadata.name,
       metadataVersion: source.metadata.version,
@@ -323,8 +327,9 @@ export async function readWheelFacts(wheel: string, limits: Partial<WheelLimits>
       requiresPython: source.metadata.requiresPython,
       providesExtra: source.metadata.providesExtra,
       consoleScripts: Object.keys(source.entryPoints.console_scripts ?? {}).sort(),
-      topLevel: topLevelModules(source.members.map((m) => m.name)),
+      topLevel: topLevelModules(members),
     };
+    return { facts, members };
   } finally {
     await source.close();
   }
