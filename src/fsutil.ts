@@ -41,7 +41,7 @@ function rmSyncQuiet(dir: string) {
 }
 
 /** Whether process `pid` still runs on this machine. */
-function isAlive(pid: number): boolean {
+export function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;

@@ -13,6 +13,7 @@ import { link, readFile, stat, unlink, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import path from 'node:path';
 import { ToolError } from '../errors.ts';
+import { isAlive } from '../fsutil.ts';
 
 export const LOCK_NAME = '.reqset-publish.lock';
 
@@ -35,19 +36,10 @@ function startTicks(pid: number): string {
   }
 }
 
-function isRunning(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 /** Whether the holder's process is certainly gone. */
 export function isStale(holder: Holder): boolean {
   if (holder.host !== hostname()) return false;
-  if (!isRunning(holder.pid)) return true;
+  if (!isAlive(holder.pid)) return true;
   const ticks = startTicks(holder.pid);
   return holder.startTicks !== '' && ticks !== '' && ticks !== holder.startTicks;
 }
@@ -156,5 +148,5 @@ export async function acquireLock(dir: string, options: LockOptions = {}): Promi
 /** Temporary lock files left by killed processes (harmless, but tidy up while holding the lock). */
 export function isDeadLockTemp(name: string): boolean {
   const m = /^\.reqset-publish\.lock\.(?:break-)?tmp-(\d+)-/.exec(name);
-  return !!m && !isRunning(Number(m[1]));
+  return !!m && !isAlive(Number(m[1]));
 }
