@@ -120,6 +120,7 @@ async function makeWheels(job: Job, wheelsDir: string, options: CommonOptions): 
     builder,
     hooks,
     wheelLimits: options.wheelLimits,
+    toolVersion: TOOL_VERSION,
   });
 }
 

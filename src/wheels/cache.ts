@@ -157,6 +157,29 @@ export class WheelCache {
     }
   }
 
+  /**
+   * A wheel's verdict (what validating it found), by `key`: the wheel's
+   * sha256, the limits it was held to and the validator's version. Validating
+   * every member of numpy or scipy takes seconds; a wheel with the same bytes
+   * gets the same verdict. An unreadable entry is a miss.
+   */
+  async verdict<T>(key: string): Promise<T | undefined> {
+    return readFile(this.verdictFile(key), 'utf8').then((text) => JSON.parse(text) as T, () => undefined);
+  }
+
+  /** Stores a verdict; it appears by rename, whole or not at all. */
+  async storeVerdict(key: string, verdict: unknown): Promise<void> {
+    const file = this.verdictFile(key);
+    await mkdir(path.dirname(file), { recursive: true });
+    const tmp = `${file}.tmp-${process.pid}-${Date.now()}`;
+    await writeFile(tmp, JSON.stringify(verdict));
+    await rename(tmp, file);
+  }
+
+  private verdictFile(key: string): string {
+    return path.join(this.dir, 'verdicts', key.slice(0, 2), `${key}.json`);
+  }
+
   logFile(reqset: string, target: string, item: string): string {
     return path.join(this.dir, 'logs', reqset, target, `${item}.log`);
   }

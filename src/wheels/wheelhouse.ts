@@ -9,7 +9,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pLimit from 'p-limit';
 import { InputError, ToolError } from '../errors.ts';
-import { sha256File, withTempDir } from '../fsutil.ts';
+import { sha256, sha256File, withTempDir } from '../fsutil.ts';
 import type { MarkerEnvironment } from '../python/markers.ts';
 import { evaluateMarker } from '../python/markers.ts';
 import { parseRequirement, RequirementSyntaxError } from '../python/requirement.ts';
@@ -21,7 +21,7 @@ import { hookCommand, hookKeyInputs, type Hooks } from '../builders/hooks.ts';
 import type { WheelFacts } from '../closure/closure.ts';
 import { cacheKey, type BuildInputs, WheelCache } from './cache.ts';
 import { listFindLinks, locate, sdistBuildRequires } from './locate.ts';
-import { openWheel, type WheelLimits } from './source.ts';
+import { DEFAULT_WHEEL_LIMITS, openWheel, type WheelLimits } from './source.ts';
 
 export type WheelOrigin = 'collected' | 'built' | 'cached';
 
@@ -60,6 +60,8 @@ export interface WheelhouseOptions {
   extraBuildInputs?: (pin: Pin) => Promise<Record<string, string>>;
   /** Overrides of the wheel size limits (source.ts DEFAULT_WHEEL_LIMITS) every wheel is opened with. */
   wheelLimits?: Partial<WheelLimits>;
+  /** reqset's version: part of a cached wheel verdict's key, as the validator may change with it. */
+  toolVersion: string;
 }
 
 const label = (pin: Pin) => `${pin.name}==${pin.version}`;
@@ -138,6 +140,16 @@ export async function buildWheelhouse(options: WheelhouseOptions): Promise<Wheel
   const ready = new Map<string, Promise<WheelRecord>>();
   const failures: Error[] = [];
 
+  /** A wheel's facts: validated once per content (and limits and reqset version), then from the cache's verdict. */
+  const checkedWheel = async (file: string, digest: string): Promise<WheelVerdict> => {
+    const key = sha256(JSON.stringify({ wheel: digest, limits: { ...DEFAULT_WHEEL_LIMITS, ...options.wheelLimits }, validator: options.toolVersion }));
+    const known = await cache.verdict<WheelVerdict>(key);
+    if (known?.facts && Array.isArray(known.members)) return known;
+    const verdict = await readWheel(file, options.wheelLimits);
+    await cache.storeVerdict(key, verdict);
+    return verdict;
+  };
+
   /** Places a wheel in the output directory atomically (pip may be reading it). */
   const place = async (pin: Pin, source: string, origin: WheelOrigin, started: number, buildRequirements: string[] = []): Promise<WheelRecord> => {
     const filename = path.basename(source);
@@ -147,7 +159,7 @@ export async function buildWheelhouse(options: WheelhouseOptions): Promise<Wheel
     const digest = await sha256File(destination);
     const { size } = await stat(destination);
     progress({ stage: 'wheels', item: label(pin), state: origin, elapsedMs: Date.now() - started, detail: filename });
-    const { facts, members } = await readWheel(destination, options.wheelLimits);
+    const { facts, members } = await checkedWheel(destination, digest);
     return { pin, filename, path: destination, sha256: digest, size, origin, facts, members, buildRequirements };
   };
 
@@ -312,7 +324,12 @@ export function topLevelModules(members: string[]): string[] {
 }
 
 /** Opens (and so validates) a wheel and keeps what the closure check and the packages need. */
-async function readWheel(wheel: string, limits: Partial<WheelLimits> = {}): Promise<{ facts: WheelFacts; members: string[] }> {
+interface WheelVerdict {
+  facts: WheelFacts;
+  members: string[];
+}
+
+async function readWheel(wheel: string, limits: Partial<WheelLimits> = {}): Promise<WheelVerdict> {
   const source = await openWheel(wheel, { limits });
   try {
     const name = parseWheelFilename(source.filename);

@@ -87,6 +87,7 @@ export async function buildWheels(ws: Workspace, reqset: string, wheelsDir: stri
   const progress = (e: ProgressEvent) => settings.events?.push(e);
   const target = job.target;
   return buildWheelhouse({
+    toolVersion: api.TOOL_VERSION,
     reqsetName: job.reqset.name,
     pins: job.pins,
     index: job.reqset.index,

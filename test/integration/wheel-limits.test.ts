@@ -140,8 +140,8 @@ describe('wheel limits', () => {
 
 describe('wheel limits on the command line', () => {
   /** `reqset <command> bombs` on a workspace whose pin list collects one bomb wheel from a local --find-links. */
-  async function cli(command: string, version: string, flags: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-    const ws = fresh(`ws-${command}`);
+  async function cli(command: string, version: string, flags: string[], workspace?: string): Promise<{ code: number; stdout: string; stderr: string }> {
+    const ws = workspace ?? fresh(`ws-${command}`);
     await makeWheel(path.join(ws, 'wheels'), bomb({ version }));
     await mkdir(path.join(ws, 'reqsets'), { recursive: true });
     await writeFile(path.join(ws, 'reqsets', 'bombs.txt'), `--no-index\n--find-links ../wheels\nbomb==${version}\n`);
@@ -172,6 +172,16 @@ describe('wheel limits on the command line', () => {
     const bad = await cli('wheels', '3.2', ['--max-wheel-size', 'lots']);
     assert.equal(bad.code, 2);
     assert.match(bad.stderr, /"lots" is not a size/);
+  });
+
+  it('a wheel admitted under raised limits is checked again under the defaults (the cached verdict is per limits)', async () => {
+    const ws = fresh('ws-verdict');
+    const raised = await cli('check', '5.0', ['--max-compression-ratio', '2000'], ws);
+    assert.equal(raised.code, 0, raised.stderr);
+    assert.ok((await readdir(path.join(ws, 'cache', 'verdicts'), { recursive: true })).some((f) => f.endsWith('.json')), 'the verdict was cached');
+    const again = await cli('check', '5.0', [], ws);
+    assert.equal(again.code, 2, again.stderr);
+    assert.match(again.stderr, /compression ratio limit of 200:1/);
   });
 
   it('build: the packages stage opens the wheels again under the same raised limits', async () => {
