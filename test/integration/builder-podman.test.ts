@@ -51,7 +51,7 @@ describe('wheels built in the builder image with podman', { skip, timeout: 40 * 
     assert.match(command, /podman (--runtime \S+ )?run --rm --pull=never --security-opt label=disable --network=none /);
     assert.match(command, new RegExp(`--mount type=bind,source=${wheelsDir},target=${wheelsDir},readonly`));
     const work = /--workdir (\S+) /.exec(command)?.[1] ?? '';
-    assert.match(work, /\/reqset-pip-\w+$/);
+    assert.match(work, /\/reqset-pip-\d+-\w+$/);
     assert.ok(command.includes(`--mount type=bind,source=${work},target=${work} `), 'the work directory, read-write');
     assert.match(command, /--env PIP_CONFIG_FILE --env PIP_CONSTRAINT --env PYTHONHASHSEED --env SOURCE_DATE_EPOCH [0-9a-f]{64} \/usr\/bin\/python3\.11 -m pip wheel --no-deps --isolated /);
 
