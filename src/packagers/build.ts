@@ -110,6 +110,11 @@ export function bundledLibraries(memberNames: string[]): string[] {
   return memberNames.filter((name) => /^[^/]+\.libs\/[^/]+$/.test(name));
 }
 
+interface PackageInputs {
+  key: string;
+  sources: Record<string, string>;
+}
+
 /**
  * Everything a package's bytes come from, except its epoch and release: the
  * format, reqset's version, the target, SOURCE_DATE_EPOCH, the plan (names,
@@ -117,7 +122,7 @@ export function bundledLibraries(memberNames: string[]): string[] {
  * helper's sha256, ...). `key` is their sha256; `sources` says, for `reqset
  * diff`, which of them changed.
  */
-export function packageInputs(options: PackagesOptions, plan: PackagePlan, payload: Record<string, string>): { key: string; sources: Record<string, string> } {
+export function packageInputs(options: PackagesOptions, plan: PackagePlan, payload: Record<string, string>): PackageInputs {
   const sources: Record<string, string> = {
     format: options.packager.format,
     tool: options.toolVersion,
@@ -152,7 +157,7 @@ interface Made {
   reused: boolean;
 }
 
-async function describe(options: PackagesOptions, plan: PackagePlan, inputs: { key: string; sources: Record<string, string> }, decision: VersionDecision, made: Made): Promise<BuiltPackage> {
+async function describe(options: PackagesOptions, plan: PackagePlan, inputs: PackageInputs, decision: VersionDecision, made: Made): Promise<BuiltPackage> {
   const { file, sha256, requires, reused } = made;
   const { size } = await stat(file);
   return {
@@ -316,7 +321,7 @@ async function storedZipElfRequires(options: PackagesOptions, plan: PackagePlan,
   });
 }
 
-async function wheelPackagePlan(options: PackagesOptions, wheel: WheelRecord, dependencies: Dependency[], byKey: ReadonlyMap<string, WheelRecord>): Promise<PackagePlan> {
+async function wheelPackagePlan(options: PackagesOptions, wheel: WheelRecord, dependencies: Dependency[], abi: { key: string; version: string }[]): Promise<PackagePlan> {
   const layout = options.layout ?? DEFAULT_WHEEL_LAYOUT;
   const input: WheelPackageInput = {
     reqset: options.reqset,
@@ -326,7 +331,7 @@ async function wheelPackagePlan(options: PackagesOptions, wheel: WheelRecord, de
     wheel: { filename: wheel.filename, name: wheel.facts.name },
     summary: wheel.facts.summary,
     dependencies: dependencies.map((d) => ({ key: d.key, specifier: d.specifier })),
-    compiledAgainst: compiledAgainst(wheel, byKey),
+    compiledAgainst: abi,
     bundledLibraries: bundledLibraries(wheel.members),
     layout,
   };
@@ -339,10 +344,11 @@ async function wheelPackagePlan(options: PackagesOptions, wheel: WheelRecord, de
 /** One wheel's package: from the cache, or staged, checked (the rebuilt wheel) and built. */
 async function buildWheelPackage(options: PackagesOptions, wheel: WheelRecord, dependencies: Dependency[], byKey: ReadonlyMap<string, WheelRecord>): Promise<WheelPackage> {
   const layout = options.layout ?? DEFAULT_WHEEL_LAYOUT;
-  const plan = await wheelPackagePlan(options, wheel, dependencies, byKey);
+  const abi = compiledAgainst(wheel, byKey);
+  const plan = await wheelPackagePlan(options, wheel, dependencies, abi);
   const produced = await produce(options, {
     plan,
-    payload: { wheel: wheel.sha256, layout, compiledAgainst: compiledAgainst(wheel, byKey).map((c) => `${c.key}==${c.version}`).join(' ') },
+    payload: { wheel: wheel.sha256, layout, compiledAgainst: abi.map((c) => `${c.key}==${c.version}`).join(' ') },
     item: `${wheel.pin.name}==${wheel.pin.version}`,
     stage: async (root) => {
       // What the package installs, and what the post-install rebuilds the wheel from.

@@ -5,18 +5,12 @@
  * Pure: `reqset diff` and the tests give it a build's packages and a history.
  */
 import pep440 from '@renovatebot/pep440';
+import type { BuiltPackage } from './build.ts';
 import type { HistoryEntry, VersionReason } from './history.ts';
 import { wheelPackageName } from './plan.ts';
 
 /** A package of the new build, as the manifest records it. */
-export interface BuiltVersion {
-  name: string;
-  pep440: string;
-  epoch: number;
-  release: string;
-  reason: VersionReason;
-  sources: Record<string, string>;
-}
+export type BuiltVersion = Pick<BuiltPackage, 'name' | 'pep440' | 'epoch' | 'release' | 'reason' | 'sources'>;
 
 export interface PinChange {
   name: string;

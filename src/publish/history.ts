@@ -10,24 +10,15 @@ import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { InputError } from '../errors.ts';
 import { diffRevision, type RevisionDiff } from '../packagers/diff.ts';
-import { emptyHistory, HISTORY_FILE, historyText, latestRevision, parseHistory, recordPublished, type History, type VersionReason } from '../packagers/history.ts';
+import { emptyHistory, HISTORY_FILE, historyText, latestRevision, parseHistory, recordPublished, type History } from '../packagers/history.ts';
+import type { BuiltPackage } from '../packagers/build.ts';
 import { wheelPackageName } from '../packagers/plan.ts';
 import { discard, stagingDirFor } from '../fsutil.ts';
 import { replaceFile } from './files.ts';
 
 /** The built packages of a build's manifest.json, as publish reads them. */
-interface ManifestPackage {
-  name: string;
-  file: string;
-  pep440: string;
-  epoch: number;
-  release: string;
-  arch: string;
-  sha256: string;
-  inputs: string;
-  sources: Record<string, string>;
-  reason: VersionReason;
-}
+/** What publish reads of each package in manifest.json: what build wrote (BuiltPackage). */
+type ManifestPackage = Pick<BuiltPackage, 'name' | 'file' | 'pep440' | 'epoch' | 'release' | 'arch' | 'sha256' | 'inputs' | 'sources' | 'reason'>;
 
 interface ManifestPackages {
   runtime: ManifestPackage;
