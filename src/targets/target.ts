@@ -6,10 +6,10 @@
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { InputError } from '../errors.ts';
 import type { MarkerEnvironment } from '../python/markers.ts';
+import { parseYamlWith, readYamlFile, type FieldHelpTable } from '../yamlfile.ts';
 
 const packageList = z.array(z.string().regex(/^[A-Za-z0-9][A-Za-z0-9+._()<>=~ :,-]*$/, 'a system package name, optionally with a version relation'));
 
@@ -72,31 +72,39 @@ export type Target = z.infer<typeof targetSchema>;
 /** The repository's own directory (works from src/ under tsx and from build/). */
 export const TOOL_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 
-export function formatZodIssues(file: string, error: z.ZodError): string[] {
-  return error.issues.map((issue) => {
-    const field = issue.path.join('.') || '(top level)';
-    if (issue.code === 'unrecognized_keys') {
-      const where = issue.path.length ? `${issue.path.join('.')}: ` : '';
-      return `${file}: ${where}unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.join(', ')}`;
-    }
-    return `${file}: ${field}: ${issue.message}`;
-  });
-}
+/** What each field is for, in the messages about a missing or mistyped one. */
+const FIELDS: FieldHelpTable = {
+  name: { what: 'the target\'s name, the same as its file name', type: 'a string' },
+  description: { what: 'one line saying which systems the target is', type: 'a string' },
+  format: { what: 'the package format', type: '"rpm" or "deb"' },
+  distribution: { what: 'the distribution release, e.g. el9 or bookworm', type: 'a string' },
+  python: { what: 'the target\'s system interpreter', type: 'a mapping with path, version, fullVersion, package' },
+  'python.path': { what: 'the interpreter\'s absolute path on the target', type: 'a string' },
+  'python.version': { what: 'major.minor, e.g. "3.11"', type: 'a string' },
+  'python.fullVersion': { what: 'the full version for python_full_version markers, e.g. "3.11.2"', type: 'a string' },
+  'python.package': { what: 'the system package that provides the interpreter', type: 'a string' },
+  glibc: { what: 'the target\'s glibc, major.minor, e.g. "2.34"', type: 'a string' },
+  arch: { what: 'the machine architecture', type: '"x86_64" or "aarch64"' },
+  packages: { what: 'system packages the target needs', type: 'a mapping with runtime and build' },
+  'packages.runtime': { what: 'what the runtime and endpoint packages need on the target', type: 'a list of package names' },
+  'packages.build': { what: 'what a builder needs to compile wheels for this target', type: 'a list of package names' },
+  builder: { what: 'the builder image', type: 'a mapping with image, containerfile, base' },
+  'builder.image': { what: 'the builder image\'s name', type: 'a string' },
+  'builder.containerfile': { what: 'the Containerfile that makes the image, relative to the workspace', type: 'a string' },
+  'builder.base': { what: 'the public image the Containerfile starts from', type: 'a string' },
+  payload: { what: 'the payload compression', type: 'a mapping with compression (zstd or xz) and level' },
+  'payload.compression': { what: 'zstd or xz', type: 'a string' },
+  'payload.level': { what: 'the compression level', type: 'a number' },
+};
 
 export function parseTarget(text: string, file: string): Target {
-  let data: unknown;
-  try {
-    data = parseYaml(text);
-  } catch (error) {
-    throw new InputError(`${file}: not valid YAML: ${(error as Error).message}`);
-  }
-  const result = targetSchema.safeParse(data);
-  if (!result.success) throw new InputError(`${file}: invalid target`, formatZodIssues(file, result.error));
+  const yaml = readYamlFile(text, file);
+  const target = parseYamlWith(yaml, targetSchema, FIELDS, 'invalid target');
   const expected = path.basename(file).replace(/\.ya?ml$/, '');
-  if (result.data.name !== expected) {
-    throw new InputError(`${file}: name: "${result.data.name}" does not match the file name: rename the file to ${result.data.name}.yml or set name: ${expected}`);
+  if (target.name !== expected) {
+    throw new InputError(`${file}:${yaml.lineOf(['name'])}: name: "${target.name}" does not match the file name: rename the file to ${target.name}.yml or set name: ${expected}`);
   }
-  return result.data;
+  return target;
 }
 
 async function targetsIn(dir: string): Promise<Map<string, string>> {

@@ -1,7 +1,7 @@
 /**
  * The target schema's `payload` field: what the built-in targets choose, and
- * that a bad setting is refused with every problem named, like the rest of
- * the schema.
+ * that a bad setting is refused with every problem named with its line, like
+ * the rest of the schema.
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -62,23 +62,23 @@ describe('target payload compression', () => {
   });
 
   it('rejects unknown keys, unknown compressors, levels out of range or not whole, and a missing field', async () => {
-    assert.deepEqual(problems(await el9With('payload: { compression: zstd, level: 3, threads: 4 }')), ['el9.yml: payload: unknown field threads']);
+    assert.deepEqual(problems(await el9With('payload: { compression: zstd, level: 3, threads: 4 }')), ['el9.yml:20: payload.threads: unknown field: the fields here are compression, level']);
     const gzip = problems(await el9With('payload: { compression: gzip, level: 9 }'));
     assert.equal(gzip.length, 1, gzip.join('\n'));
-    assert.match(gzip[0] as string, /^el9\.yml: payload\.compression: /);
+    assert.match(gzip[0] as string, /^el9\.yml:20: payload\.compression: /);
     for (const line of ['payload: { compression: zstd, level: 20 }', 'payload: { compression: zstd, level: 0 }', 'payload: { compression: xz, level: 10 }', 'payload: { compression: zstd, level: 2.5 }', 'payload: { compression: zstd, level: "3" }']) {
       const found = problems(await el9With(line));
       assert.equal(found.length, 1, `${line}: ${found.join('\n')}`);
-      assert.match(found[0] as string, /^el9\.yml: payload\.level: /, line);
+      assert.match(found[0] as string, /^el9\.yml:20: payload\.level: /, line);
     }
-    assert.match(problems(await el9With('payload: { compression: zstd }')).join('\n'), /^el9\.yml: payload\.level: /m);
-    assert.match(problems(await el9With('payload: zstd')).join('\n'), /^el9\.yml: payload: /m);
+    assert.match(problems(await el9With('payload: { compression: zstd }')).join('\n'), /^el9\.yml:20: payload\.level: /m);
+    assert.match(problems(await el9With('payload: zstd')).join('\n'), /^el9\.yml:20: payload: /m);
   });
 
   it('reports a bad payload together with the other problems of the file', async () => {
     const text = (await el9With('payload: { compression: zstd, level: 99, extra: 1 }')).replace(/^arch: .*$/m, 'arch: sparc');
     const found = problems(text);
-    assert.ok(found.some((p) => p.startsWith('el9.yml: arch: ')), found.join('\n'));
-    assert.ok(found.some((p) => p.startsWith('el9.yml: payload')), found.join('\n'));
+    assert.ok(found.some((p) => /^el9\.yml:\d+: arch: /.test(p)), found.join('\n'));
+    assert.ok(found.some((p) => /^el9\.yml:20: payload/.test(p)), found.join('\n'));
   });
 });
