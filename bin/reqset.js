@@ -1,4 +1,4 @@
 #!/usr/bin/env node
-import { main } from '../build/cli/main.js';
+import { runExecutable } from '../build/cli/main.js';
 
-process.exitCode = await main(process.argv.slice(2));
+await runExecutable();

@@ -1,7 +1,8 @@
 /**
  * The library API: each function is one command of the CLI, reading top to
  * bottom as the pipeline's stages (pin list -> wheels -> closure -> ...).
- * Tests call these directly; the CLI only parses flags and prints.
+ * Tests call these directly; the CLI only parses flags and prints, and reaches
+ * the stages only through this module (including the re-exports below).
  */
 import { readFileSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
@@ -10,7 +11,7 @@ import path from 'node:path';
 import { makeBuilderImage, wheelBuildOptions, type BuilderImageCommandOptions, type BuilderKind } from './builders/index.ts';
 import { checkClosure, type ClosureProblem } from './closure/closure.ts';
 import { InputError } from './errors.ts';
-import { discard, replaceDir, stagingDirFor, withTempDir } from './fsutil.ts';
+import { defaultCacheDir, discard, replaceDir, stagingDirFor, withTempDir } from './fsutil.ts';
 import { wheelhouseImage, type ImageEngine, type WheelhouseImageResult } from './image/index.ts';
 import { planJobs, type PlannedJob, type PlanOptions } from './plan/index.ts';
 import { publish as publishPackages, type PublishReport } from './publish/index.ts';
@@ -25,9 +26,16 @@ import type { WheelLayout } from './packagers/plan.ts';
 import { loadReqset, pinsForTarget, withCliIndexOptions, type CliIndexOptions, type Pin, type Reqset } from './reqset/load.ts';
 import { checkSpec, loadSpecs } from './specs/spec.ts';
 import { loadTarget, loadTargets, markerEnvironment, TOOL_ROOT, type Target } from './targets/target.ts';
-import { defaultCacheDir, WheelCache } from './wheels/cache.ts';
+import { WheelCache } from './wheels/cache.ts';
 import { buildWheelhouse, type WheelRecord } from './wheels/wheelhouse.ts';
 import type { WheelLimits } from './wheels/source.ts';
+
+// What the CLI shows or offers of the stages: its flags' choices and defaults, and the text of diff and publish.
+export { BUILDER_KINDS } from './builders/index.ts';
+export { formatDiff } from './packagers/diff.ts';
+export { DEFAULT_WHEEL_LAYOUT, WHEEL_LAYOUTS, type WheelLayout } from './packagers/plan.ts';
+export { formatReport } from './publish/index.ts';
+export { DEFAULT_WHEEL_LIMITS, parseByteSize } from './wheels/source.ts';
 
 export interface CommonOptions extends CliIndexOptions {
   workspace?: string;
@@ -91,7 +99,7 @@ function closureTarget(target: Target) {
   };
 }
 
-const cacheDirOf = (options: CommonOptions) => (options.wheelCache ? path.resolve(options.wheelCache) : defaultCacheDir());
+const cacheDirOf = (options: { wheelCache?: string }) => (options.wheelCache ? path.resolve(options.wheelCache) : defaultCacheDir());
 
 async function makeWheels(job: Job, wheelsDir: string, options: CommonOptions): Promise<WheelRecord[]> {
   const closure = closureTarget(job.target);
@@ -339,9 +347,11 @@ export async function image(
   });
 }
 
+export type BuilderImageOptions = Omit<BuilderImageCommandOptions, 'stateDir'> & { wheelCache?: string };
+
 /** `reqset builder-image`: the target's builder image, made from docker/<target>/Containerfile. */
-export function builderImage(targetName: string, options: BuilderImageCommandOptions) {
-  return makeBuilderImage(targetName, options);
+export function builderImage(targetName: string, options: BuilderImageOptions = {}) {
+  return makeBuilderImage(targetName, { ...options, stateDir: cacheDirOf(options) });
 }
 
 /** `reqset plan`: the (reqset, target) job matrix; every reqset is loaded, so a bad one fails here. */

@@ -1,8 +1,8 @@
-/** File-system helpers for outputs that appear whole or not at all. */
+/** File-system helpers for outputs that appear whole or not at all, and where reqset keeps its caches. */
 import { createHash } from 'node:crypto';
 import { createReadStream, rmSync } from 'node:fs';
 import { chmod, mkdir, mkdtemp, readdir, rename, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { homedir, tmpdir } from 'node:os';
 import path from 'node:path';
 import pLimit from 'p-limit';
 
@@ -16,28 +16,28 @@ export function sha256(data: string | Buffer): string {
   return createHash('sha256').update(data).digest('hex');
 }
 
-/** Temporary directories still to be removed if the process is interrupted. */
-const pending = new Set<string>();
-let handlersInstalled = false;
-
-function installHandlers() {
-  if (handlersInstalled) return;
-  handlersInstalled = true;
-  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-    process.once(signal, () => {
-      for (const dir of pending) rmSyncQuiet(dir);
-      process.exit(signal === 'SIGINT' ? 130 : 143);
-    });
-  }
+/** `$XDG_CACHE_HOME/reqset`: the wheel and package caches, and reqset's container engine settings, unless --wheel-cache says otherwise. */
+export function defaultCacheDir(): string {
+  const base = process.env.XDG_CACHE_HOME || path.join(homedir(), '.cache');
+  return path.join(base, 'reqset');
 }
 
-/** Synchronous on purpose: the process exits right after. */
-function rmSyncQuiet(dir: string) {
-  try {
-    rmSync(dir, { recursive: true, force: true });
-  } catch {
-    /* best effort while exiting */
+/** Temporary directories of this process not yet removed or moved into place. */
+const pending = new Set<string>();
+
+/**
+ * Removes this process's temporary directories now, synchronously: for the
+ * CLI's signal handlers, as the process exits right after. Best effort.
+ */
+export function removeTempDirsSync(): void {
+  for (const dir of pending) {
+    try {
+      rmSync(dir, { recursive: true, force: true });
+    } catch {
+      /* best effort while exiting */
+    }
   }
+  pending.clear();
 }
 
 /** Whether process `pid` still runs on this machine. */
@@ -75,7 +75,6 @@ async function ownedTempDir(parent: string, prefix: string, family: string): Pro
   await sweepLeftovers(parent, family);
   const dir = await mkdtemp(path.join(parent, `${prefix}${process.pid}-`));
   pending.add(dir);
-  installHandlers();
   return dir;
 }
 

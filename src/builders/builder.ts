@@ -18,7 +18,7 @@ import { sha256, sha256File, withTempDir } from '../fsutil.ts';
 import type { Progress } from '../progress.ts';
 import { formatCommand, run, type RunResult } from '../run.ts';
 import type { Target } from '../targets/target.ts';
-import { findBuilderPython, type BuilderPython } from '../wheels/python.ts';
+import { findBuilderPython, type BuilderPython } from './python.ts';
 import { installCommand, resolveContainerfile, type PackageFamily } from './containerfile.ts';
 import { engineRun, findExecutable, inspectImage, openEngine, type EngineName } from './engine.ts';
 import { hookPackagesFor, type Hook } from './hooks.ts';

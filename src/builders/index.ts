@@ -7,16 +7,10 @@ import path from 'node:path';
 import { InputError } from '../errors.ts';
 import type { Progress } from '../progress.ts';
 import { loadTarget, type Target } from '../targets/target.ts';
-import { defaultCacheDir } from '../wheels/cache.ts';
 import { buildBuilderImage, makeBuilder, type Builder, type BuilderImageResult, type BuilderKind } from './builder.ts';
 import { HOOKS_DIR, loadHooks, type Hooks } from './hooks.ts';
 
-export { BUILDER_KINDS, buildBuilderImage, builderImageCommand, localBuilder, makeBuilder, mountArguments } from './builder.ts';
-export type { Builder, BuilderImageOptions, BuilderImageResult, BuilderKind, BuilderSettings, BuildRequest, PreparedBuilder } from './builder.ts';
-export { builderContainerfile, installCommand, resolveContainerfile, writeBuilderContainerfiles } from './containerfile.ts';
-export { CONTAINERS_CONF, openEngine, type Engine, type EngineName } from './engine.ts';
-export { HOOK_RUNNER, HOOKS_DIR, hookCommand, hookKeyInputs, hookPackagesFor, loadHooks, parseHookPackages } from './hooks.ts';
-export type { Hook, HookContext, HookPackages, Hooks } from './hooks.ts';
+export { BUILDER_KINDS, type BuilderKind } from './builder.ts';
 
 export interface WheelBuildSettings {
   target: Target;
@@ -57,14 +51,15 @@ export interface BuilderImageCommandOptions {
   /** podman (default) or docker. */
   builder?: BuilderKind;
   builderBase?: string;
-  wheelCache?: string;
+  /** Where reqset keeps its container engine settings (the wheel cache directory). */
+  stateDir: string;
   /** Rebuild even when an image from the same Containerfile and base exists. */
   force?: boolean;
   progress?: Progress;
 }
 
 /** `reqset builder-image --target T`: makes (or finds up to date) the target's builder image. */
-export async function makeBuilderImage(targetName: string, options: BuilderImageCommandOptions = {}): Promise<BuilderImageResult> {
+export async function makeBuilderImage(targetName: string, options: BuilderImageCommandOptions): Promise<BuilderImageResult> {
   const workspace = path.resolve(options.workspace ?? '.');
   const target = await loadTarget(workspace, targetName);
   if (options.builder === 'local') throw new InputError('builder-image: --builder local has no image: use --builder podman or --builder docker');
@@ -74,7 +69,7 @@ export async function makeBuilderImage(targetName: string, options: BuilderImage
     engine,
     base: options.builderBase,
     workspace,
-    stateDir: options.wheelCache ? path.resolve(options.wheelCache) : defaultCacheDir(),
+    stateDir: options.stateDir,
     force: options.force,
     progress: options.progress,
   });

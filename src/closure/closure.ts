@@ -6,23 +6,9 @@
 import pep440 from '@renovatebot/pep440';
 import { evaluateMarker, type MarkerEnvironment } from '../python/markers.ts';
 import { parseRequirement, RequirementSyntaxError, type Requirement } from '../python/requirement.ts';
-import { incompatibility, type TagTarget, type WheelName } from '../python/tags.ts';
+import { incompatibility, type TagTarget } from '../python/tags.ts';
 import type { Pin } from '../reqset/load.ts';
-
-export interface WheelFacts {
-  name: WheelName;
-  /** From METADATA. */
-  metadataName: string;
-  metadataVersion: string;
-  summary?: string;
-  requiresDist: string[];
-  requiresPython?: string;
-  providesExtra: string[];
-  /** Names of its console_scripts entry points. */
-  consoleScripts: string[];
-  /** Importable top-level modules and packages it installs. */
-  topLevel: string[];
-}
+import type { WheelFacts } from '../wheels/facts.ts';
 
 export interface ClosureTarget {
   name: string;

@@ -15,9 +15,8 @@
 import { copyFile, link, mkdir, readdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { InputError, ToolError } from '../errors.ts';
-import { discard, replaceDir, stagingDirFor } from '../fsutil.ts';
+import { defaultCacheDir, discard, replaceDir, stagingDirFor } from '../fsutil.ts';
 import { engineRun, findExecutable, inspectImage, openEngine, type EngineName } from '../builders/engine.ts';
-import { defaultCacheDir } from '../wheels/cache.ts';
 
 export type ImageEngine = EngineName | 'none';
 

@@ -10,15 +10,9 @@
  */
 import { randomBytes } from 'node:crypto';
 import { copyFile, mkdir, mkdtemp, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
-import { homedir } from 'node:os';
 import path from 'node:path';
 import { ToolError } from '../errors.ts';
 import { sha256, sha256File } from '../fsutil.ts';
-
-export function defaultCacheDir(): string {
-  const base = process.env.XDG_CACHE_HOME || path.join(homedir(), '.cache');
-  return path.join(base, 'reqset');
-}
 
 /** Everything a built wheel depends on. */
 export interface BuildInputs {

@@ -18,7 +18,7 @@ import type { IndexOptions, Pin } from '../reqset/load.ts';
 import type { Progress } from '../progress.ts';
 import { localBuilder, type Builder } from '../builders/builder.ts';
 import { hookCommand, hookKeyInputs, type Hooks } from '../builders/hooks.ts';
-import type { WheelFacts } from '../closure/closure.ts';
+import type { WheelFacts } from './facts.ts';
 import { cacheKey, type BuildInputs, WheelCache } from './cache.ts';
 import { listFindLinks, locate, sdistBuildRequires } from './locate.ts';
 import { DEFAULT_WHEEL_LIMITS, openWheel, type WheelLimits } from './source.ts';

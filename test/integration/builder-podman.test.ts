@@ -10,7 +10,7 @@ import { copyFile, mkdir, readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import * as api from '../../src/api.ts';
-import { makeBuilder } from '../../src/builders/index.ts';
+import { makeBuilder } from '../../src/builders/builder.ts';
 import { ToolError } from '../../src/errors.ts';
 import type { ProgressEvent } from '../../src/progress.ts';
 import { buildWheels, podmanSkipReason, TEST_BASE, TEST_BUILDER_IMAGE, testBuilderImage } from '../helpers/podman.ts';

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { checkClosure, computeClosure, type ClosureTarget, type WheelFacts } from '../../src/closure/closure.ts';
+import { checkClosure, computeClosure, type ClosureTarget } from '../../src/closure/closure.ts';
+import type { WheelFacts } from '../../src/wheels/facts.ts';
 import { parseWheelFilename } from '../../src/python/tags.ts';
 import type { Pin } from '../../src/reqset/load.ts';
 
