@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # Installs the Debian packages reqset and its tests use. Idempotent: installs
 # only what is missing and says what that is. Not root: prints the command.
+# The target interpreters the tests run the runtime helper with (Python 3.6,
+# 3.9, 3.13) come from pyenv, which these machines have; test/helpers/env.ts
+# finds them and fails a test that needs one that is missing.
 set -euo pipefail
 
 packages=(
@@ -12,7 +15,9 @@ packages=(
   fakeroot       # root-owned files in DEBs without being root
   debootstrap    # Debian roots for install tests
   python3-venv   # Debian's Python with venv (the debian12 target's interpreter)
-  python3-wheel-whl  # the `wheel` build requirement, offline (examples/dist)
+  python3-wheel-whl  # the `wheel` build requirement, offline (examples/dist, test builds)
+  python3-pyflakes  # lints the runtime helper (python3 -m pyflakes)
+  zip            # Info-ZIP archives in the runtime helper's tests
   podman         # builder containers
   runc           # the container runtime that works in this sandbox
   zstd           # benchmark baseline (tar | zstd)

@@ -4,29 +4,17 @@
  * here independently of the packagers' own unpacking code.
  */
 import { createHash } from 'node:crypto';
-import { existsSync } from 'node:fs';
 import { copyFile, mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { run } from '../../src/run.ts';
+import { REPO_ROOT, buildWheels, infoZip, targetPythons } from './env.ts';
 
-export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+export { REPO_ROOT };
 export const RUNTIME_HELPER = path.join(REPO_ROOT, 'src', 'runtime', 'reqset_runtime.py');
-export const CORPUS_WHEELS = path.resolve(REPO_ROOT, '..', 'shared', 'corpus', 'wheels');
 
-/** Interpreters the helper must run on (el8's 3.6 up to 3.13), where installed. */
-export const TARGET_PYTHONS: Record<string, string> = {
-  '3.6': '/root/.pyenv/versions/3.6.15/bin/python3.6',
-  '3.9': '/root/.pyenv/versions/3.9.18/bin/python3.9',
-  '3.13': '/root/.pyenv/versions/3.13.0/bin/python3.13',
-};
-
-/** Build dependencies for an offline `pip wheel` of a setuptools project. */
-const BUILD_WHEELS = [
-  '/root/.pyenv/versions/3.11.7/lib/python3.11/ensurepip/_bundled/setuptools-65.5.0-py3-none-any.whl',
-  '/usr/share/python-wheels/wheel-0.38.4-py3-none-any.whl',
-];
+/** Interpreters the helper must run on (el8's 3.6 up to 3.13). */
+export const TARGET_PYTHONS: Record<string, string> = targetPythons();
 
 export async function makeTempDir(prefix = 'reqset-runtime-'): Promise<string> {
   return mkdtemp(path.join(tmpdir(), prefix));
@@ -119,7 +107,7 @@ export async function buildTinyWheel(workDir: string): Promise<string> {
   const out = path.join(workDir, 'tiny-wheel');
   await mkdir(path.join(project, 'src', 'tinypkg'), { recursive: true });
   await mkdir(links, { recursive: true });
-  for (const wheel of BUILD_WHEELS) await copyFile(wheel, path.join(links, path.basename(wheel)));
+  for (const wheel of buildWheels()) await copyFile(wheel, path.join(links, path.basename(wheel)));
   await writeFile(
     path.join(project, 'pyproject.toml'),
     '[build-system]\nrequires = ["setuptools", "wheel"]\nbuild-backend = "setuptools.build_meta"\n',
@@ -214,11 +202,10 @@ export async function makeExoticWheel(dir: string): Promise<string> {
 /**
  * The tiny wheel's files re-zipped by Info-ZIP `zip` (extended-timestamp and
  * Unix extra fields that differ between local and central headers, "text"
- * internal attributes, version 1.0 for stored members). Null when `zip` is
- * not installed.
+ * internal attributes, version 1.0 for stored members).
  */
-export async function makeInfoZipWheel(sourceWheel: string, dir: string): Promise<string | null> {
-  if (!['/usr/bin/zip', '/bin/zip', '/usr/local/bin/zip'].some((p) => existsSync(p))) return null;
+export async function makeInfoZipWheel(sourceWheel: string, dir: string): Promise<string> {
+  const zip = infoZip();
   const src = path.join(dir, 'infozip-src');
   await unpackWheelTree(sourceWheel, src);
   // Fixed times so that the archive is the same on every run.
@@ -232,6 +219,6 @@ export async function makeInfoZipWheel(sourceWheel: string, dir: string): Promis
   const tops = (await run(['python3', '-c', 'import os,sys; print("\\n".join(sorted(n for n in os.listdir(sys.argv[1]) if not n.startswith("."))))', src])).stdout
     .split('\n')
     .filter(Boolean);
-  await run(['zip', '-q', '-r', wheel, ...tops], { cwd: src });
+  await run([zip, '-q', '-r', wheel, ...tops], { cwd: src });
   return wheel;
 }

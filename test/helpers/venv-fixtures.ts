@@ -11,32 +11,25 @@ import path from 'node:path';
 import * as api from '../../src/api.ts';
 import { run, type RunResult } from '../../src/run.ts';
 import { openWheel } from '../../src/wheels/source.ts';
+import { corpusWheel, targetPython } from './env.ts';
 import { makeWheel } from './make-wheel.ts';
-import { CORPUS_WHEELS, RUNTIME_HELPER, parseJsonLine } from './runtime-fixtures.ts';
+import { RUNTIME_HELPER, parseJsonLine } from './runtime-fixtures.ts';
 import { makeWorkspace, reqsset3Pins } from './workspace.ts';
 
-export { CORPUS_WHEELS, RUNTIME_HELPER };
+export { RUNTIME_HELPER };
 
 /** Debian 12's interpreter: the debian12 target's Python. */
-export const PYTHON311 = '/usr/bin/python3.11';
+export const PYTHON311 = targetPython('3.11');
 /** el8's Python, the oldest the helper supports. */
-export const PYTHON36 = '/root/.pyenv/versions/3.6.15/bin/python3.6';
-export const PYTHON313 = '/root/.pyenv/versions/3.13.0/bin/python3.13';
+export const PYTHON36 = targetPython('3.6');
+export const PYTHON313 = targetPython('3.13');
 
 /** The numpy + Flask closure of the corpus (file name prefixes). */
 export const CORPUS_CLOSURE = ['numpy-2.4.6-', 'Flask-3.1.3-', 'Werkzeug-3.1.8-', 'Jinja2-3.1.6-', 'MarkupSafe-3.0.3-', 'itsdangerous-2.2.0-', 'click-8.4.0-', 'blinker-1.9.0-'];
 
-/** The corpus wheels of CORPUS_CLOSURE, or a reason to skip when the corpus is not there. */
-export async function corpusClosure(): Promise<{ wheels: string[] } | { skip: string }> {
-  if (!existsSync(CORPUS_WHEELS)) return { skip: `the wheel corpus ${CORPUS_WHEELS} is not present` };
-  const files = await readdir(CORPUS_WHEELS);
-  const wheels: string[] = [];
-  for (const prefix of CORPUS_CLOSURE) {
-    const file = files.find((f) => f.startsWith(prefix) && f.endsWith('.whl'));
-    if (!file) return { skip: `the wheel corpus has no ${prefix}*.whl` };
-    wheels.push(path.join(CORPUS_WHEELS, file));
-  }
-  return { wheels };
+/** The corpus wheels of CORPUS_CLOSURE (async, as bench/venv.ts awaits it). */
+export async function corpusClosure(): Promise<{ wheels: string[] }> {
+  return { wheels: CORPUS_CLOSURE.map(corpusWheel) };
 }
 
 /**

@@ -10,8 +10,8 @@ import { appendFile, cp, mkdir, readdir, readFile, rm, symlink, unlink, writeFil
 import path from 'node:path';
 import pLimit from 'p-limit';
 import { run, type RunResult } from '../../src/run.ts';
+import { corpusWheel, corpusWheelsDir } from '../helpers/env.ts';
 import {
-  CORPUS_WHEELS,
   RUNTIME_HELPER,
   TARGET_PYTHONS,
   buildTinyWheel,
@@ -118,13 +118,9 @@ describe('rebuild-wheel', () => {
     assert.deepEqual(await readFile(result.path), await readFile(exoticWheel));
   });
 
-  it('reproduces an Info-ZIP archive when internal attributes are recorded, and stays a valid wheel without them', async (t) => {
+  it('reproduces an Info-ZIP archive when internal attributes are recorded, and stays a valid wheel without them', async () => {
     const dir = await freshDir('infozip');
     const wheel = await makeInfoZipWheel(tinyWheel, dir);
-    if (!wheel) {
-      t.skip('Info-ZIP zip is not installed');
-      return;
-    }
     const withAttr = path.join(dir, 'tree-with');
     const without = path.join(dir, 'tree-without');
     await unpackWheelTree(wheel, withAttr, { internalAttr: true });
@@ -283,17 +279,12 @@ describe('command line', () => {
 
 describe('target interpreters', () => {
   for (const [version, python] of Object.entries(TARGET_PYTHONS)) {
-    const skip = existsSync(python) ? false : `${python} is not installed`;
-    it(`runs on Python ${version}: identical rebuilds, checks and errors`, { skip }, async () => {
-      const sources = [tinyWheel, exoticWheel];
-      const numpy = path.join(CORPUS_WHEELS, 'numpy-2.4.6-cp311-cp311-manylinux_2_27_x86_64.manylinux_2_28_x86_64.whl');
-      const trees = [tinyTree, exoticTree];
-      if (existsSync(numpy)) {
-        const tree = path.join(work, 'trees', path.basename(numpy, '.whl'));
-        if (!existsSync(tree)) await unpackWheelTree(numpy, tree);
-        sources.push(numpy);
-        trees.push(tree);
-      }
+    it(`runs on Python ${version}: identical rebuilds, checks and errors`, async () => {
+      const numpy = corpusWheel('numpy-2.4.6-cp311-cp311-manylinux_2_27_x86_64.manylinux_2_28_x86_64');
+      const numpyTree = path.join(work, 'trees', path.basename(numpy, '.whl'));
+      if (!existsSync(numpyTree)) await unpackWheelTree(numpy, numpyTree);
+      const sources = [tinyWheel, exoticWheel, numpy];
+      const trees = [tinyTree, exoticTree, numpyTree];
       const outdir = await freshDir(`out-py${version}`);
       for (const [i, tree] of trees.entries()) {
         const result = await rebuild(tree, outdir, python);
@@ -314,18 +305,17 @@ describe('target interpreters', () => {
 });
 
 describe('corpus wheels', () => {
-  const skip = existsSync(CORPUS_WHEELS) ? false : `${CORPUS_WHEELS} does not exist`;
   let rebuilt: { wheel: string; result: Rebuilt }[] = [];
 
   before(async () => {
-    if (skip) return;
-    const wheels = (await readdir(CORPUS_WHEELS)).filter((f) => f.endsWith('.whl')).sort();
+    const corpus = corpusWheelsDir();
+    const wheels = (await readdir(corpus)).filter((f) => f.endsWith('.whl')).sort();
     const outdir = await freshDir('out-corpus');
     const limit = pLimit(4);
     rebuilt = await Promise.all(
       wheels.map((name) =>
         limit(async () => {
-          const wheel = path.join(CORPUS_WHEELS, name);
+          const wheel = path.join(corpus, name);
           const tree = path.join(work, 'trees', name.slice(0, -'.whl'.length));
           if (!existsSync(tree)) await unpackWheelTree(wheel, tree);
           return { wheel, result: await rebuild(tree, outdir) };
@@ -334,7 +324,7 @@ describe('corpus wheels', () => {
     );
   });
 
-  it('rebuilds every corpus wheel; identical with classic zlib', { skip }, async (t) => {
+  it('rebuilds every corpus wheel; identical with classic zlib', async (t) => {
     assert.ok(rebuilt.length > 0);
     const identical = rebuilt.filter((r) => r.result.identical);
     const message = `${identical.length}/${rebuilt.length} corpus wheels rebuilt byte-identical`;
@@ -348,11 +338,11 @@ describe('corpus wheels', () => {
     if (!/ng/i.test(zlib)) assert.equal(identical.length, rebuilt.length, `${message} (zlib ${zlib})`);
   });
 
-  it('every rebuilt wheel is a valid wheel: zip CRCs and RECORD hashes', { skip }, async () => {
+  it('every rebuilt wheel is a valid wheel: zip CRCs and RECORD hashes', async () => {
     await assertValidWheels(rebuilt.map((r) => r.result.path));
   });
 
-  it('pip installs rebuilt wheels offline into a venv, and they import', { skip, timeout: 300_000 }, async () => {
+  it('pip installs rebuilt wheels offline into a venv, and they import', { timeout: 300_000 }, async () => {
     const pick: Record<string, string> = { six: 'six', idna: 'idna', packaging: 'packaging', MarkupSafe: 'markupsafe', PyYAML: 'yaml' };
     const chosen = rebuilt.filter((r) => Object.keys(pick).some((p) => path.basename(r.wheel).startsWith(`${p}-`)));
     assert.ok(chosen.length >= 3, 'enough corpus wheels to install');
