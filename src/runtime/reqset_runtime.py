@@ -189,6 +189,19 @@ class WheelInfo(object):
     __slots__ = ('filename', 'sha256', 'size', 'comment', 'members')
 
 
+# Every key the writer (src/wheels/source.ts) may write; any other is a
+# contract change this helper does not know, so it is refused.
+INFO_KEYS = frozenset(('format', 'filename', 'sha256', 'size', 'comment', 'members'))
+MEMBER_KEYS = frozenset(('name', 'method', 'time', 'madeBy', 'needed', 'flags', 'attr', 'internalAttr',
+                         'extra', 'localExtra', 'comment'))
+
+
+def check_keys(doc, known, where):
+    unknown = sorted(set(doc) - known)
+    if unknown:
+        raise HelperError('%s: unknown key "%s" (written by a newer reqset?)' % (where, unknown[0]))
+
+
 def _field(doc, key, kind, where):
     if key not in doc:
         raise HelperError('%s: missing "%s"' % (where, key))
@@ -236,6 +249,7 @@ def parse_member(doc, where):
     m = Member()
     m.name = _field(doc, 'name', str, where)
     where = '%s (%s)' % (where, m.name)
+    check_keys(doc, MEMBER_KEYS, where)
     check_member_name(m.name, where)
     m.method = _int(doc, 'method', where, 0, LIMIT16)
     if m.method not in (STORED, DEFLATED):
@@ -273,6 +287,7 @@ def parse_wheel_info(doc, where):
         raise HelperError('%s: must be a JSON object' % where)
     if doc.get('format') != INFO_FORMAT:
         raise HelperError('%s: unsupported format %r (this helper reads format %d)' % (where, doc.get('format'), INFO_FORMAT))
+    check_keys(doc, INFO_KEYS, where)
     info = WheelInfo()
     info.filename = _field(doc, 'filename', str, where)
     check_filename(info.filename, where)
