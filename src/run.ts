@@ -33,6 +33,11 @@ export function traceCommands(trace: ((command: string) => void) | undefined): v
   commandTrace = trace;
 }
 
+/** Adds a line that is not a command to the trace, as a shell comment: e.g. the options a command reads from a file. */
+export function traceNote(note: string): void {
+  commandTrace?.(`# ${note}`);
+}
+
 export interface RunOptions {
   cwd?: string;
   env?: Record<string, string | undefined>;

@@ -7,6 +7,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { InputError } from '../errors.ts';
 import { evaluateMarker, type Marker, type MarkerEnvironment } from '../python/markers.ts';
+import { redact } from '../python/urls.ts';
 import { decodePinFile, parsePinFile, type PinLine } from './parse.ts';
 
 export const REQSET_NAME = /^[a-z0-9][a-z0-9-]*$/;
@@ -24,7 +25,13 @@ export interface Pin {
   source: string;
 }
 
+/**
+ * Where pip looks for distributions. URLs are as pip uses them, `${VAR}`
+ * expanded and credentials included: show them only through `redactIndex`
+ * (or python/urls.ts `redact` with `secrets`).
+ */
 export interface IndexOptions {
+  /** Unset: pip's default, PyPI (https://pypi.org/simple). */
   indexUrl?: string;
   extraIndexUrls: string[];
   /** Absolute paths or URLs. */
@@ -34,6 +41,30 @@ export interface IndexOptions {
   noIndex: boolean;
   onlyBinary: string[];
   noBinary: string[];
+  /** `--require-hashes`: every pin must carry a --hash (pip's hash-checking mode, on even for a list without hashes). */
+  requireHashes: boolean;
+  /** Values of `${VAR}` expanded into the pin list's URLs, to redact wherever text leaves the process. */
+  secrets: string[];
+}
+
+/** pip's default index when neither the pin list nor the command line names one. */
+export const DEFAULT_INDEX_URL = 'https://pypi.org/simple';
+
+/** Redacts credentials (`user:pass@`, expanded `${VAR}` values) of these index options from a text. */
+export function redactIndex(text: string, index: Pick<IndexOptions, 'secrets'>): string {
+  return redact(text, index.secrets);
+}
+
+/** The effective index options as pip options, credentials redacted: what `--verbose` shows. */
+export function describeIndex(index: IndexOptions): string {
+  const options = index.noIndex
+    ? ['--no-index']
+    : [`--index-url ${index.indexUrl ?? `${DEFAULT_INDEX_URL} (pip's default)`}`, ...index.extraIndexUrls.map((u) => `--extra-index-url ${u}`)];
+  for (const link of index.findLinks) options.push(`--find-links ${link}`);
+  for (const value of index.onlyBinary) options.push(`--only-binary ${value}`);
+  for (const value of index.noBinary) options.push(`--no-binary ${value}`);
+  if (index.requireHashes) options.push('--require-hashes');
+  return redactIndex(options.join(' '), index);
 }
 
 export interface Reqset {
@@ -67,14 +98,18 @@ async function collect(file: string, display: (f: string) => string, asConstrain
     into.problems.push(decoded.problem);
     return;
   }
-  const parsed = parsePinFile(decoded.content, label);
+  const parsed = parsePinFile(decoded.content, label, process.env);
   into.problems.push(...parsed.problems);
+  into.index.secrets.push(...parsed.secrets);
   (asConstraint ? into.constraints : into.requirements).push(...parsed.pins);
   const dir = path.dirname(file);
   for (const option of parsed.options) {
     switch (option.kind) {
       case 'no-index':
         into.index.noIndex = true;
+        break;
+      case 'require-hashes':
+        into.index.requireHashes = true;
         break;
       case 'index-url':
         into.index.indexUrl = option.value;
@@ -111,8 +146,8 @@ async function collect(file: string, display: (f: string) => string, asConstrain
 
 const where = (p: PinLine) => `${p.file}:${p.line}`;
 
-/** Checks pins are exact, unique and consistent with constraints; returns the pins. */
-export function checkPins(requirements: PinLine[], constraints: PinLine[]): { pins: Pin[]; problems: string[] } {
+/** Checks pins are exact, unique and consistent with constraints (and hashed, with --require-hashes); returns the pins. */
+export function checkPins(requirements: PinLine[], constraints: PinLine[], requireHashes = false): { pins: Pin[]; problems: string[] } {
   const problems: string[] = [];
   const constraintFor = new Map<string, PinLine>();
   for (const c of constraints) {
@@ -165,13 +200,17 @@ export function checkPins(requirements: PinLine[], constraints: PinLine[]): { pi
     });
   }
 
+  return { pins, problems: [...problems, ...hashProblems(pins, requireHashes)] };
+}
+
+/** pip's hash-checking mode: with --require-hashes, or once any pin has a --hash, every pin needs one. */
+export function hashProblems(pins: Pin[], requireHashes: boolean): string[] {
   const hashed = pins.filter((p) => p.hashes.length > 0);
-  if (hashed.length > 0 && hashed.length < pins.length) {
-    for (const p of pins.filter((p) => p.hashes.length === 0)) {
-      problems.push(`${p.source}: ${p.name} has no --hash while other pins do (pip's hash-checking mode needs all): add --hash=sha256:... to it`);
-    }
-  }
-  return { pins, problems };
+  if (!requireHashes && (hashed.length === 0 || hashed.length === pins.length)) return [];
+  const why = requireHashes ? '--require-hashes is in force' : "other pins do (pip's hash-checking mode needs all)";
+  return pins
+    .filter((p) => p.hashes.length === 0)
+    .map((p) => `${p.source}: ${p.name} has no --hash while ${why}: add --hash=sha256:... to it (pip-compile --generate-hashes and uv export write them)`);
 }
 
 /** Orders "file:line: ..." messages by file, then line number. */
@@ -197,7 +236,7 @@ export async function loadReqset(workspace: string, name: string): Promise<Reqse
   const collected: Collected = {
     requirements: [],
     constraints: [],
-    index: { extraIndexUrls: [], findLinks: [], findLinksNamedAt: {}, noIndex: false, onlyBinary: [], noBinary: [] },
+    index: { extraIndexUrls: [], findLinks: [], findLinksNamedAt: {}, noIndex: false, onlyBinary: [], noBinary: [], requireHashes: false, secrets: [] },
     problems: [],
   };
   try {
@@ -208,8 +247,8 @@ export async function loadReqset(workspace: string, name: string): Promise<Reqse
     }
     throw error;
   }
-  const { pins, problems } = checkPins(collected.requirements, collected.constraints);
-  const all = sortByLocation([...collected.problems, ...problems]);
+  const { pins, problems } = checkPins(collected.requirements, collected.constraints, collected.index.requireHashes);
+  const all = sortByLocation([...collected.problems, ...problems]).map((p) => redactIndex(p, collected.index));
   if (all.length) throw new InputError(`${display(file)}: ${all.length} problem${all.length > 1 ? 's' : ''} in the pin list`, all);
   if (pins.length === 0) throw new InputError(`${display(file)}: the pin list pins nothing: add lines like "name==version"`);
   return { name, file, pins, index: collected.index };
@@ -219,15 +258,19 @@ export interface CliIndexOptions {
   findLinks?: string[];
   noIndex?: boolean;
   indexUrl?: string;
+  extraIndexUrls?: string[];
+  requireHashes?: boolean;
 }
 
-/** Command-line options add find-links and override the index choice of the file. */
+/** Command-line options add find-links and extra indexes, override the index choice of the file and may require hashes. */
 export function withCliIndexOptions(index: IndexOptions, cli: CliIndexOptions): IndexOptions {
   return {
     ...index,
     findLinks: [...index.findLinks, ...(cli.findLinks ?? []).map((f) => (isUrl(f) ? f : path.resolve(f)))],
     noIndex: cli.indexUrl ? false : (cli.noIndex ?? false) || index.noIndex,
     indexUrl: cli.indexUrl ?? index.indexUrl,
+    extraIndexUrls: [...index.extraIndexUrls, ...(cli.extraIndexUrls ?? [])],
+    requireHashes: (cli.requireHashes ?? false) || index.requireHashes,
   };
 }
 

@@ -4,6 +4,7 @@
  * collected, each naming file, line and the fix.
  */
 import { exactPin, parseRequirement, RequirementSyntaxError, type Requirement } from '../python/requirement.ts';
+import { expandVariables, redact } from '../python/urls.ts';
 
 export interface PinLine {
   requirement: Requirement;
@@ -24,12 +25,16 @@ type ValueOptionKind =
   | 'only-binary'
   | 'no-binary';
 
-export type FileOption = { kind: ValueOptionKind; value: string; line: number } | { kind: 'no-index'; line: number };
+type FlagOptionKind = 'no-index' | 'require-hashes';
+
+export type FileOption = { kind: ValueOptionKind; value: string; line: number } | { kind: FlagOptionKind; line: number };
 
 export interface ParsedPinFile {
   pins: PinLine[];
   options: FileOption[];
   problems: string[];
+  /** Values of `${VAR}` expanded into URLs (see python/urls.ts): never shown. */
+  secrets: string[];
 }
 
 const VALUE_OPTIONS: Record<string, ValueOptionKind> = {
@@ -45,7 +50,8 @@ const VALUE_OPTIONS: Record<string, ValueOptionKind> = {
   '--only-binary': 'only-binary',
   '--no-binary': 'no-binary',
 };
-const SUPPORTED = [...Object.keys(VALUE_OPTIONS).filter((o) => o.startsWith('--')), '--no-index', '--hash'].join(', ');
+const FLAG_OPTIONS: Record<string, FlagOptionKind> = { '--no-index': 'no-index', '--require-hashes': 'require-hashes' };
+const SUPPORTED = [...Object.keys(VALUE_OPTIONS).filter((o) => o.startsWith('--')), ...Object.keys(FLAG_OPTIONS), '--hash'].join(', ');
 
 interface LogicalLine {
   line: number;
@@ -72,8 +78,6 @@ export function logicalLines(content: string): LogicalLine[] {
     .filter(({ text }) => text.length > 0);
 }
 
-const FLAG_OPTIONS = new Set(['--no-index']);
-
 /**
  * Splits `--opt=value` and `--opt value` into [opt, value] pairs; a bare word
  * becomes ['', word]. Only known value options are reported as missing a value.
@@ -88,7 +92,7 @@ function splitOptions(tokens: string[]): { pairs: [string, string | undefined][]
       pairs.push(['', token]);
     } else if (token.startsWith('--') && eq > 0) {
       pairs.push([token.slice(0, eq), token.slice(eq + 1)]);
-    } else if (FLAG_OPTIONS.has(token)) {
+    } else if (FLAG_OPTIONS[token]) {
       pairs.push([token, undefined]);
     } else {
       const next = tokens[i + 1];
@@ -143,11 +147,18 @@ function locationRequirement(text: string): string | undefined {
   return undefined;
 }
 
-export function parsePinFile(content: string, file: string): ParsedPinFile {
-  const parsed: ParsedPinFile = { pins: [], options: [], problems: [] };
+/**
+ * The pins and options of one pin file. `${VAR}` is expanded from `env` on
+ * every line, as pip does; problems never show what it expanded to.
+ */
+export function parsePinFile(content: string, file: string, env: Record<string, string | undefined> = {}): ParsedPinFile {
+  const parsed: ParsedPinFile = { pins: [], options: [], problems: [], secrets: [] };
   const problem = (line: number, message: string) => parsed.problems.push(`${file}:${line}: ${message}`);
 
-  for (const { line, text } of logicalLines(content)) {
+  for (const logical of logicalLines(content)) {
+    const { line } = logical;
+    const { text, secrets } = expandVariables(logical.text, env);
+    parsed.secrets.push(...secrets);
     const tokens = text.split(/\s+/);
     const optionStart = tokens.findIndex((t) => t.startsWith('-'));
     const requirementText = (optionStart === -1 ? tokens : tokens.slice(0, optionStart)).join(' ');
@@ -156,7 +167,8 @@ export function parsePinFile(content: string, file: string): ParsedPinFile {
 
     if (!requirementText) {
       for (const [option, value] of pairs) {
-        if (FLAG_OPTIONS.has(option)) parsed.options.push({ kind: 'no-index', line });
+        const flag = FLAG_OPTIONS[option];
+        if (flag) parsed.options.push({ kind: flag, line });
         else if (option === '-e' || option === '--editable') {
           problem(line, `editable installs cannot be packaged: build a wheel${value ? ` of ${JSON.stringify(value)}` : ''}, add its directory with --find-links and pin it by version ("name==<version>")`);
         } else if (option === '--hash') problem(line, `--hash belongs on a requirement line: write it after the pin, e.g. "name==1.0 --hash=sha256:..."`);
@@ -197,5 +209,6 @@ export function parsePinFile(content: string, file: string): ParsedPinFile {
     }
     parsed.pins.push({ requirement, version: exactPin(requirement.specifier), hashes, file, line, text });
   }
+  parsed.problems = parsed.problems.map((p) => redact(p, parsed.secrets));
   return parsed;
 }
