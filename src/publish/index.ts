@@ -1,24 +1,33 @@
 /**
  * `reqset publish`: add built packages to a yum/dnf repository (with delta
  * RPMs) or an apt repository, atomically for readers and one publish at a
- * time per repository. See rpm.ts and apt.ts for the layouts.
+ * time per repository. The steps are in publish.ts; rpm.ts and apt.ts are
+ * the repository backends (and describe the layouts).
  */
 import { mkdir, stat } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { InputError } from '../errors.ts';
-import { publishApt } from './apt.ts';
+import { AptRepository } from './apt.ts';
+import type { RepoPackage, RepositoryBackend } from './backend.ts';
 import { historyUpdate } from './history.ts';
 import { removeLeftovers } from './files.ts';
 import { acquireLock, isDeadLockTemp } from './lock.ts';
+import { publishWith } from './publish.ts';
 import type { PublishReport } from './report.ts';
-import { publishRpm } from './rpm.ts';
+import { RpmRepository } from './rpm.ts';
 import type { PublishContext, PublishOptions } from './types.ts';
 
 export { formatReport, formatSize, type DeltaReport, type PublishedFile, type PublishReport, type UpgradedPackage } from './report.ts';
 export type { PublishOptions } from './types.ts';
 
 export const DEFAULT_KEEP = 2;
+
+/** The repository backend of each package format. */
+const BACKENDS: Record<PublishContext['target']['format'], (ctx: PublishContext) => RepositoryBackend<RepoPackage>> = {
+  rpm: (ctx) => new RpmRepository(ctx),
+  deb: (ctx) => new AptRepository(ctx),
+};
 
 /** Staging directories of publishes that were killed (see fsutil.stagingDirFor). */
 const isStagingLeftover = (name: string) => /^\.reqset-staging\.tmp-/.test(name);
@@ -38,7 +47,8 @@ async function validate(options: PublishOptions): Promise<PublishContext> {
     if (value !== undefined && !/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(value)) throw new InputError(`${flag} ${JSON.stringify(value)}: use letters, digits, '.', '_' and '-'`);
   }
   if (options.sign !== undefined && !/^[A-Za-z0-9@<>._+ -]+$/.test(options.sign)) throw new InputError(`--sign ${JSON.stringify(options.sign)}: not a GPG key id, fingerprint or user id`);
-  return { ...options, keep, jobs, packagesDir, repo, progress: options.progress ?? (() => {}), history: await historyUpdate(repo, packagesDir, options.reqset) };
+  const signing = options.sign ? { key: options.sign, gpgHome: options.gpgHome } : undefined;
+  return { ...options, keep, jobs, packagesDir, repo, signing, progress: options.progress ?? (() => {}), history: await historyUpdate(repo, packagesDir, options.reqset) };
 }
 
 /**
@@ -53,7 +63,7 @@ export async function publish(options: PublishOptions): Promise<PublishReport> {
   try {
     const leftovers = await removeLeftovers(ctx.repo, (name) => isStagingLeftover(name) || isDeadLockTemp(name));
     if (leftovers.length) ctx.progress(`publish: removed leftovers of an interrupted publish: ${leftovers.join(', ')}`);
-    const report = ctx.target.format === 'rpm' ? await publishRpm(ctx) : await publishApt(ctx);
+    const report = await publishWith(BACKENDS[ctx.target.format](ctx), ctx);
     return { ...report, revision: ctx.history.revision };
   } finally {
     await release();

@@ -1,5 +1,6 @@
 import type { Target } from '../targets/target.ts';
 import type { HistoryUpdate } from './history.ts';
+import type { SignOptions } from './sign.ts';
 
 export interface PublishOptions {
   /** Reqset name (for the report). */
@@ -34,6 +35,8 @@ export interface PublishContext extends PublishOptions {
   keep: number;
   progress: (line: string) => void;
   jobs: number;
+  /** From `sign` and `gpgHome`: the key packages and metadata are signed with. */
+  signing?: SignOptions;
   /** The repository's history with this build added, written just before the metadata switch. */
   history: HistoryUpdate;
 }
