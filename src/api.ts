@@ -292,7 +292,7 @@ export async function buildTarget(reqsetName: string, targetName: string | undef
 }
 
 /** The manifest.json of the last `reqset build` of this reqset and target under --out. */
-export async function readBuildManifest(reqsetName: string, targetName: string, options: { out?: string } = {}): Promise<Manifest> {
+async function readBuildManifest(reqsetName: string, targetName: string, options: { out?: string } = {}): Promise<Manifest> {
   const file = path.resolve(options.out ?? 'dist', reqsetName, targetName, 'manifest.json');
   let text: string;
   try {

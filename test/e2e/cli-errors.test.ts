@@ -3,10 +3,14 @@
  * is a file, a read-only or full disk, a name too long, a --workspace that is
  * a file, pin lists pip accepts but reqset cannot package. Each is one line
  * naming the path or line and the fix, exit 2 (the user's input) or 1 (the
- * machine), never exit 70 with a stack trace, and leaves nothing behind.
+ * machine), never exit 70 with a stack trace, and leaves nothing behind,
+ * also when interrupted.
  */
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { once } from 'node:events';
+import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -209,4 +213,43 @@ describe('reqset command line: pin lists reqset cannot package', () => {
     assert.deepEqual(problemsOf(result.stderr), ['  - reqsets/wide.txt: not UTF-8 text (it looks like UTF-16): save it as UTF-8']);
     assert.equal(await tree(ws).then((t) => t.filter((f) => f.startsWith('cache'))).then((c) => c.length), 0);
   });
+});
+
+describe('reqset command line: interrupted', () => {
+  let root: string;
+  let ws: string;
+  // An index that accepts connections and never answers: pip waits on it, so the command is mid-work when signalled.
+  const sockets: Socket[] = [];
+  const index = createServer((socket) => sockets.push(socket));
+  before(async () => {
+    root = await mkdtemp(path.join(tmpdir(), 'reqset-cli-signals-'));
+    ws = path.join(root, 'ws');
+    await mkdir(path.join(ws, 'reqsets'), { recursive: true });
+    index.listen(0, '127.0.0.1');
+    await once(index, 'listening');
+    const { port } = index.address() as AddressInfo;
+    await writeFile(path.join(ws, 'reqsets', 'stalled.txt'), `--index-url http://127.0.0.1:${port}/simple\nstalled==1.0\n`);
+  });
+  after(async () => {
+    for (const socket of sockets) socket.destroy();
+    index.close();
+    await rm(root, { recursive: true, force: true });
+  });
+
+  for (const [signal, exitCode] of [['SIGTERM', 143], ['SIGINT', 130]] as const) {
+    it(`${signal}: exit ${exitCode}, its temporary directory removed`, async () => {
+      const tmp = path.join(root, `tmp-${signal}`);
+      await mkdir(tmp);
+      const args = ['check', 'stalled', '--workspace', ws, '--wheel-cache', path.join(root, 'cache'), '--quiet'];
+      const child = spawn('node', ['--import', TSX, MAIN, ...args], { env: { ...process.env, TMPDIR: tmp }, stdio: 'ignore' });
+      const exited = once(child, 'exit');
+      const ours = async () => (await readdir(tmp)).filter((n) => n.startsWith('reqset-'));
+      const deadline = Date.now() + 60_000;
+      while (Date.now() < deadline && (await ours()).length === 0 && child.exitCode === null) await new Promise((resolve) => setTimeout(resolve, 100));
+      assert.deepEqual((await ours()).map((n) => n.replace(/-\d+-\w{6}$/, '')), ['reqset-check'], 'check is at work in its temporary directory');
+      child.kill(signal);
+      assert.deepEqual(await exited, [exitCode, null]);
+      assert.deepEqual(await ours(), []);
+    });
+  }
 });
