@@ -20,7 +20,8 @@
 import { createHash } from 'node:crypto';
 import { constants } from 'node:fs';
 import { open, rm, type FileHandle } from 'node:fs/promises';
-import { formatZipInfo, ZIPINFO_FILE, type WheelSource } from './source.ts';
+import type { WheelSource } from './source.ts';
+import { formatZipInfo, ZIPINFO_FILE } from './zipinfo.ts';
 import {
   CENTRAL_HEADER_SIGNATURE,
   CENTRAL_HEADER_SIZE,

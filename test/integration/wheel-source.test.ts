@@ -8,7 +8,9 @@ import { after, before, describe, it } from 'node:test';
 import { InputError } from '../../src/errors.ts';
 import { run } from '../../src/run.ts';
 import { decodeRecordHash } from '../../src/wheels/metadata.ts';
-import { FAKE_ROOT, formatZipInfo, openWheel, ZIPINFO_FILE, type WheelSource, type ZipInfo } from '../../src/wheels/source.ts';
+import { openWheel, type WheelSource } from '../../src/wheels/source.ts';
+import { FAKE_ROOT } from '../../src/wheels/validate/members.ts';
+import { formatZipInfo, ZIPINFO_FILE, type ZipInfo } from '../../src/wheels/zipinfo.ts';
 import { buildWheel, findLocalHeader, makeWheel, recordHash, writeZip, type WheelSpec } from '../helpers/make-wheel.ts';
 
 const CORPUS = path.resolve(import.meta.dirname, '../../../shared/corpus/wheels');

@@ -14,15 +14,9 @@ import {
   parseRecord,
   parseWheelFile,
 } from '../../src/wheels/metadata.ts';
-import {
-  FAKE_ROOT,
-  formatZipInfo,
-  isInsideRoot,
-  memberNameProblems,
-  resolveMtime,
-  DEFAULT_MTIME,
-  type ZipInfo,
-} from '../../src/wheels/source.ts';
+import { DEFAULT_MTIME, resolveMtime } from '../../src/wheels/extract.ts';
+import { FAKE_ROOT, isInsideRoot, memberNameProblems } from '../../src/wheels/validate/members.ts';
+import { formatZipInfo, type ZipInfo } from '../../src/wheels/zipinfo.ts';
 import { crc32, decodeDosTime, dosDate, dosTime } from '../../src/wheels/zip.ts';
 
 /** Assert that fn throws an InputError one of whose problems matches `pattern`. */

@@ -1,0 +1,118 @@
+/**
+ * The unpacked-tree destination of a wheel source: every member written under
+ * a directory byte for byte, plus ZIPINFO_FILE. Never follows or creates
+ * symlinks; files get 0644 or 0755, directories 0755, everything one mtime.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { InputError } from '../errors.ts';
+import { mapLimit } from '../fsutil.ts';
+import { CONCURRENCY } from './reader.ts';
+import type { WheelSource } from './source.ts';
+import { isInsideRoot } from './validate/members.ts';
+import { formatZipInfo, ZIPINFO_FILE } from './zipinfo.ts';
+
+/** mtime of extracted files when neither the option nor SOURCE_DATE_EPOCH gives one. */
+export const DEFAULT_MTIME = new Date('2000-01-01T00:00:00Z');
+
+export interface ExtractOptions {
+  /** mtime of every file and directory written; default SOURCE_DATE_EPOCH, else 2000-01-01T00:00:00Z. */
+  mtime?: Date;
+}
+
+const q = (s: string): string => JSON.stringify(s);
+
+/** mtime for extraction: the option, else SOURCE_DATE_EPOCH, else DEFAULT_MTIME. */
+export function resolveMtime(mtime?: Date): Date {
+  if (mtime) {
+    if (Number.isNaN(mtime.getTime())) throw new InputError('extraction mtime is not a valid date');
+    return mtime;
+  }
+  const sde = process.env.SOURCE_DATE_EPOCH;
+  if (sde !== undefined && sde !== '') {
+    if (!/^\d+$/.test(sde.trim())) throw new InputError(`SOURCE_DATE_EPOCH must be a number of seconds since 1970, not ${q(sde)}`);
+    return new Date(Number(sde.trim()) * 1000);
+  }
+  return DEFAULT_MTIME;
+}
+
+/** Makes `root` an empty directory to extract into; true when it was created. */
+async function prepareRoot(root: string, dir: string, filename: string): Promise<boolean> {
+  const existing = await fs.promises.lstat(root).catch((error: NodeJS.ErrnoException) => {
+    if (error.code === 'ENOENT') return undefined;
+    throw error;
+  });
+  if (existing) {
+    if (!existing.isDirectory()) throw new InputError(`cannot extract ${filename} into ${dir}: it exists and is not a directory`);
+    if ((await fs.promises.readdir(root)).length) throw new InputError(`cannot extract ${filename} into ${dir}: the directory is not empty`);
+    return false;
+  }
+  await fs.promises.mkdir(path.dirname(root), { recursive: true });
+  await fs.promises.mkdir(root, { mode: 0o755 });
+  return true;
+}
+
+/** Writes the tree; on failure the caller empties `root`. */
+async function writeTree(source: WheelSource, root: string, mtime: Date): Promise<void> {
+  const dirs = new Set<string>([root]);
+  const ensureDir = async (abs: string) => {
+    if (dirs.has(abs)) return;
+    await ensureDir(path.dirname(abs));
+    try {
+      await fs.promises.mkdir(abs, { mode: 0o755 });
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      const st = await fs.promises.lstat(abs);
+      if (!st.isDirectory()) throw new Error(`${abs} exists and is not a directory`);
+    }
+    dirs.add(abs);
+  };
+  const writeFile = async (abs: string, mode: number, fill: (handle: fs.promises.FileHandle) => Promise<void>) => {
+    const handle = await fs.promises.open(abs, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_NOFOLLOW, 0o600);
+    try {
+      await fill(handle);
+      await handle.chmod(mode);
+      await handle.utimes(mtime, mtime);
+    } finally {
+      await handle.close();
+    }
+  };
+  // Directories first (in order), then the files, several at a time.
+  const files: Array<{ name: string; mode: number; target: string }> = [];
+  for (const member of source.members) {
+    const target = path.resolve(root, member.name);
+    if (!isInsideRoot(root, target)) throw new Error(`member ${q(member.name)} resolves outside ${root}`);
+    await ensureDir(member.isDirectory ? target : path.dirname(target));
+    if (!member.isDirectory) files.push({ name: member.name, mode: member.mode, target });
+  }
+  await mapLimit(files, CONCURRENCY, ({ name, mode, target }) =>
+    writeFile(target, mode, (handle) => source.readInto(name, (chunk) => handle.writeFile(chunk))),
+  );
+  await writeFile(path.join(root, ZIPINFO_FILE), 0o644, (handle) => handle.writeFile(formatZipInfo(source.zipInfo)));
+  // Directories last: writing into them changed their mtimes.
+  for (const d of [...dirs].sort().reverse()) {
+    await fs.promises.chmod(d, 0o755);
+    await fs.promises.utimes(d, mtime, mtime);
+  }
+}
+
+/**
+ * Writes every member of `source` under `dir` byte for byte, plus ZIPINFO_FILE.
+ * `dir` must not exist or be empty; on failure it is left as it was found.
+ */
+export async function extractWheel(source: WheelSource, dir: string, options: ExtractOptions = {}): Promise<void> {
+  const mtime = resolveMtime(options.mtime);
+  const root = path.resolve(dir);
+  const createdRoot = await prepareRoot(root, dir, source.filename);
+  try {
+    await writeTree(source, root, mtime);
+  } catch (error) {
+    if (createdRoot) await fs.promises.rm(root, { recursive: true, force: true });
+    else {
+      for (const child of await fs.promises.readdir(root).catch(() => [] as string[])) {
+        await fs.promises.rm(path.join(root, child), { recursive: true, force: true });
+      }
+    }
+    throw error;
+  }
+}
