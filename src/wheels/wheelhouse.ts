@@ -189,7 +189,7 @@ function downloadedFrom(output: string): string | undefined {
  * ("THESE PACKAGES DO NOT MATCH THE HASHES ..."): the file and what it has.
  */
 function pipHashMismatch(output: string): { what: string; got: string } | undefined {
-  const m = /^\s*\S+ from (\S+?):?\s*\n\s*Expected (\w+) [\s\S]*?\n\s*Got\s+([0-9a-f]+)\s*$/m.exec(output);
+  const m = /^\s*\S+ from (\S+)[^\n]*\n\s*Expected (\w+) [\s\S]*?\n\s*Got\s+([0-9a-f]+)\s*$/m.exec(output);
   if (!m?.[1] || !m[2] || !m[3]) return undefined;
   return { what: m[1].replace(/#.*$/, ''), got: `${m[2]}:${m[3]}` };
 }
