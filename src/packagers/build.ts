@@ -5,7 +5,7 @@
  * its tree or zip with the runtime helper, so the manifest can say whether the
  * target will get the very same .whl back.
  */
-import { chmod, copyFile, lutimes, mkdir, readdir, stat, symlink, utimes, writeFile } from 'node:fs/promises';
+import { chmod, lutimes, mkdir, readdir, stat, symlink, utimes, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { computeClosure, type Dependency } from '../closure/closure.ts';
 import { normalizeName } from '../python/names.ts';
@@ -15,7 +15,8 @@ import type { Progress } from '../progress.ts';
 import { run } from '../run.ts';
 import type { Pin } from '../reqset/load.ts';
 import type { EndpointSpec } from '../specs/spec.ts';
-import { TOOL_ROOT, type Target } from '../targets/target.ts';
+import { RUNTIME_SOURCE_DIR, RUNTIME_ZIPAPP_NAME, runtimeZipapp, writeRuntimeZipapp } from '../runtime/zipapp.ts';
+import type { Target } from '../targets/target.ts';
 import type { WheelRecord } from '../wheels/wheelhouse.ts';
 import { openWheel, type WheelLimits } from '../wheels/source.ts';
 import { writeStoredZip } from '../wheels/stored-zip.ts';
@@ -42,7 +43,8 @@ import {
   type WheelPackageInput,
 } from './plan.ts';
 
-export const RUNTIME_HELPER = path.join(TOOL_ROOT, 'src', 'runtime', 'reqset_runtime.py');
+/** The runtime helper runnable from source (`python3 RUNTIME_HELPER COMMAND`); packages ship its zipapp. */
+export const RUNTIME_HELPER = RUNTIME_SOURCE_DIR;
 
 export interface BuiltPackage {
   name: string;
@@ -227,14 +229,13 @@ export async function buildRuntimePackage(options: PackagesOptions): Promise<Bui
   const paths = reqsetPaths(options.reqset);
   const produced = await produce(options, {
     plan,
-    payload: { helper: await sha256File(RUNTIME_HELPER) },
+    payload: { helper: sha256(await runtimeZipapp()) },
     item: plan.name,
     stage: async (root) => {
       const helper = path.join(root, paths.helper);
       await mkdir(path.dirname(helper), { recursive: true });
       for (const dir of plan.ownedDirs) await mkdir(path.join(root, dir), { recursive: true });
-      await copyFile(RUNTIME_HELPER, helper);
-      await chmod(helper, 0o755);
+      await writeRuntimeZipapp(helper);
       return {};
     },
   });
@@ -301,7 +302,7 @@ async function stageWheel(wheelPath: string, payload: string, layout: WheelLayou
 /** The wheel the post-install will rebuild from the staged payload, by the runtime helper itself. */
 async function rebuiltWheel(python: string, payload: string): Promise<{ sha256: string; identical: boolean }> {
   return withTempDir('reqset-rebuild-', async (out) => {
-    const result = await run([python, RUNTIME_HELPER, 'rebuild-wheel', payload, out]);
+    const result = await run([python, await writeRuntimeZipapp(path.join(out, RUNTIME_ZIPAPP_NAME)), 'rebuild-wheel', payload, out]);
     const line = JSON.parse(result.stdout.trim().split('\n').pop() ?? '{}') as { sha256: string; identical: boolean };
     return { sha256: line.sha256, identical: line.identical };
   });

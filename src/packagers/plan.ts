@@ -3,6 +3,7 @@
  * dependencies, paths and scriptlets are tested without building anything.
  */
 import { isPureWheel, type WheelName } from '../python/tags.ts';
+import { RUNTIME_ZIPAPP_NAME } from '../runtime/zipapp.ts';
 import type { Target } from '../targets/target.ts';
 import type { PackageDependency, PackagePlan, PackageVersion } from './packager.ts';
 import { exactBound, specifierBounds } from './ranges.ts';
@@ -15,7 +16,7 @@ export function reqsetPaths(reqset: string) {
     wheels: `${root}/wheels`,
     wheelhouse: `${root}/wheelhouse`,
     runtimeDir: `${root}/runtime`,
-    helper: `${root}/runtime/reqset_runtime.py`,
+    helper: `${root}/runtime/${RUNTIME_ZIPAPP_NAME}`,
   };
 }
 

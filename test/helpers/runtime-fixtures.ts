@@ -1,17 +1,23 @@
 /**
- * Fixtures for the runtime helper (src/runtime/reqset_runtime.py): wheels of
+ * Fixtures for the runtime helper (src/runtime/reqset_runtime, as its zipapp): wheels of
  * several shapes, and unpacked wheel trees with their .reqset-wheel.json, made
  * here independently of the packagers' own unpacking code.
  */
 import { createHash } from 'node:crypto';
+import { rmSync } from 'node:fs';
 import { copyFile, mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { run } from '../../src/run.ts';
+import { RUNTIME_ZIPAPP_NAME, writeRuntimeZipapp } from '../../src/runtime/zipapp.ts';
 import { REPO_ROOT, buildWheels, infoZip, targetPythons } from './env.ts';
 
 export { REPO_ROOT };
-export const RUNTIME_HELPER = path.join(REPO_ROOT, 'src', 'runtime', 'reqset_runtime.py');
+
+const zipappDir = await mkdtemp(path.join(tmpdir(), 'reqset-test-zipapp-'));
+process.on('exit', () => rmSync(zipappDir, { recursive: true, force: true }));
+/** The helper as packages ship it: the zipapp, built once per test process. */
+export const RUNTIME_HELPER = await writeRuntimeZipapp(path.join(zipappDir, RUNTIME_ZIPAPP_NAME));
 
 /** Interpreters the helper must run on (el8's 3.6 up to 3.13). */
 export const TARGET_PYTHONS: Record<string, string> = targetPythons();

@@ -245,7 +245,7 @@ describe('RpmPackager with the real rpmbuild', { skip: NO_RPMBUILD }, () => {
     await assertPayloadIsTree(file, plan, root);
 
     const scripts = await query(file, '--scripts');
-    assert.match(scripts, /postinstall scriptlet \(using \/bin\/sh\):\nset -e\n\/usr\/bin\/python3\.11 \/opt\/rpmtest\/runtime\/reqset_runtime\.py rebuild-wheel /);
+    assert.match(scripts, /postinstall scriptlet \(using \/bin\/sh\):\nset -e\n\/usr\/bin\/python3\.11 \/opt\/rpmtest\/runtime\/reqset_runtime\.pyz rebuild-wheel /);
     assert.match(scripts, /postuninstall scriptlet \(using \/bin\/sh\):\nset -e\n(#.*\n)?if \[ "\$1" -eq 0 \]; then\n  rm -f \/opt\/rpmtest\/wheelhouse\/tinyvec-1\.0\.0-py3-none-any\.whl\nfi/);
     assert.doesNotMatch(scripts, /preuninstall/);
     const reqPost = lines(await query(file, '--qf', '[%{REQUIREFLAGS:deptype} %{REQUIRENAME}\\n]'));

@@ -254,8 +254,9 @@ describe('install-venv details', () => {
   it('swaps with two renames where renameat2(RENAME_EXCHANGE) is not available', async () => {
     const venv = freshVenv('no-exchange');
     await installVenv(PYTHON311, venv, exampleTrees);
-    const withoutExchange = 'import sys; sys.path.insert(0, sys.argv[1]); import reqset_runtime as r\n' + 'r.exchange_paths = lambda a, b: False\nsys.exit(r.main(sys.argv[2:]))';
-    const result = await run([PYTHON311, '-c', withoutExchange, path.dirname(RUNTIME_HELPER), 'install-venv', '--venv', venv, ...treeArgs(upgradeTrees)]);
+    const withoutExchange =
+      'import sys; sys.path.insert(0, sys.argv[1])\nfrom reqset_runtime import cli, venv_swap\n' + 'venv_swap.exchange_paths = lambda a, b: False\nsys.exit(cli.main(sys.argv[2:]))';
+    const result = await run([PYTHON311, '-c', withoutExchange, RUNTIME_HELPER, 'install-venv', '--venv', venv, ...treeArgs(upgradeTrees)]);
     const report = parseJsonLine<{ swap: string; replaced: boolean; dists: string[] }>(result.stdout);
     assert.equal(report.swap, 'rename-twice');
     assert.ok(report.replaced && report.dists.includes('textfmt==1.1.0'));
@@ -422,7 +423,8 @@ describe('the consistency check\'s PEP 440 and PEP 508 evaluation', () => {
   const TABLE_SCRIPT = String.raw`
 import json, sys
 sys.path.insert(0, sys.argv[1])
-import reqset_runtime as r
+from reqset_runtime.pep440 import parse_specifier, specifier_matches
+from reqset_runtime.pep508 import evaluate_marker, marker_environment
 versions = ['0.9', '1', '1.0', '1.0.0', '1.0a1', '1.0b2', '1.0rc1', '1.0c2', '1.0.post1', '1.0-3', '1.0.dev3', '1.0a1.dev1',
             '1.0+local.1', '1.0+abc', '1.0.1', '1.1', '2.0', '2.0rc1', '2.0.post0', '1!0.5', '1.0.0.0.1', '10.0', '1.0.POST2']
 specs = ['==1.0', '==1.0.0', '==1.0+local.1', '!=1.0', '>=1.0', '>1.0', '<2.0', '<=2.0', '~=1.0', '~=1.0.0', '==1.*',
@@ -437,12 +439,12 @@ markers = ['python_version >= "3.6"', 'python_version < "3"', 'python_version > 
 ours = {'specs': [], 'markers': []}
 for v in versions:
     for s in specs:
-        ours['specs'].append([v, s, r.specifier_matches(r.parse_specifier(s), v)])
-env = r.marker_environment()
+        ours['specs'].append([v, s, specifier_matches(parse_specifier(s), v)])
+env = marker_environment()
 for m in markers:
     for extra in ('', 'socks', 'test'):
         env['extra'] = extra
-        ours['markers'].append([m, extra, r.evaluate_marker(m, env)])
+        ours['markers'].append([m, extra, evaluate_marker(m, env)])
 theirs = None
 try:
     from pip._vendor.packaging.specifiers import SpecifierSet
@@ -454,7 +456,7 @@ except ImportError:
 print(json.dumps({'ours': ours, 'theirs': theirs}))
 `;
   type Table = { specs: [string, string, boolean][]; markers: [string, string, boolean][] };
-  const evaluate = async (python: string) => JSON.parse((await run([python, '-c', TABLE_SCRIPT, path.dirname(RUNTIME_HELPER)])).stdout) as { ours: Table; theirs: Table | null };
+  const evaluate = async (python: string) => JSON.parse((await run([python, '-c', TABLE_SCRIPT, RUNTIME_HELPER])).stdout) as { ours: Table; theirs: Table | null };
 
   it('agrees with packaging on versions, specifiers and markers, on Python 3.11 and 3.6', async () => {
     const py311 = await evaluate(PYTHON311);

@@ -49,7 +49,7 @@ describe('.reqset-wheel.json: the TypeScript writer', () => {
 const READ_SCRIPT = String.raw`
 import copy, json, sys
 sys.path.insert(0, sys.argv[1])
-import reqset_runtime as r
+from reqset_runtime import wheelinfo as r
 raw = open(sys.argv[2], 'rb').read()
 info = r.parse_wheel_info_bytes(raw, 'example')
 doc = json.loads(raw.decode('utf-8'))
@@ -72,7 +72,7 @@ print(json.dumps({
 describe('.reqset-wheel.json: the runtime helper\'s reader', () => {
   for (const version of ['3.6', '3.11'] as const) {
     it(`Python ${version} accepts the example and refuses it with any key renamed`, async () => {
-      const result = await run([targetPython(version), '-c', READ_SCRIPT, path.dirname(RUNTIME_HELPER), ZIPINFO_EXAMPLE]);
+      const result = await run([targetPython(version), '-c', READ_SCRIPT, RUNTIME_HELPER, ZIPINFO_EXAMPLE]);
       const read = JSON.parse(result.stdout) as { filename: string; members: string[]; renamed: Record<string, string | null> };
       const example = zipInfoSchema.parse(JSON.parse(await readFile(ZIPINFO_EXAMPLE, 'utf8')));
       assert.equal(read.filename, example.filename);

@@ -85,14 +85,14 @@ describe('wheel package plan per layout', () => {
   it('unpacked: owns the tree, rebuilds the wheel from it', () => {
     const plan = planWheelPackage(input('unpacked'));
     assert.deepEqual(plan.contents, [`/opt/orbit/wheels/${STEM}`]);
-    assert.equal(plan.scriptlets.afterInstall, `/usr/bin/python3.11 /opt/orbit/runtime/reqset_runtime.py rebuild-wheel /opt/orbit/wheels/${STEM} /opt/orbit/wheelhouse >/dev/null`);
+    assert.equal(plan.scriptlets.afterInstall, `/usr/bin/python3.11 /opt/orbit/runtime/reqset_runtime.pyz rebuild-wheel /opt/orbit/wheels/${STEM} /opt/orbit/wheelhouse >/dev/null`);
     assert.match(plan.description, /unpacked under/);
   });
 
   it('stored-zip: owns the one zip file, rebuilds the wheel from it', () => {
     const plan = planWheelPackage(input('stored-zip'));
     assert.deepEqual(plan.contents, [`/opt/orbit/wheels/${STEM}.zip`]);
-    assert.equal(plan.scriptlets.afterInstall, `/usr/bin/python3.11 /opt/orbit/runtime/reqset_runtime.py rebuild-wheel /opt/orbit/wheels/${STEM}.zip /opt/orbit/wheelhouse >/dev/null`);
+    assert.equal(plan.scriptlets.afterInstall, `/usr/bin/python3.11 /opt/orbit/runtime/reqset_runtime.pyz rebuild-wheel /opt/orbit/wheels/${STEM}.zip /opt/orbit/wheelhouse >/dev/null`);
     assert.equal(plan.scriptlets.afterRemove, `rm -f /opt/orbit/wheelhouse/${FILE}`);
     assert.deepEqual(plan.ghostFiles, [`/opt/orbit/wheelhouse/${FILE}`]);
     assert.match(plan.description, new RegExp(`stored uncompressed in /opt/orbit/wheels/${STEM}\\.zip`));

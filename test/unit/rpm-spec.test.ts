@@ -255,7 +255,7 @@ describe('rpmSpec', () => {
       assert.ok(m, `no %${name}`);
       return m[1] as string;
     };
-    assert.match(section('post'), /^set -e\n\/usr\/bin\/python3\.11 \/opt\/reqsset3\/runtime\/reqset_runtime\.py rebuild-wheel/);
+    assert.match(section('post'), /^set -e\n\/usr\/bin\/python3\.11 \/opt\/reqsset3\/runtime\/reqset_runtime\.pyz rebuild-wheel/);
     assert.doesNotMatch(section('post'), /\$1/);
     assert.match(section('preun'), /^set -e\n(#.*\n)?if \[ "\$1" -eq 0 \]; then\n  echo bye\nfi\n/);
     assert.match(section('postun'), /^set -e\n(#.*\n)?if \[ "\$1" -eq 0 \]; then\n  rm -f \/opt\/reqsset3\/wheelhouse\/tinyvec-1\.0\.0-py3-none-any\.whl\nfi\n/);

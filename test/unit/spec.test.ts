@@ -218,10 +218,10 @@ describe('endpoint package plan', () => {
   it('builds the venv from the unpacked trees after install and removes it before erase', () => {
     assert.equal(
       plan.scriptlets.afterInstall,
-      '/usr/bin/python3.11 /opt/orbit/runtime/reqset_runtime.py install-venv --venv /opt/orbit-orbit/venv --installer native --wheelhouse /opt/orbit/wheelhouse ' +
+      '/usr/bin/python3.11 /opt/orbit/runtime/reqset_runtime.pyz install-venv --venv /opt/orbit-orbit/venv --installer native --wheelhouse /opt/orbit/wheelhouse ' +
         '--tree /opt/orbit/wheels/orbit_report-1.2-py3-none-any --tree /opt/orbit/wheels/six-1.17.0-py2.py3-none-any --script orbit-report --check-import orbit',
     );
-    assert.equal(plan.scriptlets.beforeRemove, '/usr/bin/python3.11 /opt/orbit/runtime/reqset_runtime.py remove-venv --venv /opt/orbit-orbit/venv');
+    assert.equal(plan.scriptlets.beforeRemove, '/usr/bin/python3.11 /opt/orbit/runtime/reqset_runtime.pyz remove-venv --venv /opt/orbit-orbit/venv');
     assert.equal(plan.scriptlets.afterRemove, undefined, 'an upgrade must never remove the venv that works');
   });
 });

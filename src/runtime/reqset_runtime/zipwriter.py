@@ -1,0 +1,247 @@
+"""Writing the zip archive: the original .whl again, byte for byte."""
+
+import os
+import shutil
+import struct
+import tempfile
+import zlib
+
+from .util import (
+    CHUNK, DEFLATED, DEFLATE_LEVEL, FLAG_DATA_DESCRIPTOR, HelperError, INFO_NAME, LIMIT16, LIMIT32,
+    ZIP64_EXTRA_ID, ZIP64_MARGIN, file_digest, fs_path, fsync_dir, join, write_new_file,
+)
+from .readers import TreeReader
+
+
+def dos_date_time(date_time):
+    year, month, day, hour, minute, second = date_time
+    return (hour << 11) | (minute << 5) | (second // 2), ((year - 1980) << 9) | (month << 5) | day
+
+
+def split_extra(data):
+    """Extra field blocks as [id, payload] lists, or None if data is not well-formed."""
+    blocks = []
+    pos = 0
+    while pos < len(data):
+        if pos + 4 > len(data):
+            return None
+        block_id, length = struct.unpack_from('<HH', data, pos)
+        if pos + 4 + length > len(data):
+            return None
+        blocks.append([block_id, data[pos + 4:pos + 4 + length]])
+        pos += 4 + length
+    return blocks
+
+
+def join_extra(blocks):
+    return b''.join(struct.pack('<HH', i, len(p)) + p for i, p in blocks)
+
+
+def choose_zip64_fields(needed, length):
+    """Which of (size, compressed size, offset, disk) a zip64 block of `length` bytes holds."""
+    sizes = (8, 8, 8, 4)
+    chosen = list(needed)
+    total = sum(s for s, c in zip(sizes, chosen) if c)
+    for i, s in enumerate(sizes):
+        if not chosen[i] and total + s <= length:
+            chosen[i] = True
+            total += s
+    return chosen
+
+
+def apply_zip64(extra, values, needed, where):
+    """Fill (or add) the zip64 extra block for values (size, csize, offset, disk).
+
+    Returns the new extra and, per value, whether the header field must read
+    0xFFFFFFFF because the value lives in the zip64 block.
+    """
+    blocks = split_extra(extra)
+    index = None
+    if blocks is not None:
+        for i, block in enumerate(blocks):
+            if block[0] == ZIP64_EXTRA_ID:
+                index = i
+                break
+    if index is None:
+        if not any(needed):
+            return extra, [False] * 4
+        if blocks is None:
+            raise HelperError('%s: needs zip64 but its extra field is malformed' % where)
+        blocks.append([ZIP64_EXTRA_ID, b''])
+        index = len(blocks) - 1
+    old = blocks[index][1]
+    chosen = choose_zip64_fields(needed, len(old) if old else 0)
+    payload = b''
+    for value, use, fmt in zip(values, chosen, ('<Q', '<Q', '<Q', '<I')):
+        if use:
+            payload += struct.pack(fmt, value)
+    blocks[index][1] = payload + old[len(payload):]
+    return join_extra(blocks), chosen
+
+
+class ZipWriter(object):
+    """Writes members exactly as described, in order, to a seekable file."""
+
+    def __init__(self, fileobj):
+        self.f = fileobj
+        self.central = []
+
+    def _local_header(self, m, name, crc, csize, usize, zip64_local):
+        extra = m.local_extra
+        if zip64_local:
+            extra, chosen = apply_zip64(extra, (usize, csize, 0, 0), (True, True, False, False), m.name)
+            usize = LIMIT32 if chosen[0] else usize
+            csize = LIMIT32 if chosen[1] else csize
+        dostime, dosdate = dos_date_time(m.date_time)
+        return struct.pack('<IHHHHHIIIHH', 0x04034b50, m.needed, m.flags, m.method, dostime, dosdate,
+                           crc, csize, usize, len(name), len(extra)) + name + extra
+
+    def add(self, m, reader):
+        """Write member `m`; its bytes come from `reader` (TreeReader, StoredZip, HashingReader; None for a directory)."""
+        offset = self.f.tell()
+        name = m.zip_name()
+        usize = 0 if m.is_dir else reader.size(m.name)
+        blocks = split_extra(m.local_extra) or []
+        zip64_local = any(b[0] == ZIP64_EXTRA_ID for b in blocks) or usize >= LIMIT32 - ZIP64_MARGIN
+        descriptor = bool(m.flags & FLAG_DATA_DESCRIPTOR)
+        self.f.write(self._local_header(m, name, 0, 0, 0, zip64_local))
+        crc, csize, read = self._write_data(m, reader)
+        if read != usize:
+            raise HelperError('%s: changed while being read' % reader.label(m.name))
+        if csize >= LIMIT32 and not zip64_local:
+            raise HelperError('%s: too large for a non-zip64 entry' % m.name)
+        if descriptor:
+            fmt = '<IIQQ' if zip64_local else '<IIII'
+            self.f.write(struct.pack(fmt, 0x08074b50, crc, csize, usize))
+        else:
+            end = self.f.tell()
+            self.f.seek(offset)
+            self.f.write(self._local_header(m, name, crc, csize, usize, zip64_local))
+            self.f.seek(end)
+        self.central.append((m, name, crc, csize, usize, offset))
+
+    def _write_data(self, m, reader):
+        if m.is_dir:
+            if m.method == DEFLATED:
+                data = self._compressor().flush()
+                self.f.write(data)
+                return 0, len(data), 0
+            return 0, 0, 0
+        compressor = self._compressor() if m.method == DEFLATED else None
+        crc = 0
+        csize = 0
+        read = 0
+        with reader.open(m.name) as f:
+            while True:
+                chunk = f.read(CHUNK)
+                if not chunk:
+                    break
+                read += len(chunk)
+                crc = zlib.crc32(chunk, crc)
+                if compressor is not None:
+                    chunk = compressor.compress(chunk)
+                self.f.write(chunk)
+                csize += len(chunk)
+        if compressor is not None:
+            tail = compressor.flush()
+            self.f.write(tail)
+            csize += len(tail)
+        return crc & LIMIT32, csize, read
+
+    @staticmethod
+    def _compressor():
+        return zlib.compressobj(DEFLATE_LEVEL, zlib.DEFLATED, -15)
+
+    def _central_header(self, m, name, crc, csize, usize, offset):
+        needed = (usize >= LIMIT32, csize >= LIMIT32, offset >= LIMIT32, False)
+        extra, chosen = apply_zip64(m.extra, (usize, csize, offset, 0), needed, m.name)
+        dostime, dosdate = dos_date_time(m.date_time)
+        return struct.pack(
+            '<IHHHHHHIIIHHHHHII', 0x02014b50, m.made_by, m.needed, m.flags, m.method, dostime, dosdate, crc,
+            LIMIT32 if chosen[1] else csize, LIMIT32 if chosen[0] else usize,
+            len(name), len(extra), len(m.comment), LIMIT16 if chosen[3] else 0, m.internal_attr, m.attr,
+            LIMIT32 if chosen[2] else offset) + name + extra + m.comment
+
+    def finish(self, comment):
+        start = self.f.tell()
+        for entry in self.central:
+            self.f.write(self._central_header(*entry))
+        end = self.f.tell()
+        count, size = len(self.central), end - start
+        if count >= LIMIT16 or size >= LIMIT32 or start >= LIMIT32:
+            self.f.write(struct.pack('<IQHHIIQQQQ', 0x06064b50, 44, 45, 45, 0, 0, count, count, size, start))
+            self.f.write(struct.pack('<IIQI', 0x07064b50, 0, end, 1))
+        self.f.write(struct.pack('<IHHHHIIH', 0x06054b50, 0, 0, min(count, LIMIT16), min(count, LIMIT16),
+                                 min(size, LIMIT32), min(start, LIMIT32), len(comment)) + comment)
+
+
+def write_wheel(f, tree, info):
+    write_wheel_from(f, TreeReader(tree), info)
+
+
+def write_wheel_from(f, reader, info):
+    """The .whl described by `info`, each member deflated (or stored) as in the original."""
+    writer = ZipWriter(f)
+    for m in info.members:
+        writer.add(m, None if m.is_dir else reader)
+    writer.finish(info.comment)
+
+
+def extract_stored_zip(stored, reader, dest, mtime):
+    """Unpack a stored zip, its members read through `reader`, into the new directory `dest` as
+    reqset's build does (files 0644, or 0755 when the wheel marks them executable; directories
+    0755; every time `mtime`), with its .reqset-wheel.json: `dest` is then a wheel tree."""
+    os.mkdir(dest, 0o755)
+    made = set([dest])
+    for m in stored.info.members:
+        target = join(dest, fs_path(m.name.rstrip('/')))
+        directory = target if m.is_dir else os.path.dirname(target)
+        if directory not in made:
+            os.makedirs(directory, 0o755, exist_ok=True)
+            made.add(directory)
+        if m.is_dir:
+            continue
+        unix = (m.made_by >> 8) in (3, 19) and (m.attr >> 16) & 0o111
+        fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC | getattr(os, 'O_NOFOLLOW', 0), 0o600)
+        with os.fdopen(fd, 'wb') as out:
+            with reader.open(m.name) as f:
+                shutil.copyfileobj(f, out, CHUNK)
+            os.fchmod(out.fileno(), 0o755 if unix else 0o644)
+        os.utime(target, (mtime, mtime))
+    write_new_file(join(dest, fs_path(INFO_NAME)), stored.info_bytes, 0o644)
+    os.utime(join(dest, fs_path(INFO_NAME)), (mtime, mtime))
+    for directory in sorted(made, reverse=True):
+        os.utime(directory, (mtime, mtime))
+
+
+def write_atomically(directory, name, fill):
+    """Write directory/name via a temporary file in directory: fill(f), fsync, os.replace.
+
+    Returns the sha256 hex digest and the size of what was written.
+    """
+    fd, tmp = tempfile.mkstemp(prefix=b'.' + name + b'.', suffix=b'.tmp', dir=directory)
+    try:
+        with os.fdopen(fd, 'w+b') as f:
+            os.fchmod(f.fileno(), 0o644)
+            fill(f)
+            f.flush()
+            os.fsync(f.fileno())
+        digest, size = file_digest(tmp, 'sha256')
+        os.replace(tmp, os.path.join(directory, name))
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+    fsync_dir(directory)
+    return digest.hex(), size
+
+
+def temp_files_of(directory, name):
+    prefix, suffix = b'.' + name + b'.', b'.tmp'
+    try:
+        entries = os.listdir(directory)
+    except FileNotFoundError:
+        return []
+    return [e for e in entries if e.startswith(prefix) and e.endswith(suffix)]
