@@ -98,7 +98,12 @@ export interface Packager {
   dependencies(plan: PackagePlan): string[];
   /**
    * Builds one package from `root`, a directory laid out as the target's
-   * file system (only the package's own files).
+   * file system (only the package's own files). The package is made from
+   * `root` itself, not from a copy (a wheel can have tens of thousands of
+   * files): the packager may create the plan's owned directories in it, give
+   * every entry the build epoch as its time (and, for formats that want it,
+   * a normal mode), and leaves nothing else of its own behind. Nothing else
+   * may write to `root` meanwhile; reading it is fine.
    */
   build(plan: PackagePlan, root: string, context: BuildContext): Promise<BuiltFile>;
 }

@@ -3,7 +3,8 @@
  * `dpkg-deb` from a directory laid out as it wants (the files, plus DEBIAN/
  * with control, md5sums and the maintainer scripts).
  *
- * Reproducible: the tree is copied, every mode normalised (0644, or 0755 for
+ * Reproducible: in the staged tree itself (not a copy: a wheel can have tens
+ * of thousands of files), every mode is normalised (0644, or 0755 for
  * directories and executables), every time set to the build epoch, and
  * dpkg-deb (1.21) writes the entries in its own sorted order (not the file
  * system's), owned by root (--root-owner-group), with SOURCE_DATE_EPOCH as
@@ -78,6 +79,52 @@ function checkContents(plan: PackagePlan, entries: TreeEntry[]): void {
   }
 }
 
+/**
+ * Writes DEBIAN/ (control, md5sums, maintainer scripts) for the staged tree
+ * at `rootDir`, whose DEBIAN/ exists and is empty; returns the
+ * shared-library relations found for its ELF files.
+ */
+async function writeControlDir(plan: PackagePlan, rootDir: string, entries: TreeEntry[], context: BuildContext): Promise<string[]> {
+  const debianDir = path.join(rootDir, 'DEBIAN');
+  await mkdir(context.workDir, { recursive: true });
+  const scratch = await mkdtemp(path.join(path.resolve(context.workDir), 'shlibdeps-'));
+  let shlibs: string[];
+  try {
+    shlibs = await shlibsDepends(plan, rootDir, entries, scratch);
+  } finally {
+    await rm(scratch, { recursive: true, force: true });
+  }
+  const control = debControl(plan, { installedSizeKiB: installedSizeKiB(entries), maintainer: context.maintainer, shlibsDepends: shlibs });
+  await writeFile(path.join(debianDir, 'control'), control);
+  await writeFile(path.join(debianDir, 'md5sums'), await md5sums(rootDir, entries));
+  for (const [name, text] of Object.entries(debMaintainerScripts(plan))) {
+    await writeFile(path.join(debianDir, name), text);
+    await chmod(path.join(debianDir, name), 0o755);
+  }
+  await chmod(path.join(debianDir, 'control'), 0o644);
+  await chmod(path.join(debianDir, 'md5sums'), 0o644);
+  await chmod(debianDir, 0o755);
+  return shlibs;
+}
+
+/** dpkg-deb on the prepared tree, into a partial file renamed to `<outDir>/<fileName>` once whole. */
+async function runDpkgDeb(rootDir: string, fileName: string, context: BuildContext): Promise<string> {
+  await mkdir(context.outDir, { recursive: true });
+  const out = path.join(path.resolve(context.outDir), fileName);
+  const partial = path.join(path.dirname(out), `.${fileName}.${randomBytes(6).toString('hex')}.part`);
+  try {
+    await run(['dpkg-deb', '--root-owner-group', ...debCompression(context.payload), '--build', rootDir, partial], {
+      env: { SOURCE_DATE_EPOCH: String(context.epoch), LC_ALL: 'C', TZ: 'UTC' },
+    });
+    await chmod(partial, 0o644);
+    await rename(partial, out);
+  } catch (error) {
+    await rm(partial, { force: true });
+    throw error;
+  }
+  return out;
+}
+
 export class DebPackager implements Packager {
   readonly format = 'deb' as const;
 
@@ -93,67 +140,34 @@ export class DebPackager implements Packager {
     return debDependencies(plan);
   }
 
-  /** The requires are the relations of `Depends`, shared-library ones included. */
+  /**
+   * The requires are the relations of `Depends`, shared-library ones
+   * included. dpkg-deb builds from the staged tree itself, with DEBIAN/
+   * added for the build and removed afterwards.
+   */
   async build(plan: PackagePlan, root: string, context: BuildContext): Promise<BuiltFile> {
-    const fileName = debFileName(plan);
     const rootDir = path.resolve(root);
     const workDir = path.resolve(context.workDir);
-    await mkdir(workDir, { recursive: true });
-    const pkgDir = await mkdtemp(path.join(workDir, 'pkg-'));
-    if (isWithin(pkgDir, rootDir)) {
-      await rm(pkgDir, { recursive: true, force: true });
-      throw new Error(`internal: the work directory ${workDir} is inside the staged tree ${rootDir}`);
+    // The scratch directories would end up in the package.
+    if (isWithin(workDir, rootDir)) throw new Error(`internal: the work directory ${workDir} is inside the staged tree ${rootDir}`);
+    const debianDir = path.join(rootDir, 'DEBIAN');
+    // DEBIAN/ is dpkg-deb's control directory, never a path on the target.
+    if (await stat(debianDir).then(() => true, () => false)) {
+      throw new Error(`internal: the staged tree of ${plan.name} has a top-level DEBIAN directory`);
     }
+    for (const dir of plan.ownedDirs) await mkdir(path.join(rootDir, dir), { recursive: true });
+    const entries = await walkTree(rootDir);
+    checkContents(plan, entries);
+    await normaliseModes(rootDir, entries);
+    await mkdir(debianDir);
     try {
-      await run(['cp', '-a', '--', `${rootDir}/.`, pkgDir]);
-      // DEBIAN/ is dpkg-deb's control directory, never a path on the target.
-      if (await stat(path.join(pkgDir, 'DEBIAN')).then(() => true, () => false)) {
-        throw new Error(`internal: the staged tree of ${plan.name} has a top-level DEBIAN directory`);
-      }
-      for (const dir of plan.ownedDirs) await mkdir(path.join(pkgDir, dir), { recursive: true });
-
-      const entries = await walkTree(pkgDir);
-      checkContents(plan, entries);
-      await normaliseModes(pkgDir, entries);
-
-      const debianDir = path.join(pkgDir, 'DEBIAN');
-      await mkdir(debianDir);
-      const scratch = await mkdtemp(path.join(workDir, 'shlibdeps-'));
-      let shlibs: string[];
-      try {
-        shlibs = await shlibsDepends(plan, pkgDir, entries, scratch);
-      } finally {
-        await rm(scratch, { recursive: true, force: true });
-      }
-
-      const control = debControl(plan, { installedSizeKiB: installedSizeKiB(entries), maintainer: context.maintainer, shlibsDepends: shlibs });
-      await writeFile(path.join(debianDir, 'control'), control);
-      await writeFile(path.join(debianDir, 'md5sums'), await md5sums(pkgDir, entries));
-      for (const [name, text] of Object.entries(debMaintainerScripts(plan))) {
-        await writeFile(path.join(debianDir, name), text);
-        await chmod(path.join(debianDir, name), 0o755);
-      }
-      await chmod(path.join(debianDir, 'control'), 0o644);
-      await chmod(path.join(debianDir, 'md5sums'), 0o644);
-      await chmod(debianDir, 0o755);
-      await setTimes(pkgDir, context.epoch);
-
-      await mkdir(context.outDir, { recursive: true });
-      const out = path.join(path.resolve(context.outDir), fileName);
-      const partial = path.join(path.dirname(out), `.${fileName}.${randomBytes(6).toString('hex')}.part`);
-      try {
-        await run(['dpkg-deb', '--root-owner-group', ...debCompression(context.payload), '--build', pkgDir, partial], {
-          env: { SOURCE_DATE_EPOCH: String(context.epoch), LC_ALL: 'C', TZ: 'UTC' },
-        });
-        await chmod(partial, 0o644);
-        await rename(partial, out);
-      } catch (error) {
-        await rm(partial, { force: true });
-        throw error;
-      }
+      const shlibs = await writeControlDir(plan, rootDir, entries, context);
+      await setTimes(debianDir, await walkTree(debianDir), context.epoch);
+      await setTimes(rootDir, entries, context.epoch);
+      const out = await runDpkgDeb(rootDir, debFileName(plan), context);
       return { path: out, requires: debDependencies(plan, shlibs) };
     } finally {
-      await rm(pkgDir, { recursive: true, force: true });
+      await rm(debianDir, { recursive: true, force: true });
     }
   }
 }

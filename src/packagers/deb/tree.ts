@@ -5,8 +5,17 @@
  */
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { chmod, lstat, lutimes, readdir } from 'node:fs/promises';
+import { chmod, lstat, lutimes, readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
+import { mapLimit } from '../../fsutil.ts';
+
+/**
+ * Files read, hashed or touched at a time: a wheel can have tens of thousands
+ * of small files, which one at a time leaves the disk and the thread pool idle.
+ */
+const FILE_CONCURRENCY = 16;
+/** Files up to this size are read whole for hashing; larger ones are streamed. */
+const WHOLE_READ_MAX = 1024 * 1024;
 
 export interface TreeEntry {
   /** Path relative to the tree, `/`-separated, without a leading `./`. */
@@ -16,6 +25,8 @@ export interface TreeEntry {
   mode: number;
   /** `dev:ino`, to count hard-linked files once. */
   inode: string;
+  /** As lstat gave it, so that times already right are not set again. */
+  mtimeMs: number;
 }
 
 /** Byte order, as `LC_ALL=C sort` and dpkg-deb order names. */
@@ -27,18 +38,19 @@ export function byteOrder(a: string, b: string): number {
 export async function walkTree(dir: string): Promise<TreeEntry[]> {
   const out: TreeEntry[] = [];
   async function visit(rel: string) {
-    const names = (await readdir(rel ? path.join(dir, rel) : dir)).sort(byteOrder);
-    for (const name of names) {
-      const child = rel ? `${rel}/${name}` : name;
-      const stats = await lstat(path.join(dir, child));
-      const type = stats.isDirectory() ? 'dir' : stats.isFile() ? 'file' : stats.isSymbolicLink() ? 'symlink' : undefined;
+    const names = await readdir(rel ? path.join(dir, rel) : dir);
+    const children = names.map((name) => (rel ? `${rel}/${name}` : name));
+    const found = await mapLimit(children, FILE_CONCURRENCY, async (child) => ({ child, stat: await lstat(path.join(dir, child)) }));
+    for (const { child, stat } of found) {
+      const type = stat.isDirectory() ? 'dir' : stat.isFile() ? 'file' : stat.isSymbolicLink() ? 'symlink' : undefined;
       if (!type) throw new Error(`internal: ${path.join(dir, child)} is not a file, directory or symbolic link; a package cannot hold it`);
-      out.push({ rel: child, type, size: stats.size, mode: stats.mode & 0o7777, inode: `${stats.dev}:${stats.ino}` });
+      out.push({ rel: child, type, size: stat.size, mode: stat.mode & 0o7777, inode: `${stat.dev}:${stat.ino}`, mtimeMs: stat.mtimeMs });
       if (type === 'dir') await visit(child);
     }
   }
   await visit('');
-  return out.sort((a, b) => byteOrder(a.rel, b.rel));
+  const keyed = out.map((entry) => ({ entry, key: Buffer.from(entry.rel) }));
+  return keyed.sort((a, b) => Buffer.compare(a.key, b.key)).map((k) => k.entry);
 }
 
 /** 0755 for directories and files with any execute bit, 0644 for other files; no setuid, sticky or group/other write bits. */
@@ -57,11 +69,15 @@ export async function normaliseModes(dir: string, entries: TreeEntry[]): Promise
   }
 }
 
-/** Sets the access and modification time of `dir` and everything below it (symbolic links themselves). */
-export async function setTimes(dir: string, epoch: number): Promise<void> {
-  const entries = await walkTree(dir);
+/**
+ * Sets the access and modification time of `dir` and of its `entries`
+ * (symbolic links themselves) to `epoch`, skipping entries whose mtime
+ * already is `epoch` (an unpacked wheel's files are written with it).
+ */
+export async function setTimes(dir: string, entries: readonly TreeEntry[], epoch: number): Promise<void> {
+  const stale = entries.filter((entry) => entry.mtimeMs !== epoch * 1000);
   // Changing times never changes a parent's mtime, so the order does not matter.
-  for (const entry of entries) await lutimes(path.join(dir, entry.rel), epoch, epoch);
+  await mapLimit(stale, FILE_CONCURRENCY, (entry) => lutimes(path.join(dir, entry.rel), epoch, epoch));
   await lutimes(dir, epoch, epoch);
 }
 
@@ -85,19 +101,18 @@ export function installedSizeKiB(entries: TreeEntry[]): number {
   return total;
 }
 
-async function md5File(file: string): Promise<string> {
+async function md5File(file: string, size: number): Promise<string> {
   const hash = createHash('md5');
+  if (size <= WHOLE_READ_MAX) return hash.update(await readFile(file)).digest('hex');
   for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
   return hash.digest('hex');
 }
 
 /** `DEBIAN/md5sums`: `<md5>  <path>` for every regular file, in path order. */
 export async function md5sums(dir: string, entries: TreeEntry[]): Promise<string> {
-  const lines: string[] = [];
-  for (const entry of entries) {
-    if (entry.type !== 'file') continue;
-    if (/[\n\r]/.test(entry.rel)) throw new Error(`internal: file name with a line break cannot be packaged: ${JSON.stringify(entry.rel)}`);
-    lines.push(`${await md5File(path.join(dir, entry.rel))}  ${entry.rel}\n`);
-  }
-  return lines.join('');
+  const files = entries.filter((entry) => entry.type === 'file');
+  const broken = files.find((entry) => /[\n\r]/.test(entry.rel));
+  if (broken) throw new Error(`internal: file name with a line break cannot be packaged: ${JSON.stringify(broken.rel)}`);
+  const sums = await mapLimit(files, FILE_CONCURRENCY, (entry) => md5File(path.join(dir, entry.rel), entry.size));
+  return files.map((entry, i) => `${sums[i]}  ${entry.rel}\n`).join('');
 }

@@ -1,10 +1,12 @@
 /**
  * The RPM packager: writes the spec (spec.ts) into the package's scratch
- * directory and runs `rpmbuild -bb` on it. Everything rpmbuild writes stays
- * under the scratch directory except the finished package, and nothing of
- * the calling environment that could change the bytes of the package gets
- * through: SOURCE_DATE_EPOCH, TZ and the locale are fixed, and HOME points to
- * the scratch directory so that no ~/.rpmmacros is read.
+ * directory and runs `rpmbuild -bb` on it, with the staged tree as the build
+ * root. Everything rpmbuild writes stays under the scratch directory except
+ * the finished package (and, in the staged tree, the owned directories and
+ * the times: see Packager.build), and nothing of the calling environment
+ * that could change the bytes of the package gets through: SOURCE_DATE_EPOCH,
+ * TZ and the locale are fixed, and HOME points to the scratch directory so
+ * that no ~/.rpmmacros is read.
  */
 import { access, mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -46,7 +48,8 @@ export class RpmPackager implements Packager {
     await mkdir(outDir, { recursive: true });
 
     const specFile = path.join(workDir, `${plan.name}.spec`);
-    await writeFile(specFile, rpmSpec(plan, { root: path.resolve(root), epoch: context.epoch, packager: context.maintainer, payload: context.payload }));
+    const buildRoot = path.resolve(root);
+    await writeFile(specFile, rpmSpec(plan, { root: buildRoot, epoch: context.epoch, packager: context.maintainer, payload: context.payload }));
 
     const argv = [
       this.rpmbuild,
@@ -60,6 +63,8 @@ export class RpmPackager implements Packager {
       `_rpmdir ${outDir}`,
       '--define',
       `_build_name_fmt ${BUILD_NAME_FORMAT}`,
+      '--buildroot',
+      buildRoot,
     ];
     if (plan.arch !== 'noarch') argv.push('--target', plan.arch);
     argv.push(specFile);
