@@ -2,7 +2,8 @@
  * What the wheels stage builds follows from the pin list and the command line
  * only: the user's PIP_* variables and pip.conf files (named by
  * PIP_CONFIG_FILE or in the user's config directory) change no wheel, while
- * the pins still reach the build requirements that pip installs itself.
+ * the pins still reach the build requirements that pip installs itself; a pin
+ * list that names an index gets its wheels from that index alone.
  * Every run has its own wheel cache, so each one really runs pip.
  */
 import assert from 'node:assert/strict';
@@ -13,6 +14,7 @@ import { buildExampleSdists } from '../../scripts/example-sdists.ts';
 import * as api from '../../src/api.ts';
 import { sha256File } from '../../src/fsutil.ts';
 import { run } from '../../src/run.ts';
+import { serveIndex, type IndexServer } from '../helpers/index-server.ts';
 import { buildWheel } from '../helpers/make-wheel.ts';
 import { makeWorkspace, reqsset3Pins, type Workspace } from '../helpers/workspace.ts';
 
@@ -110,5 +112,61 @@ describe('pip ignores the user\'s pip settings', () => {
     const unset = Object.fromEntries(Object.keys(process.env).filter((name) => name.startsWith('PIP_')).map((name) => [name, undefined]));
     const user = { ...unset, HOME: home, XDG_CONFIG_HOME: path.join(home, '.config') };
     assert.deepEqual(await build('user', user), plain);
+  });
+});
+
+describe('a pin list\'s index is the only one pip reads', () => {
+  let ws: Workspace;
+  let index: IndexServer;
+  /** Serves other alpha and beta 1.0 wheels than the pin list's index (a more specific tag, so pip would prefer them). */
+  let decoyIndex: IndexServer;
+  let decoys: string;
+
+  const build = async (label: string, vars: Record<string, string | undefined> = {}) => {
+    const options = { workspace: ws.dir, out: path.join(ws.dir, `out-${label}`), wheelCache: path.join(ws.dir, `cache-${label}`), jobs: 2 };
+    const result = await withEnv(vars, () => api.wheels('ex', 'debian12', options));
+    assert.ok(result.ok, JSON.stringify(result.problems));
+    const hashes = await Promise.all(result.wheels.map(async (w) => [w.filename, await sha256File(path.join(result.wheelsDir, w.filename))] as const));
+    return Object.fromEntries(hashes);
+  };
+
+  before(async () => {
+    ws = await makeWorkspace();
+    const files = path.join(ws.dir, 'index-files');
+    decoys = path.join(ws.dir, 'decoys');
+    await mkdir(files);
+    await mkdir(decoys);
+    for (const name of ['alpha', 'beta']) {
+      const real = buildWheel({ name, version: '1.0', files: { [`${name}/__init__.py`]: 'REAL = True\n' } });
+      const decoy = buildWheel({ name, version: '1.0', tag: 'cp311-none-any', files: { [`${name}/__init__.py`]: 'DECOY = True\n' } });
+      await writeFile(path.join(files, real.filename), real.buffer);
+      await writeFile(path.join(decoys, decoy.filename), decoy.buffer);
+    }
+    index = await serveIndex(files, { api: 'html' });
+    decoyIndex = await serveIndex(decoys, { api: 'json' });
+    await ws.writeReqset('ex', `--index-url ${index.origin}/simple/\nalpha==1.0\nbeta==1.0\n`);
+  });
+  after(async () => {
+    await index.close();
+    await decoyIndex.close();
+    await ws.cleanup();
+  });
+
+  it('PIP_INDEX_URL, PIP_EXTRA_INDEX_URL, PIP_FIND_LINKS, PIP_CONSTRAINT and a pip.conf naming another index change no wheel', async () => {
+    const plain = await build('plain');
+    assert.deepEqual(Object.keys(plain).sort(), ['alpha-1.0-py3-none-any.whl', 'beta-1.0-py3-none-any.whl']);
+    const conf = path.join(ws.dir, 'pip.conf');
+    const contradicting = path.join(ws.dir, 'contradicting.txt');
+    await writeFile(conf, `[global]\nindex-url = ${decoyIndex.origin}/simple/\nextra-index-url = ${decoyIndex.origin}/simple/\nfind-links = ${decoys}\n`);
+    await writeFile(contradicting, 'alpha==9.9\n');
+    const hostile = {
+      PIP_INDEX_URL: `${decoyIndex.origin}/simple/`,
+      PIP_EXTRA_INDEX_URL: `${decoyIndex.origin}/simple/`,
+      PIP_FIND_LINKS: decoys,
+      PIP_CONSTRAINT: contradicting,
+      PIP_CONFIG_FILE: conf,
+    };
+    assert.deepEqual(await build('env', hostile), plain);
+    assert.deepEqual(decoyIndex.requests, [], 'the decoy index was never asked');
   });
 });
