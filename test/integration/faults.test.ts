@@ -169,7 +169,7 @@ describe('SIGKILL during publish, then a correct publish', () => {
       target: TARGETS.deb,
       read: (repo, settled) => aptRepoPackages(repo, 'bookworm', settled),
       points: [
-        ['before packages are copied', 'copyFile:/\\.reqset-staging\\.tmp-[^/]+/pool/'],
+        ['before packages are copied', 'copyFile:/\\.reqset-staging\\.tmp-[^/]+/new/'],
         ['after packages are copied, while indexes are made', 'writeFile:/\\.reqset-staging\\.tmp-[^/]+/dists/binary-amd64/Packages$'],
         ['just before the Release switch', 'rename:/dists/bookworm/Release$'],
         ['after the switch, before clean-up', 'rm:/\\.reqset-staging\\.tmp-'],
