@@ -21,22 +21,11 @@ import { sha256, sha256File } from '../../src/fsutil.ts';
 import { formatReport, publish } from '../../src/publish/index.ts';
 import { field, parseStanzas, releaseHashes } from '../../src/publish/release.ts';
 import { run } from '../../src/run.ts';
-import { loadTarget, type Target } from '../../src/targets/target.ts';
-import { makeUpgradeWorkspaces, type Workspace } from '../helpers/workspace.ts';
+import type { Target } from '../../src/targets/target.ts';
+import { buildPublishVersions, conflictingV2, snapshot, withFakeTools, type PublishVersions, type Version } from '../helpers/publish-fixtures.ts';
 
-const ROOT = path.resolve(import.meta.dirname, '..', '..');
 const REQSET = 'demo';
 const DIST = 'dists/bookworm';
-
-async function snapshot(dir: string): Promise<Record<string, string>> {
-  const entries = await readdir(dir, { recursive: true, withFileTypes: true });
-  const files: Record<string, string> = {};
-  for (const e of entries.filter((e) => e.isFile()).sort((a, b) => (a.parentPath + a.name < b.parentPath + b.name ? -1 : 1))) {
-    const file = path.join(e.parentPath, e.name);
-    files[path.relative(dir, file)] = await sha256File(file);
-  }
-  return files;
-}
 
 /** Release names every index with its size and hashes, and each has its by-hash copy. */
 async function checkConsistent(repo: string, dist = DIST): Promise<{ release: string; packages: ReturnType<typeof parseStanzas> }> {
@@ -82,33 +71,25 @@ async function aptClient(repo: string, options: { signedBy?: string; components?
 }
 
 describe('publish into an apt repository', () => {
-  let v1: Workspace;
-  let v2: Workspace;
+  let versions: PublishVersions;
   let work: string;
   let target: Target;
   let baseline: string;
   let baselineSnapshot: Record<string, string>;
-  const packages: Record<'v1' | 'v2' | 'v3', string> = { v1: '', v2: '', v3: '' };
-  const built: Partial<Record<'v1' | 'v2' | 'v3', api.BuildResult>> = {};
+  let packages: PublishVersions['packages'];
+  let built: PublishVersions['built'];
   /** Packages of one build: runtime, pins and the 6 wheel packages. */
   let N = 0;
-  const pub = (version: 'v1' | 'v2' | 'v3', repo: string, extra: Partial<Parameters<typeof publish>[0]> = {}) =>
+  const pub = (version: Version, repo: string, extra: Partial<Parameters<typeof publish>[0]> = {}) =>
     publish({ reqset: REQSET, target, packagesDir: packages[version], repo, ...extra });
 
   before(async () => {
-    ({ v1, v2 } = await makeUpgradeWorkspaces(REQSET));
-    const options = (ws: Workspace, out: string, release: string) => ({ workspace: ws.dir, out, wheelCache: v1.cache, jobs: 2, release });
-    built.v1 = await api.buildTarget(REQSET, 'debian12', options(v1, v1.out, '1'));
-    built.v2 = await api.buildTarget(REQSET, 'debian12', options(v2, v2.out, '2'));
-    built.v3 = await api.buildTarget(REQSET, 'debian12', options(v2, path.join(v2.dir, 'out3'), '3'));
-    for (const v of ['v1', 'v2', 'v3'] as const) packages[v] = path.join(built[v]!.outDir, 'packages');
-    N = api.manifestPackages(built.v1.manifest).length;
-    target = await loadTarget(ROOT, 'debian12');
+    versions = await buildPublishVersions(REQSET, 'debian12');
+    ({ target, packages, built, count: N } = versions);
     work = await mkdtemp(path.join(tmpdir(), 'reqset-publish-apt-'));
   });
   after(async () => {
-    await v1?.cleanup();
-    await v2?.cleanup();
+    await versions?.cleanup();
     if (work) await rm(work, { recursive: true, force: true });
   });
 
@@ -154,7 +135,7 @@ describe('publish into an apt repository', () => {
     assert.deepEqual((await readdir(repo)).sort(), ['dists', 'pool', 'reqset-history.json']);
     const history = JSON.parse(await readFile(path.join(repo, 'reqset-history.json'), 'utf8')) as { packages: Record<string, { file: string }[]>; latest: Record<string, string[]> };
     assert.deepEqual(Object.values(history.packages).flat().map((e) => e.file).sort(), stanzas.map((s) => path.basename(field(s, 'Filename') as string)).sort());
-    assert.deepEqual(history.latest[REQSET], api.manifestPackages(built.v2!.manifest).map((p) => p.file).sort());
+    assert.deepEqual(history.latest[REQSET], api.manifestPackages(built.v2.manifest).map((p) => p.file).sort());
     baseline = path.join(work, 'baseline');
     await cp(repo, baseline, { recursive: true, preserveTimestamps: true });
     baselineSnapshot = await snapshot(baseline);
@@ -172,7 +153,7 @@ describe('publish into an apt repository', () => {
     assert.deepEqual(rest, baselineRest);
     assert.notEqual(history, baselineHistory);
     const latest = (JSON.parse(await readFile(path.join(repo, 'reqset-history.json'), 'utf8')) as { latest: Record<string, string[]> }).latest[REQSET];
-    assert.deepEqual(latest, api.manifestPackages(built.v1!.manifest).map((p) => p.file).sort());
+    assert.deepEqual(latest, api.manifestPackages(built.v1.manifest).map((p) => p.file).sort());
   });
 
   it('v3 with keep=1 prunes v1 from the pool; the previous Release keeps its by-hash indexes', async () => {
@@ -237,17 +218,9 @@ describe('publish into an apt repository', () => {
   it('a failing index compressor leaves the published indexes untouched; the next publish succeeds', async () => {
     const repo = path.join(work, 'failing');
     await cp(baseline, repo, { recursive: true, preserveTimestamps: true });
-    const fake = await mkdtemp(path.join(tmpdir(), 'reqset-fake-'));
-    await writeFile(path.join(fake, 'xz'), '#!/bin/sh\necho "fake xz: no space left" >&2\nexit 1\n');
-    await chmod(path.join(fake, 'xz'), 0o755);
-    const saved = process.env.PATH;
-    process.env.PATH = `${fake}:${saved}`;
-    try {
+    await withFakeTools({ xz: 'echo "fake xz: no space left" >&2; exit 1' }, async () => {
       await assert.rejects(pub('v3', repo), (error: unknown) => error instanceof ToolError && /no space left/.test(error.message));
-    } finally {
-      process.env.PATH = saved;
-      await rm(fake, { recursive: true, force: true });
-    }
+    });
     const after = await snapshot(repo);
     for (const [file, hash] of Object.entries(baselineSnapshot)) assert.equal(after[file], hash, `${file} untouched`);
     assert.deepEqual(Object.keys(after).filter((f) => !(f in baselineSnapshot) && !f.startsWith('pool/') && !f.includes('/by-hash/')), [], 'only unreferenced new pool and by-hash files');
@@ -276,7 +249,7 @@ describe('publish into an apt repository', () => {
     // The pool is shared, so is the history: it has v3's packages too, whichever suite they went to.
     const history = JSON.parse(await readFile(path.join(repo, 'reqset-history.json'), 'utf8')) as { packages: Record<string, { file: string }[]> };
     const recorded = new Set(Object.values(history.packages).flat().map((e) => e.file));
-    for (const p of api.manifestPackages(built.v3!.manifest)) assert.ok(recorded.has(p.file), `${p.file} in the history`);
+    for (const p of api.manifestPackages(built.v3.manifest)) assert.ok(recorded.has(p.file), `${p.file} in the history`);
     // Another component of bookworm: Release lists both, apt reads both.
     await pub('v3', repo, { component: 'extra' });
     const release = await readFile(path.join(repo, DIST, 'Release'), 'utf8');
@@ -290,13 +263,8 @@ describe('publish into an apt repository', () => {
   it('a package already published with other content is refused, nothing written', async () => {
     const repo = path.join(work, 'conflict');
     await cp(baseline, repo, { recursive: true, preserveTimestamps: true });
-    const tree = path.join(work, 'fake-runtime');
-    await mkdir(path.join(tree, 'DEBIAN'), { recursive: true });
-    await writeFile(path.join(tree, 'DEBIAN', 'control'), 'Package: demo-runtime\nVersion: 0.1-2\nArchitecture: all\nMaintainer: x <x@example.invalid>\nDescription: not the real runtime\n');
     // The v2 build with its runtime package replaced by another one of the same name and version.
-    const dir = path.join(work, 'conflicting', 'packages');
-    await cp(built.v2!.outDir, path.dirname(dir), { recursive: true });
-    await run(['dpkg-deb', '--root-owner-group', '--build', tree, path.join(dir, 'demo-runtime_0.1-2_all.deb')]);
+    const dir = await conflictingV2(versions, work, REQSET);
     await assert.rejects(publish({ reqset: REQSET, target, packagesDir: dir, repo }), (error: unknown) => {
       assert.ok(error instanceof InputError);
       assert.match(error.message, /already published .* with different content/);

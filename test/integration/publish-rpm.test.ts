@@ -22,23 +22,12 @@ import { acquireLock } from '../../src/publish/lock.ts';
 import { parsePrestodelta } from '../../src/publish/prestodelta.ts';
 import { parsePrimary, parseRepomd } from '../../src/publish/repomd.ts';
 import { run } from '../../src/run.ts';
-import { loadTarget, type Target } from '../../src/targets/target.ts';
-import { makeUpgradeWorkspaces, type Workspace } from '../helpers/workspace.ts';
+import type { Target } from '../../src/targets/target.ts';
+import { buildPublishVersions, conflictingV2, snapshot, withFakeTools, type PublishVersions, type Version } from '../helpers/publish-fixtures.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '..', '..');
 const REQSET = 'demo';
 const TSX = ['node', '--import', 'tsx'];
-
-/** Every file below `dir` with its sha256 (directories and the lock excluded). */
-async function snapshot(dir: string): Promise<Record<string, string>> {
-  const entries = await readdir(dir, { recursive: true, withFileTypes: true });
-  const files: Record<string, string> = {};
-  for (const e of entries.filter((e) => e.isFile()).sort((a, b) => (a.parentPath + a.name < b.parentPath + b.name ? -1 : 1))) {
-    const file = path.join(e.parentPath, e.name);
-    files[path.relative(dir, file)] = await sha256File(file);
-  }
-  return files;
-}
 
 const readMaybeGz = async (file: string) => (file.endsWith('.gz') ? gunzipSync(await readFile(file)).toString('utf8') : readFile(file, 'utf8'));
 
@@ -96,66 +85,27 @@ async function dnfAvailable(dir: string, gpg?: { key: string }): Promise<string[
   }
 }
 
-/** A tiny RPM built by hand, e.g. to provoke a conflict with a published one. */
-async function handMadeRpm(dir: string, name: string, version: string, release: string, summary: string): Promise<string> {
-  const work = await mkdtemp(path.join(tmpdir(), 'reqset-handmade-'));
-  try {
-    const spec = path.join(work, 'x.spec');
-    await writeFile(spec, [`Name: ${name}`, `Version: ${version}`, `Release: ${release}`, `Summary: ${summary}`, 'License: MIT', 'BuildArch: noarch', '%description', summary, '%files', ''].join('\n'));
-    await mkdir(dir, { recursive: true });
-    await run(['rpmbuild', '-bb', '--define', `_topdir ${work}`, '--define', `_rpmdir ${dir}`, '--define', '_build_name_fmt %%{NAME}-%%{VERSION}-%%{RELEASE}.%%{ARCH}.rpm', spec]);
-    return path.join(dir, `${name}-${version}-${release}.noarch.rpm`);
-  } finally {
-    await rm(work, { recursive: true, force: true });
-  }
-}
-
-/** PATH with a directory of fake tools in front (only to provoke failures). */
-async function withFakeTools<T>(tools: Record<string, string>, work: () => Promise<T>): Promise<T> {
-  const dir = await mkdtemp(path.join(tmpdir(), 'reqset-fake-'));
-  for (const [name, script] of Object.entries(tools)) {
-    await writeFile(path.join(dir, name), `#!/bin/sh\n${script}\n`);
-    await chmod(path.join(dir, name), 0o755);
-  }
-  const saved = process.env.PATH;
-  process.env.PATH = `${dir}:${saved}`;
-  try {
-    return await work();
-  } finally {
-    process.env.PATH = saved;
-    await rm(dir, { recursive: true, force: true });
-  }
-}
-
 describe('publish into a dnf repository', () => {
-  let v1: Workspace;
-  let v2: Workspace;
+  let versions: PublishVersions;
   let work: string;
   let target: Target;
-  const packages: Record<'v1' | 'v2' | 'v3', string> = { v1: '', v2: '', v3: '' };
-  const built: Partial<Record<'v1' | 'v2' | 'v3', api.BuildResult>> = {};
+  let packages: PublishVersions['packages'];
+  let built: PublishVersions['built'];
   let baseline: string;
   let baselineSnapshot: Record<string, string>;
   /** Packages of one build: runtime, pins and the 6 wheel packages. */
   let N = 0;
   const progress: string[] = [];
-  const pub = (version: 'v1' | 'v2' | 'v3', repo: string, extra: Partial<Parameters<typeof publish>[0]> = {}) =>
+  const pub = (version: Version, repo: string, extra: Partial<Parameters<typeof publish>[0]> = {}) =>
     publish({ reqset: REQSET, target, packagesDir: packages[version], repo, progress: (l) => progress.push(l), ...extra });
 
   before(async () => {
-    ({ v1, v2 } = await makeUpgradeWorkspaces(REQSET));
-    const options = (ws: Workspace, out: string, release: string) => ({ workspace: ws.dir, out, wheelCache: v1.cache, jobs: 2, release });
-    built.v1 = await api.buildTarget(REQSET, 'el9-py311', options(v1, v1.out, '1'));
-    built.v2 = await api.buildTarget(REQSET, 'el9-py311', options(v2, v2.out, '2'));
-    built.v3 = await api.buildTarget(REQSET, 'el9-py311', options(v2, path.join(v2.dir, 'out3'), '3'));
-    for (const v of ['v1', 'v2', 'v3'] as const) packages[v] = path.join(built[v]!.outDir, 'packages');
-    N = api.manifestPackages(built.v1.manifest).length;
-    target = await loadTarget(ROOT, 'el9-py311');
+    versions = await buildPublishVersions(REQSET, 'el9-py311');
+    ({ target, packages, built, count: N } = versions);
     work = await mkdtemp(path.join(tmpdir(), 'reqset-publish-rpm-'));
   });
   after(async () => {
-    await v1?.cleanup();
-    await v2?.cleanup();
+    await versions?.cleanup();
     if (work) await rm(work, { recursive: true, force: true });
   });
 
@@ -188,7 +138,7 @@ describe('publish into a dnf repository', () => {
     const state = await checkConsistent(repo);
     assert.deepEqual(
       await dnfAvailable(repo),
-      [...api.manifestPackages(built.v1!.manifest), ...api.manifestPackages(built.v2!.manifest)]
+      [...api.manifestPackages(built.v1.manifest), ...api.manifestPackages(built.v2.manifest)]
         .map((p) => `${p.name}-${p.version}.${p.arch}`)
         .sort(),
     );
@@ -214,7 +164,7 @@ describe('publish into a dnf repository', () => {
     assert.deepEqual((await readdir(repo)).sort(), ['Packages', 'drpms', 'repodata', 'reqset-history.json']);
     const history = JSON.parse(await readFile(path.join(repo, 'reqset-history.json'), 'utf8')) as { packages: Record<string, { file: string }[]>; latest: Record<string, string[]> };
     assert.deepEqual(Object.values(history.packages).flat().map((e) => e.file).sort(), state.packages.map((p) => path.basename(p.href)).sort());
-    assert.deepEqual(history.latest[REQSET], api.manifestPackages(built.v2!.manifest).map((p) => p.file).sort());
+    assert.deepEqual(history.latest[REQSET], api.manifestPackages(built.v2.manifest).map((p) => p.file).sort());
     baseline = path.join(work, 'baseline');
     await cp(repo, baseline, { recursive: true, preserveTimestamps: true });
     baselineSnapshot = await snapshot(baseline);
@@ -235,7 +185,7 @@ describe('publish into a dnf repository', () => {
     assert.deepEqual(rest, baselineRest);
     assert.notEqual(history, baselineHistory);
     const latest = (JSON.parse(await readFile(path.join(repo, 'reqset-history.json'), 'utf8')) as { latest: Record<string, string[]> }).latest[REQSET];
-    assert.deepEqual(latest, api.manifestPackages(built.v1!.manifest).map((p) => p.file).sort());
+    assert.deepEqual(latest, api.manifestPackages(built.v1.manifest).map((p) => p.file).sort());
     // Nor does a copy of the repository that lost the files' mtimes (checksums decide).
     const copy = path.join(work, 'again-copy');
     await cp(baseline, copy, { recursive: true });
@@ -285,10 +235,7 @@ describe('publish into a dnf repository', () => {
     const repo = path.join(work, 'conflict');
     await cp(baseline, repo, { recursive: true, preserveTimestamps: true });
     // The v2 build with its runtime package replaced by another one of the same name and version.
-    const dir = path.join(work, 'conflicting', 'packages');
-    await cp(built.v2!.outDir, path.dirname(dir), { recursive: true });
-    await rm(path.join(dir, 'demo-runtime-0.1-2.noarch.rpm'));
-    await handMadeRpm(dir, 'demo-runtime', '0.1', '2', 'not the real runtime');
+    const dir = await conflictingV2(versions, work, REQSET);
     await assert.rejects(publish({ reqset: REQSET, target, packagesDir: dir, repo }), (error: unknown) => {
       assert.ok(error instanceof InputError);
       assert.match(error.message, /^1 package is already published .* with different content/);
