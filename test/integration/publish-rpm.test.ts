@@ -363,6 +363,33 @@ describe('publish into a dnf repository', () => {
       });
     });
 
+  /**
+   * Starts the child publish; `said(re)` resolves once its stderr matches.
+   * A test-only harness, like runAndKill: watching stderr needs child_process.
+   */
+  const startChild = (argv: string[]) => {
+    const child = spawn(argv[0] as string, argv.slice(1), { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    const listeners: (() => void)[] = [];
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString();
+      for (const listener of listeners) listener();
+    });
+    const done = new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve, reject) => {
+      child.on('error', reject);
+      child.on('close', (code) => resolve({ code, stdout, stderr }));
+    });
+    const said = (pattern: RegExp) =>
+      new Promise<void>((resolve) => {
+        const check = () => pattern.test(stderr) && resolve();
+        listeners.push(check);
+        check();
+      });
+    return { done, said };
+  };
+
   it('SIGKILL at any moment leaves repodata consistent and usable; the next publish takes over and finishes', async (t) => {
     const child = await childScript();
     const repo = path.join(work, 'killed');
@@ -413,12 +440,14 @@ describe('publish into a dnf repository', () => {
     const child = await childScript();
     const repo = path.join(work, 'concurrent');
     await cp(baseline, repo, { recursive: true, preserveTimestamps: true });
-    // Hold the lock so both children certainly overlap, then let them go.
+    // Hold the lock until both children wait for it (however slowly they start), then let them go.
     const release = await acquireLock(repo);
-    const runs = [run([...TSX, child, packages.v3, repo, '1'], { cwd: ROOT }), run([...TSX, child, packages.v3, repo, '1'], { cwd: ROOT })];
-    await new Promise((r) => setTimeout(r, 6000));
+    const children = [startChild([...TSX, child, packages.v3, repo, '1']), startChild([...TSX, child, packages.v3, repo, '1'])];
+    const waiting = new RegExp(`^publish: waiting for pid ${process.pid} on`, 'm');
+    await Promise.race([Promise.all(children.map((c) => c.said(waiting))), ...children.map((c) => c.done)]);
     await release();
-    const results = await Promise.all(runs);
+    const results = await Promise.all(children.map((c) => c.done));
+    for (const r of results) assert.equal(r.code, 0, r.stderr);
     for (const r of results) assert.match(r.stderr, /publish: waiting for pid \d+ on .* to finish publishing/);
     assert.ok(results.some((r) => r.stderr.includes(`waiting for pid ${process.pid} on`)), 'a child waited for the lock this test held');
     const reports = results.map((r) => JSON.parse(r.stdout) as PublishReport);
