@@ -27,7 +27,7 @@ import { loadReqset, pinsForTarget, withCliIndexOptions, type CliIndexOptions, t
 import { checkSpec, loadSpecs } from './specs/spec.ts';
 import { loadTarget, loadTargets, markerEnvironment, TOOL_ROOT, type Target } from './targets/target.ts';
 import { WheelCache } from './wheels/cache.ts';
-import { buildWheelhouse, type WheelRecord } from './wheels/wheelhouse.ts';
+import { buildWheelhouse, type ArtifactRecord, type WheelRecord } from './wheels/wheelhouse.ts';
 import type { WheelLimits } from './wheels/source.ts';
 
 // What the CLI shows or offers of the stages: its flags' choices and defaults, and the text of diff and publish.
@@ -199,7 +199,7 @@ export interface Manifest {
     name: string;
     version: string;
     source: string;
-    wheel: { file: string; sha256: string; size: number; origin: string };
+    wheel: { file: string; sha256: string; size: number; origin: string; artifact: ArtifactRecord };
     package: BuiltPackage;
     rebuiltWheel: { sha256: string; identical: boolean };
   }[];
@@ -219,7 +219,7 @@ function manifestOf(job: Job, runtime: BuiltPackage, pinsPackage: BuiltPackage, 
       name: p.pin.name,
       version: p.pin.version,
       source: p.pin.source,
-      wheel: { file: p.wheel.filename, sha256: p.wheel.sha256, size: p.wheel.size, origin: p.wheel.origin },
+      wheel: { file: p.wheel.filename, sha256: p.wheel.sha256, size: p.wheel.size, origin: p.wheel.origin, artifact: p.wheel.artifact },
       package: relative(p.package),
       rebuiltWheel: p.rebuilt,
     })),

@@ -22,6 +22,8 @@ export interface GlobalFlags {
   findLinks?: string[];
   index?: boolean;
   indexUrl?: string;
+  extraIndexUrl?: string[];
+  requireHashes?: boolean;
   python?: string;
   wheelCache?: string;
   builder?: api.CommonOptions['builder'];
@@ -74,6 +76,8 @@ export function withCommonOptions(command: Command, { build = true }: { build?: 
     .option('--find-links <dir>', 'extra place to look for wheels and sdists (repeatable)', collect)
     .option('--no-index', 'do not use a package index, only --find-links')
     .option('--index-url <url>', 'package index to use instead of the pin list\'s')
+    .option('--extra-index-url <url>', 'another package index besides the pin list\'s (repeatable)', collect)
+    .option('--require-hashes', 'refuse a pin without --hash, as pip --require-hashes does')
     .option('--python <path>', "builder interpreter (default: the target's pythonX.Y on PATH)")
     .option('--wheel-cache <dir>', 'content-addressed cache of wheels and packages, shareable between jobs (default: $XDG_CACHE_HOME/reqset)')
     .addOption(new Option('--builder <kind>', "where pip builds wheels: local (this machine) or podman/docker (in the target's builder image)").choices(api.BUILDER_KINDS).default('local'))
@@ -95,6 +99,8 @@ export function commonOptions(flags: GlobalFlags, stderr: NodeJS.WriteStream): a
     // commander turns --no-index into index: false
     noIndex: flags.index === false,
     indexUrl: flags.indexUrl,
+    extraIndexUrls: flags.extraIndexUrl,
+    requireHashes: flags.requireHashes,
     python: flags.python,
     wheelCache: flags.wheelCache,
     builder: flags.builder,

@@ -123,6 +123,7 @@ describe('private package indexes', () => {
     const wheels = Object.fromEntries(manifest.pins.map((p) => [p.name, p.wheel]));
     assert.equal(wheels.alpha?.sha256, hashes['alpha-1.0-py3-none-any.whl'], 'the wheel as the index served it');
     assert.equal(wheels.beta?.sha256, hashes['beta-2.0-py3-none-any.whl']);
+    assert.deepEqual(wheels.alpha?.artifact, { from: `${privateIndex.origin}/files/alpha-1.0-py3-none-any.whl`, sha256: hashes['alpha-1.0-py3-none-any.whl'], hashCheckedBy: 'reqset' });
 
     assert.ok(!`${result.stdout}${result.stderr}`.includes(PASSWORD), 'the password in the output');
     assert.deepEqual(await filesHolding([out, ws.cache], PASSWORD), []);
@@ -187,5 +188,17 @@ describe('private package indexes', () => {
     assert.equal(result.exitCode, 1, result.stderr);
     assert.match(result.stderr, /pip could not build/);
     assert.ok(!result.stderr.includes(PASSWORD));
+  });
+
+  it('--extra-index-url and --require-hashes on the command line: an index the pin list does not name, and hashes required of a list without them', async () => {
+    const unhashed = (text: string) => text.replace(/ \\\n {4}--hash=\S+/g, '').replace(/^--extra-index-url .*$/m, '');
+    await ws.writeReqset('ex', unhashed(pinList({}, ['alpha', 'beta'])));
+    const refused = await cli(['wheels', 'ex', '--target', 'debian12', '--out', path.join(ws.dir, 'out-flags'), '--require-hashes']);
+    assert.equal(refused.exitCode, 2, refused.stderr);
+    assert.match(refused.stderr, /reqsets\/ex\.txt:8: alpha has no --hash while --require-hashes is in force/);
+    const out = path.join(ws.dir, 'out-flags');
+    const built = await cli(['wheels', 'ex', '--target', 'debian12', '--out', out, '--wheel-cache', path.join(ws.dir, 'cache-flags'), '--extra-index-url', `${publicIndex.origin}/simple/`]);
+    assert.equal(built.exitCode, 0, built.stderr);
+    assert.ok(publicIndex.requests.some((r) => r.path === '/simple/beta/'), 'beta came from the index named on the command line');
   });
 });
