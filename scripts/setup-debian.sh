@@ -18,6 +18,7 @@ packages=(
   python3-wheel-whl  # the `wheel` build requirement, offline (examples/dist, test builds)
   python3-pyflakes  # lints the runtime helper (python3 -m pyflakes)
   zip            # Info-ZIP archives in the runtime helper's tests
+  python3-apt    # apt_pkg.version_compare: the version-order tests check apt's order
   podman         # builder containers
   runc           # the container runtime that works in this sandbox
   zstd           # benchmark baseline (tar | zstd)

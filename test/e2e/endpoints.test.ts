@@ -15,6 +15,7 @@ import { buildExampleSdists } from '../../scripts/example-sdists.ts';
 import { makeWheel } from '../helpers/make-wheel.ts';
 import { apt, aptRepo, dnf, fakeProvideRpm, freshRoot, rpmRepo, type TargetRoot } from '../helpers/target-root.ts';
 import { CORPUS, makeWorkspace, reqsset3Pins, type Workspace } from '../helpers/workspace.ts';
+import { corpusWheelsDir } from '../helpers/env.ts';
 
 const REQSET = 'demo';
 const APP_SPEC = `name: app\nreqset: ${REQSET}\ndistribution: an_example_pypi_project\nsummary: The example application\nscripts: [an-example]\n`;
@@ -188,7 +189,8 @@ async function flaskAppWheel(dir: string, version: string) {
   });
 }
 
-describe('a Flask application from the corpus closure', { skip: existsSync(CORPUS) ? false : `no corpus at ${CORPUS}` }, () => {
+describe('a Flask application from the corpus closure', () => {
+  before(() => corpusWheelsDir());
   const ws: Workspace[] = [];
   const builds: Record<string, api.BuildResult[]> = {};
   before(async () => {

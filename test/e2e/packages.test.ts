@@ -12,6 +12,7 @@ import * as api from '../../src/api.ts';
 import { sha256File } from '../../src/fsutil.ts';
 import { apt, aptRepo, dnf, fakeProvideRpm, freshRoot, rpmRepo, type TargetRoot } from '../helpers/target-root.ts';
 import { CORPUS, CORPUS_PINS, makeUpgradeWorkspaces, makeWorkspace, type Workspace } from '../helpers/workspace.ts';
+import { corpusWheelsDir } from '../helpers/env.ts';
 
 const REQSET = 'demo';
 
@@ -141,7 +142,8 @@ describe('wheel packages installed by the real package managers', () => {
 
 const CORPUS_MODULES = ['requests', 'urllib3', 'idna', 'certifi', 'charset_normalizer', 'flask', 'werkzeug', 'jinja2', 'markupsafe', 'itsdangerous', 'click', 'blinker', 'numpy'];
 
-describe('corpus closures (requests, Flask, numpy) as packages', { skip: existsSync(CORPUS) ? false : `no corpus at ${CORPUS}` }, () => {
+describe('corpus closures (requests, Flask, numpy) as packages', () => {
+  before(() => corpusWheelsDir());
   let ws: Workspace;
   before(async () => {
     ws = await makeWorkspace();

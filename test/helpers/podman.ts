@@ -1,6 +1,6 @@
 /**
- * podman for tests: whether it can run containers here (a reason to skip if
- * not), the local Debian 12 base image (the debootstrapped root of
+ * podman for tests: that it can run containers here (a test environment
+ * error, naming what is missing, if not), the local Debian 12 base image (the debootstrapped root of
  * rootTarball() imported once, kept by podman), and the debian12 builder
  * image made FROM it under a test-only name.
  */
@@ -15,6 +15,7 @@ import type { ProgressEvent } from '../../src/progress.ts';
 import { loadTarget, markerEnvironment, TOOL_ROOT } from '../../src/targets/target.ts';
 import { WheelCache } from '../../src/wheels/cache.ts';
 import { buildWheelhouse, type WheelRecord } from '../../src/wheels/wheelhouse.ts';
+import { MissingTestEnvironment } from './env.ts';
 import { rootTarball } from './target-root.ts';
 import type { Workspace } from './workspace.ts';
 
@@ -41,8 +42,8 @@ export async function testBase(): Promise<string> {
 
 let usable: Promise<string | undefined> | undefined;
 
-/** Why podman tests cannot run here, or undefined when they can. */
-export function podmanSkipReason(): Promise<string | undefined> {
+/** Why podman cannot run containers here, or undefined when it can. */
+function podmanProblem(): Promise<string | undefined> {
   return (usable ??= (async () => {
     if (!findExecutable('podman')) return 'podman is not installed (apt-get install podman runc)';
     try {
@@ -55,6 +56,12 @@ export function podmanSkipReason(): Promise<string | undefined> {
     }
     return undefined;
   })());
+}
+
+/** Fails (MissingTestEnvironment) when podman cannot run containers here: the setup installs it. */
+export async function requirePodman(): Promise<void> {
+  const problem = await podmanProblem();
+  if (problem) throw new MissingTestEnvironment(`podman that can run containers (${problem})`, 'scripts/setup-debian.sh installs podman and runc');
 }
 
 let builder: Promise<BuilderImageResult> | undefined;

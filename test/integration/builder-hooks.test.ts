@@ -17,7 +17,7 @@ import { run } from '../../src/run.ts';
 import { openWheel } from '../../src/wheels/source.ts';
 import type { WheelRecord } from '../../src/wheels/wheelhouse.ts';
 import { engineRun } from '../../src/builders/engine.ts';
-import { buildWheels, podmanSkipReason, TEST_BUILDER_IMAGE, testBuilderImage, testEngine } from '../helpers/podman.ts';
+import { buildWheels, requirePodman, TEST_BUILDER_IMAGE, testBuilderImage, testEngine } from '../helpers/podman.ts';
 import { makeWorkspace, type Workspace } from '../helpers/workspace.ts';
 
 /** A one-module sdist whose setup.py records $PROBE_FLAVOUR in the package (and, with needsYaml, fails without yaml.h). */
@@ -86,12 +86,11 @@ const HOOK = [
   '',
 ].join('\n');
 
-const skip = await podmanSkipReason();
-if (skip) console.log(`# skipping podman hook tests: ${skip}`);
 
-describe('build hooks in the podman builder', { skip, timeout: 30 * 60_000 }, () => {
+describe('build hooks in the podman builder', { timeout: 30 * 60_000 }, () => {
   let ws: Workspace;
   before(async () => {
+    await requirePodman();
     await testBuilderImage();
     ws = await probeWorkspace(HOOK);
   });

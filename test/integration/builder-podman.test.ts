@@ -13,16 +13,15 @@ import * as api from '../../src/api.ts';
 import { makeBuilder } from '../../src/builders/builder.ts';
 import { ToolError } from '../../src/errors.ts';
 import type { ProgressEvent } from '../../src/progress.ts';
-import { buildWheels, podmanSkipReason, TEST_BASE, TEST_BUILDER_IMAGE, testBuilderImage } from '../helpers/podman.ts';
+import { buildWheels, requirePodman, TEST_BASE, TEST_BUILDER_IMAGE, testBuilderImage } from '../helpers/podman.ts';
 import { freshRoot } from '../helpers/target-root.ts';
 import { makeWorkspace, reqsset3Pins, type Workspace } from '../helpers/workspace.ts';
 
-const skip = await podmanSkipReason();
-if (skip) console.log(`# skipping podman builder tests: ${skip}`);
 
-describe('wheels built in the builder image with podman', { skip, timeout: 40 * 60_000 }, () => {
+describe('wheels built in the builder image with podman', { timeout: 40 * 60_000 }, () => {
   let ws: Workspace;
   before(async () => {
+    await requirePodman();
     await testBuilderImage();
     ws = await makeWorkspace();
     await ws.writeReqset('ex', `--no-index\n--find-links ../dist-src\n${reqsset3Pins()}\n`);

@@ -13,13 +13,11 @@ import { before, describe, it } from 'node:test';
 import { buildBuilderImage } from '../../src/builders/builder.ts';
 import { engineRun, inspectImage } from '../../src/builders/engine.ts';
 import { loadTarget, TOOL_ROOT } from '../../src/targets/target.ts';
-import { ENGINE_STATE, podmanSkipReason, TEST_BASE, TEST_BUILDER_IMAGE, testBuilderImage, testEngine } from '../helpers/podman.ts';
+import { ENGINE_STATE, requirePodman, TEST_BASE, TEST_BUILDER_IMAGE, testBuilderImage, testEngine } from '../helpers/podman.ts';
 
-const skip = await podmanSkipReason();
-if (skip) console.log(`# skipping builder image tests: ${skip}`);
-
-describe('debian12 builder image', { skip, timeout: 30 * 60_000 }, () => {
+describe('debian12 builder image', { timeout: 30 * 60_000 }, () => {
   before(async () => {
+    await requirePodman();
     await testBuilderImage();
   });
 

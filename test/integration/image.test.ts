@@ -14,7 +14,7 @@ import { InputError } from '../../src/errors.ts';
 import { run } from '../../src/run.ts';
 import { wheelhouseImage } from '../../src/image/index.ts';
 import { buildExampleSdists } from '../../scripts/example-sdists.ts';
-import { ENGINE_STATE, podmanSkipReason, testBase, testEngine } from '../helpers/podman.ts';
+import { ENGINE_STATE, requirePodman, testBase, testEngine } from '../helpers/podman.ts';
 
 const WHEELS = ['setuptools-65.5.0-py3-none-any.whl', 'wheel-0.38.4-py3-none-any.whl'];
 
@@ -60,14 +60,12 @@ describe('wheelhouse image', { timeout: 10 * 60_000 }, () => {
   });
 });
 
-const skip = await podmanSkipReason();
-if (skip) console.log(`# skipping wheelhouse image builds: ${skip}`);
-
-describe('wheelhouse image built with podman', { skip, timeout: 10 * 60_000 }, () => {
+describe('wheelhouse image built with podman', { timeout: 10 * 60_000 }, () => {
   let dir: string;
   const tag = 'localhost/reqset-test-demo-wheelhouse:debian12';
   let id: string | undefined;
   before(async () => {
+    await requirePodman();
     dir = await mkdtemp(path.join(tmpdir(), 'reqset-image-'));
     await mkdir(path.join(dir, 'wheels'));
     const examples = await exampleWheels(dir);

@@ -20,6 +20,7 @@ import { storedZipName, writeStoredZip } from '../../src/wheels/stored-zip.ts';
 import { TARGET_PYTHONS } from '../helpers/runtime-fixtures.ts';
 import { dnf, fakeProvideRpm, freshRoot, rpmRepo } from '../helpers/target-root.ts';
 import { CORPUS, makeWorkspace, reqsset3Pins, type Workspace } from '../helpers/workspace.ts';
+import { corpusWheelsDir } from '../helpers/env.ts';
 
 const REQSET = 'demo';
 const APP_SPEC = `name: app\nreqset: ${REQSET}\ndistribution: an_example_pypi_project\nsummary: The example application\nscripts: [an-example]\n`;
@@ -174,7 +175,8 @@ describe('the stored-zip layout', () => {
     assert.ok(tinyvec?.package.requires.includes('rtld(GNU_HASH)'), tinyvec?.package.requires.join(', '));
   });
 
-  it('real compiled wheels: the same shared-library requirements, bundled *.libs left out', { skip: existsSync(CORPUS) ? false : `${CORPUS} does not exist` }, async () => {
+  it('real compiled wheels: the same shared-library requirements, bundled *.libs left out', async () => {
+    corpusWheelsDir();
     // numpy bundles numpy.libs/ (never required); MarkupSafe and PyYAML need libc.
     const pins = { 'el9-py311': ['numpy==2.4.6', 'MarkupSafe==3.0.3'], debian12: ['MarkupSafe==3.0.3', 'PyYAML==6.0.3'] };
     for (const [target, list] of Object.entries(pins)) {
