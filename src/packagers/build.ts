@@ -5,7 +5,7 @@
  * its tree or zip with the runtime helper, so the manifest can say whether the
  * target will get the very same .whl back.
  */
-import { chmod, lutimes, mkdir, readdir, stat, symlink, utimes, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, stat, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { computeClosure, type Dependency } from '../closure/closure.ts';
 import { normalizeName } from '../python/names.ts';
@@ -143,8 +143,14 @@ interface PackageJob {
   /** Identity of the files beyond the plan (a wheel's sha256, the helper's), part of the inputs. */
   payload: Record<string, string>;
   item: string;
-  /** Lays out the package's files under `root`; returns what the cache must remember besides requires. */
-  stage(root: string): Promise<Omit<CachedFacts, 'requires'>>;
+  /** Lays out the package's files under `root`. */
+  stage(root: string): Promise<void>;
+  /**
+   * What the cache must remember besides requires, found by reading the
+   * staged files while the package is built from them (the packager changes
+   * only times, modes and owned directories: see Packager.build).
+   */
+  check?(root: string): Promise<Omit<CachedFacts, 'requires'>>;
 }
 
 interface Produced {
@@ -203,9 +209,10 @@ async function produce(options: PackagesOptions, job: PackageJob): Promise<Produ
   return withTempDir('reqset-pkg-', async (work) => {
     const root = path.join(work, 'root');
     await mkdir(root, { recursive: true });
-    const extra = await job.stage(root);
-    await setTreeTime(root, new Date(options.epoch * 1000));
-    const built = await options.packager.build(plan, root, { epoch: options.epoch, outDir: options.packagesDir, workDir: work, maintainer: options.maintainer, payload: options.target.payload });
+    await job.stage(root);
+    // The packager gives every file its time. The check only reads the files, so it runs alongside.
+    const context = { epoch: options.epoch, outDir: options.packagesDir, workDir: work, maintainer: options.maintainer, payload: options.target.payload };
+    const [extra, built] = await bothEnded(job.check?.(root) ?? Promise.resolve({}), options.packager.build(plan, root, context));
     const facts: CachedFacts = { requires: built.requires, ...extra };
     const made = { file: built.path, sha256: await sha256File(built.path), requires: built.requires, reused: false };
     await options.cache?.store(key, built.path, made.sha256, facts);
@@ -214,14 +221,15 @@ async function produce(options: PackagesOptions, job: PackageJob): Promise<Produ
   });
 }
 
-/** Gives every file and directory of a staged tree the same time (reproducible packages). */
-async function setTreeTime(dir: string, when: Date) {
-  for (const entry of await readdir(dir, { withFileTypes: true })) {
-    const full = path.join(dir, entry.name);
-    if (entry.isDirectory()) await setTreeTime(full, when);
-    await lutimes(full, when, when);
-  }
-  await utimes(dir, when, when);
+/**
+ * Both values once both promises have settled, so that neither is still
+ * using the work directory when it goes; the first failure, if any.
+ */
+async function bothEnded<A, B>(a: Promise<A>, b: Promise<B>): Promise<[A, B]> {
+  const [first, second] = await Promise.allSettled([a, b]);
+  if (first.status === 'rejected') throw first.reason;
+  if (second.status === 'rejected') throw second.reason;
+  return [first.value, second.value];
 }
 
 export async function buildRuntimePackage(options: PackagesOptions): Promise<BuiltPackage> {
@@ -236,7 +244,6 @@ export async function buildRuntimePackage(options: PackagesOptions): Promise<Bui
       await mkdir(path.dirname(helper), { recursive: true });
       for (const dir of plan.ownedDirs) await mkdir(path.join(root, dir), { recursive: true });
       await writeRuntimeZipapp(helper);
-      return {};
     },
   });
   return produced.package;
@@ -347,16 +354,14 @@ async function buildWheelPackage(options: PackagesOptions, wheel: WheelRecord, d
   const layout = options.layout ?? DEFAULT_WHEEL_LAYOUT;
   const abi = compiledAgainst(wheel, byKey);
   const plan = await wheelPackagePlan(options, wheel, dependencies, abi);
+  const payloadPath = wheelPayloadPath(options.reqset, wheel.filename, layout);
   const produced = await produce(options, {
     plan,
     payload: { wheel: wheel.sha256, layout, compiledAgainst: abi.map((c) => `${c.key}==${c.version}`).join(' ') },
     item: `${wheel.pin.name}==${wheel.pin.version}`,
-    stage: async (root) => {
-      // What the package installs, and what the post-install rebuilds the wheel from.
-      const payload = path.join(root, wheelPayloadPath(options.reqset, wheel.filename, layout));
-      await stageWheel(wheel.path, payload, layout, new Date(options.epoch * 1000), options.wheelLimits);
-      return { rebuilt: await rebuiltWheel(options.python, payload) };
-    },
+    // What the package installs, and what the post-install rebuilds the wheel from.
+    stage: (root) => stageWheel(wheel.path, path.join(root, payloadPath), layout, new Date(options.epoch * 1000), options.wheelLimits),
+    check: async (root) => ({ rebuilt: await rebuiltWheel(options.python, path.join(root, payloadPath)) }),
   });
   const rebuilt = produced.facts.rebuilt;
   if (!rebuilt) throw new Error(`internal: the package of ${wheel.filename} has no rebuilt-wheel check`);
@@ -411,7 +416,6 @@ export async function buildEndpointPackage(options: PackagesOptions, spec: Endpo
       await mkdir(path.join(root, 'usr', 'bin'), { recursive: true });
       for (const dir of plan.ownedDirs) await mkdir(path.join(root, dir), { recursive: true });
       for (const script of spec.scripts) await symlink(`${venv}/bin/${script}`, path.join(root, 'usr', 'bin', script));
-      return {};
     },
   });
   return { spec, package: produced.package, closure: members.map((w) => w.pin.key) };
@@ -430,8 +434,6 @@ export async function buildPinsPackage(options: PackagesOptions, wheelPackages: 
       await mkdir(path.dirname(file), { recursive: true });
       await writeFile(file, text);
       await chmod(file, 0o644); // whatever the umask: the mode is part of the package
-
-      return {};
     },
   });
   return produced.package;
