@@ -9,10 +9,10 @@
  * share between concurrent jobs: entries appear, and are discarded, by rename.
  */
 import { randomBytes } from 'node:crypto';
-import { copyFile, mkdir, mkdtemp, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { copyFile, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { ToolError } from '../errors.ts';
-import { sha256, sha256File } from '../fsutil.ts';
+import { discard as discardDir, sha256, sha256File, stagingDirFor } from '../fsutil.ts';
 
 /** Everything a built wheel depends on. */
 export interface BuildInputs {
@@ -122,8 +122,8 @@ export class WheelCache {
   /** Stores a built wheel (a copy); returns the wheel in the cache entry, the one another job stored first if it is sound. */
   async store(key: string, wheel: string, inputs: BuildInputs): Promise<string> {
     const final = this.entryDir(key);
-    await mkdir(path.dirname(final), { recursive: true });
-    const staging = await mkdtemp(`${final}.tmp-`);
+    // Named with our pid: a killed run's staging is removed by the next store beside it.
+    const staging = await stagingDirFor(final);
     let moved = false;
     try {
       const name = path.basename(wheel);
@@ -147,7 +147,7 @@ export class WheelCache {
       }
       throw new ToolError(`could not store ${name} in the wheel cache: ${final} kept being replaced by other jobs`);
     } finally {
-      if (!moved) await rm(staging, { recursive: true, force: true });
+      if (!moved) await discardDir(staging);
     }
   }
 
@@ -164,10 +164,14 @@ export class WheelCache {
   /** Stores a verdict; it appears by rename, whole or not at all. */
   async storeVerdict(key: string, verdict: unknown): Promise<void> {
     const file = this.verdictFile(key);
-    await mkdir(path.dirname(file), { recursive: true });
-    const tmp = `${file}.tmp-${process.pid}-${Date.now()}`;
-    await writeFile(tmp, JSON.stringify(verdict));
-    await rename(tmp, file);
+    // Written in a pid-named staging directory, so a killed run leaves nothing the next one does not remove.
+    const staging = await stagingDirFor(file);
+    try {
+      await writeFile(path.join(staging, 'verdict.json'), JSON.stringify(verdict));
+      await rename(path.join(staging, 'verdict.json'), file);
+    } finally {
+      await discardDir(staging);
+    }
   }
 
   private verdictFile(key: string): string {

@@ -7,7 +7,8 @@
  * the new entry.
  */
 import assert from 'node:assert/strict';
-import { cp, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { spawnSync } from 'node:child_process';
+import { cp, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, beforeEach, describe, it } from 'node:test';
@@ -189,5 +190,21 @@ describe('WheelCache.store between concurrent jobs', () => {
     const found = await cache.lookup(key);
     assert.ok(found.hit);
     assert.deepEqual((await readdir(path.dirname(entryDir))).sort(), [key]);
+  });
+
+  it('a killed run\'s staging (a store, a verdict) is removed by the next store beside it', async () => {
+    const cache = new WheelCache(path.join(dir, 'swept'));
+    const key = 'ef'.repeat(32);
+    const dead = spawnSync('true').pid;
+    assert.ok(dead);
+    const wheels = path.join(dir, 'swept', 'wheels', 'ef');
+    const verdicts = path.join(dir, 'swept', 'verdicts', 'ef');
+    await mkdir(path.join(wheels, `.${key}.tmp-${dead}-AbC123`), { recursive: true });
+    await mkdir(path.join(verdicts, `.${key}.json.tmp-${dead}-AbC123`), { recursive: true });
+    await cache.store(key, await makeWheel(path.join(dir, 'swept-src'), { name: 'demo', version: '1.0' }), inputs);
+    await cache.storeVerdict(key, { ok: true });
+    assert.deepEqual(await readdir(wheels), [key]);
+    assert.deepEqual(await readdir(verdicts), [`${key}.json`]);
+    assert.deepEqual(await cache.verdict(key), { ok: true });
   });
 });
