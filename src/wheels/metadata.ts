@@ -263,6 +263,29 @@ export interface RecordEntry {
   line: number;
 }
 
+/** Characters up to the next separator or line break (at least one: called on neither). */
+const UNQUOTED = /[^,\r\n]+/y;
+
+/** Line breaks in `text`: `\r\n`, `\r` and `\n` count one each. */
+const lineBreaks = (text: string): number => text.match(/\r\n|\r|\n/g)?.length ?? 0;
+
+/** The quoted field whose text starts at `start` (after the opening quote): its value with `""` unescaped, and where it ends. */
+function quotedField(text: string, start: number): { value: string; end: number; closed: boolean; lineBreaks: number } {
+  let value = '';
+  let breaks = 0;
+  let i = start;
+  for (;;) {
+    const quote = text.indexOf('"', i);
+    const run = text.slice(i, quote < 0 ? text.length : quote);
+    breaks += lineBreaks(run);
+    value += run;
+    if (quote < 0) return { value, end: text.length, closed: false, lineBreaks: breaks };
+    if (text[quote + 1] !== '"') return { value, end: quote + 1, closed: true, lineBreaks: breaks };
+    value += '"';
+    i = quote + 2;
+  }
+}
+
 /**
  * Split a CSV text the way Python's csv module (excel dialect) writes it:
  * `,` separators, `"` quoting with `""` escapes, quoted fields may contain
@@ -295,24 +318,11 @@ export function parseCsv(text: string): { rows: Array<{ fields: string[]; line: 
       rowHasContent = true;
       atFieldStart = false;
       i++;
-      let closed = false;
-      while (i < n) {
-        const d = text[i];
-        if (d === '"') {
-          if (text[i + 1] === '"') {
-            field += '"';
-            i += 2;
-            continue;
-          }
-          closed = true;
-          i++;
-          break;
-        }
-        if (d === '\n' || (d === '\r' && text[i + 1] !== '\n')) line++;
-        field += d;
-        i++;
-      }
-      if (!closed) {
+      const quoted = quotedField(text, i);
+      field += quoted.value;
+      line += quoted.lineBreaks;
+      i = quoted.end;
+      if (!quoted.closed) {
         problems.push(`line ${rowLine}: unterminated quoted field`);
         fields = [];
         rowHasContent = false;
@@ -340,10 +350,13 @@ export function parseCsv(text: string): { rows: Array<{ fields: string[]; line: 
       rowLine = line;
       continue;
     }
-    field += c;
+    // An unquoted run, taken whole (a quote inside it is an ordinary character).
+    UNQUOTED.lastIndex = i;
+    const run = (UNQUOTED.exec(text) as RegExpExecArray)[0];
+    field += run;
     atFieldStart = false;
     rowHasContent = true;
-    i++;
+    i += run.length;
   }
   endRow();
   return { rows, problems };

@@ -8,7 +8,7 @@ import { createHash, type Hash } from 'node:crypto';
 import * as fs from 'node:fs';
 import { promisify } from 'node:util';
 import * as zlib from 'node:zlib';
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import yauzl from 'yauzl';
 import { InputError } from '../errors.ts';
 import type { RecordHash } from './metadata.ts';
@@ -87,35 +87,117 @@ export const decodeUtf8 = (bytes: Uint8Array): string => utf8.decode(bytes);
 const UNIX_HOSTS: ReadonlySet<number> = new Set([3 /* Unix */, 19 /* OS X (Darwin) */]);
 
 /** Members up to this size are read with one pread and inflated in memory; bigger ones are streamed. */
-export const IN_MEMORY_LIMIT = 16 * 1024 * 1024;
+const IN_MEMORY_LIMIT = 16 * 1024 * 1024;
 
-/** Members read at once (I/O goes through libuv's thread pool). */
+/** True for a member too big to hold in memory at once: its bytes come in chunks. */
+export const isStreamed = (member: WheelMember): boolean => member.compressedSize > IN_MEMORY_LIMIT || member.uncompressedSize > IN_MEMORY_LIMIT;
+
+/** Big members streamed at once (their reads and inflation go through libuv's thread pool). */
 export const CONCURRENCY = 8;
 
 const fsOpen = promisify(fs.open);
 const fsFstat = promisify(fs.fstat);
 const fsClose = promisify(fs.close);
+const fsRead = promisify(fs.read);
 
-async function readAt(fd: number, length: number, position: number): Promise<Buffer> {
-  const buffer = Buffer.alloc(length);
-  let done = 0;
-  while (done < length) {
-    const bytesRead = await new Promise<number>((resolve, reject) =>
-      fs.read(fd, buffer, done, length - done, position + done, (err, n) => (err ? reject(err) : resolve(n))),
-    );
-    if (bytesRead === 0) break;
-    done += bytesRead;
+/** Bytes read ahead by a WindowedFile. */
+const WINDOW = 1024 * 1024;
+/** Bytes read at a time for a streamed member. */
+const STREAM_CHUNK = 1024 * 1024;
+
+/**
+ * Synchronous positioned reads through one read-ahead window. The central
+ * directory, the local headers and the members are read in file order, so one
+ * pread serves many small reads: a wheel of 20,000 small files costs tens of
+ * system calls, not tens of thousands of thread-pool round trips.
+ */
+class WindowedFile {
+  private window: Buffer = Buffer.alloc(0);
+  private start = 0;
+
+  constructor(
+    readonly fd: number,
+    readonly size: number,
+  ) {}
+
+  /** Later reads go to the file again. */
+  forget(): void {
+    this.window = Buffer.alloc(0);
   }
-  return done === length ? buffer : buffer.subarray(0, done);
+
+  /** `length` bytes at `position`, fewer at the end of the file. A window is never written to once read: its views stay valid. */
+  read(length: number, position: number): Buffer {
+    const end = Math.min(position + length, this.size);
+    if (position >= this.start && end <= this.start + this.window.length) {
+      return this.window.subarray(position - this.start, end - this.start);
+    }
+    if (length >= WINDOW) return this.pread(Math.max(0, end - position), position);
+    this.window = this.pread(Math.min(WINDOW, this.size - position), position);
+    this.start = position;
+    return this.window.subarray(0, Math.max(0, end - position));
+  }
+
+  private pread(length: number, position: number): Buffer {
+    const buffer = Buffer.allocUnsafe(Math.max(0, length));
+    let done = 0;
+    while (done < length) {
+      const n = fs.readSync(this.fd, buffer, done, length - done, position + done);
+      if (n === 0) break;
+      done += n;
+    }
+    return buffer.subarray(0, done);
+  }
+}
+
+/** yauzl's reads through a WindowedFile; big members stream from the descriptor. */
+class WindowedZipAccess extends yauzl.RandomAccessReader {
+  constructor(private readonly file: WindowedFile) {
+    super();
+  }
+
+  override read(buffer: Buffer, offset: number, length: number, position: number, callback: (err: Error | null, bytesRead?: number) => void): void {
+    try {
+      const bytes = this.file.read(length, position);
+      bytes.copy(buffer, offset);
+      // Asynchronous as yauzl expects: it reads the next entry from the callback.
+      process.nextTick(callback, null, bytes.length);
+    } catch (error) {
+      process.nextTick(callback, error as Error);
+    }
+  }
+
+  /** Not fs.createReadStream: destroying that closes the descriptor, which yauzl does after every member. */
+  override _readStreamForRange(start: number, end: number): Readable {
+    const { fd } = this.file;
+    let position = start;
+    return new Readable({
+      highWaterMark: STREAM_CHUNK,
+      read(size) {
+        const length = Math.min(size, end - position);
+        if (length <= 0) return void this.push(null);
+        const buffer = Buffer.allocUnsafe(length);
+        fs.read(fd, buffer, 0, length, position, (error, bytesRead) => {
+          if (error) return void this.destroy(error);
+          position += bytesRead;
+          this.push(bytesRead ? buffer.subarray(0, bytesRead) : null);
+        });
+      },
+    });
+  }
+
+  override close(callback: (err: Error | null) => void): void {
+    fs.close(this.file.fd, callback);
+  }
 }
 
 async function sha256OfFd(fd: number, size: number): Promise<string> {
   const hash = createHash('sha256');
-  const chunk = 1 << 20;
-  for (let pos = 0; pos < size; pos += chunk) {
-    const buf = await readAt(fd, Math.min(chunk, size - pos), pos);
-    if (buf.length === 0) break;
-    hash.update(buf);
+  const chunk = Buffer.allocUnsafe(4 << 20);
+  for (let pos = 0; pos < size; ) {
+    const { bytesRead } = await fsRead(fd, chunk, 0, Math.min(chunk.length, size - pos), pos);
+    if (bytesRead === 0) break;
+    hash.update(chunk.subarray(0, bytesRead));
+    pos += bytesRead;
   }
   return hash.digest('hex');
 }
@@ -257,11 +339,15 @@ function streamOf(zip: yauzl.ZipFile, entry: yauzl.Entry): Promise<Readable> {
 export class ZipReader {
   private zip: yauzl.ZipFile | undefined;
 
+  private readonly file: WindowedFile;
+
   private constructor(
     private readonly fd: number,
     readonly size: number,
     readonly sha256: string,
-  ) {}
+  ) {
+    this.file = new WindowedFile(fd, size);
+  }
 
   /** Opens and hashes a regular file; InputError when it cannot be. */
   static async open(wheelPath: string): Promise<ZipReader> {
@@ -285,8 +371,9 @@ export class ZipReader {
   /** Reads the end of central directory record; returns the entry count. Throws yauzl's error for what is not a zip. */
   async openZip(): Promise<number> {
     this.zip = await new Promise<yauzl.ZipFile>((resolve, reject) =>
-      yauzl.fromFd(
-        this.fd,
+      yauzl.fromRandomAccessReader(
+        new WindowedZipAccess(this.file),
+        this.size,
         // Names are decoded and validated by validate, sizes checked while streaming.
         { lazyEntries: true, autoClose: false, decodeStrings: false, validateEntrySizes: false, strictFileNames: true },
         (err, zip) => (err || !zip ? reject(err ?? new Error('no zip file')) : resolve(zip)),
@@ -306,6 +393,11 @@ export class ZipReader {
     return Buffer.isBuffer(comment) ? comment : Buffer.from(comment, 'latin1');
   }
 
+  /** Reads from now on see the file as it is on disk (a wheel changed after validation is noticed). */
+  forgetReadAhead(): void {
+    this.file.forget();
+  }
+
   /** Every central directory entry, in order. Throws yauzl's error for a corrupt directory. */
   entries(): Promise<yauzl.Entry[]> {
     const zip = this.opened;
@@ -322,13 +414,13 @@ export class ZipReader {
   }
 
   /** Checks one member's local header against its central directory entry; sets dataOffset and localExtra. */
-  async checkLocalHeader(state: MemberState): Promise<string | undefined> {
+  checkLocalHeader(state: MemberState): string | undefined {
     const { member } = state;
     const offset = member.localHeaderOffset;
     if (offset + LOCAL_HEADER_SIZE > this.size) return `its local header offset ${offset} is beyond the end of the file`;
     // One read usually covers the fixed part, the name and the extra field.
     const guess = LOCAL_HEADER_SIZE + state.rawName.length + 128;
-    const head = await readAt(this.fd, Math.min(guess, this.size - offset), offset);
+    const head = this.file.read(guess, offset);
     const header = head.subarray(0, LOCAL_HEADER_SIZE);
     if (header.length < LOCAL_HEADER_SIZE) return `its local header at offset ${offset} is truncated`;
     const signature = header.readUInt32LE(0);
@@ -338,7 +430,7 @@ export class ZipReader {
     const variable =
       head.length >= LOCAL_HEADER_SIZE + nameLength + extraLength
         ? head.subarray(LOCAL_HEADER_SIZE, LOCAL_HEADER_SIZE + nameLength + extraLength)
-        : await readAt(this.fd, nameLength + extraLength, offset + LOCAL_HEADER_SIZE);
+        : this.file.read(nameLength + extraLength, offset + LOCAL_HEADER_SIZE);
     if (variable.length < nameLength + extraLength) return `its local header at offset ${offset} is truncated`;
     state.localExtra = Buffer.from(variable.subarray(nameLength));
     const mismatches = headerMismatches(member, state.rawName, {
@@ -358,30 +450,19 @@ export class ZipReader {
   }
 
   /**
-   * A member's bytes, in chunks. Small members: one read of the compressed data at
-   * the offset checked against the local header, inflated at once (never beyond
-   * one byte more than declared). Big members: yauzl's stream.
+   * A small member's bytes: one read of the compressed data at the offset
+   * checked against the local header, inflated at once (never beyond one byte
+   * more than declared). Throws when they cannot be had.
    */
-  private async *chunks(state: MemberState): AsyncGenerator<Buffer> {
-    const { member } = state;
+  private smallMember(member: WheelMember): Buffer {
     if (member.dataOffset < 0) throw new Error('its local header was not checked');
-    if (member.compressedSize > IN_MEMORY_LIMIT || member.uncompressedSize > IN_MEMORY_LIMIT) {
-      const stream = await streamOf(this.opened, state.entry);
-      try {
-        for await (const chunk of stream as AsyncIterable<Buffer>) yield chunk;
-      } finally {
-        stream.destroy();
-      }
-      return;
-    }
-    const raw = await readAt(this.fd, member.compressedSize, member.dataOffset);
+    const raw = this.file.read(member.compressedSize, member.dataOffset);
     if (raw.length < member.compressedSize) throw new Error('its data is truncated');
-    if (member.method === METHOD_STORED) {
-      yield raw;
-      return;
-    }
+    if (member.method === METHOD_STORED) return raw;
     try {
-      yield zlib.inflateRawSync(raw, { maxOutputLength: member.uncompressedSize + 1 });
+      // One output chunk of the declared size (+1 to see an overrun): zlib's default 16 KiB chunk is garbage for small files.
+      const room = Math.max(zlib.constants.Z_MIN_CHUNK, member.uncompressedSize + 1);
+      return zlib.inflateRawSync(raw, { maxOutputLength: member.uncompressedSize + 1, chunkSize: room });
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') {
         throw new Error(`it decompresses to more than the ${member.uncompressedSize} bytes its header declares`);
@@ -391,21 +472,64 @@ export class ZipReader {
   }
 
   /**
-   * Streams one member through a ContentCheck, handing each chunk to `sink`.
-   * Returns the problems found (decompression errors included) and the sha256.
+   * A member that is not isStreamed, read and checked at once, synchronously:
+   * the problems found and the sha256, and its bytes when there is no problem.
    */
-  async stream(state: MemberState, sink: (chunk: Buffer) => Promise<void> | void): Promise<ContentResult> {
-    const check = new ContentCheck(state.member, state.expected);
+  readWhole(state: MemberState): ContentResult & { bytes?: Buffer } {
+    let bytes: Buffer;
     try {
-      for await (const chunk of this.chunks(state)) {
-        const tooMuch = check.update(chunk);
-        if (tooMuch) return { problems: [tooMuch], sha256: '' };
-        await sink(chunk);
-      }
+      bytes = this.smallMember(state.member);
     } catch (error) {
       return { problems: [`cannot be decompressed: ${(error as Error).message}`], sha256: '' };
     }
-    return check.finish();
+    const check = new ContentCheck(state.member, state.expected);
+    const tooMuch = check.update(bytes);
+    if (tooMuch) return { problems: [tooMuch], sha256: '' };
+    const result = check.finish();
+    return result.problems.length ? result : { ...result, bytes };
+  }
+
+  /** A streamed member's bytes in chunks, from yauzl's stream. */
+  private async *streamedChunks(state: MemberState): AsyncGenerator<Buffer> {
+    if (state.member.dataOffset < 0) throw new Error('its local header was not checked');
+    const stream = await streamOf(this.opened, state.entry);
+    try {
+      for await (const chunk of stream as AsyncIterable<Buffer>) yield chunk;
+    } finally {
+      stream.destroy();
+    }
+  }
+
+  /**
+   * One member's bytes through a ContentCheck, handed to `sink` (a small
+   * member's only when they check out). Returns the problems found
+   * (decompression errors included) and the sha256; what `sink` throws (a
+   * write error) is thrown, not taken for a problem of the wheel.
+   */
+  async stream(state: MemberState, sink: (chunk: Buffer) => Promise<void> | void): Promise<ContentResult> {
+    if (!isStreamed(state.member)) {
+      const { bytes, ...result } = this.readWhole(state);
+      if (bytes) await sink(bytes);
+      return result;
+    }
+    const check = new ContentCheck(state.member, state.expected);
+    const chunks = this.streamedChunks(state);
+    try {
+      for (;;) {
+        let next: IteratorResult<Buffer>;
+        try {
+          next = await chunks.next();
+        } catch (error) {
+          return { problems: [`cannot be decompressed: ${(error as Error).message}`], sha256: '' };
+        }
+        if (next.done) return check.finish();
+        const tooMuch = check.update(next.value);
+        if (tooMuch) return { problems: [tooMuch], sha256: '' };
+        await sink(next.value);
+      }
+    } finally {
+      await chunks.return(undefined);
+    }
   }
 
   async close(): Promise<void> {

@@ -86,6 +86,7 @@ export async function openWheel(wheelPath: string, options: OpenWheelOptions = {
     if (tooBig.length) throw overLimits(tooBig);
     const verdict = await validate(reader, filename, entries);
     if ('problems' in verdict) throw invalid(verdict.problems);
+    reader.forgetReadAhead();
     return new OpenedWheel(wheelPath, filename, reader, verdict.valid);
   } catch (error) {
     await reader.close();

@@ -53,7 +53,7 @@ export async function validate(reader: ZipReader, filename: string, entries: rea
   const name = filenameProblems(filename);
   const { states, byName, problems: memberProblems } = centralDirectory(entries);
   const problems = [...name.problems, ...memberProblems, ...parentFileProblems(states)];
-  problems.push(...(await localHeaderProblems(reader, states)), ...overlapProblems(states));
+  problems.push(...localHeaderProblems(reader, states), ...overlapProblems(states));
   const { distInfo, problems: distInfoProblems } = distInfoDirectory(states, name.parsed);
   problems.push(...distInfoProblems, ...placementProblems(states, distInfo));
   const files = await readDistInfoFiles(reader, byName, distInfo);

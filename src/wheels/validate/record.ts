@@ -1,7 +1,7 @@
 /** Validation steps over RECORD and the members' bytes: every file listed, every size and hash right. */
 import { mapLimit } from '../../fsutil.ts';
 import { decodeRecordHash, type RecordEntry } from '../metadata.ts';
-import { CONCURRENCY, type MemberState, type ZipReader } from '../reader.ts';
+import { CONCURRENCY, isStreamed, type ContentResult, type MemberState, type ZipReader } from '../reader.ts';
 import { memberProblem } from './members.ts';
 
 const q = (s: string): string => JSON.stringify(s);
@@ -59,12 +59,15 @@ export function recordProblems(
 /** Every readable file's bytes: size, CRC and RECORD hash (dist-info files again: now RECORD is known). Sets sha256. */
 export async function contentProblems(reader: ZipReader, states: readonly MemberState[], byName: ReadonlyMap<string, MemberState>): Promise<string[]> {
   const toHash = states.filter((s) => !s.member.isDirectory && s.readable && byName.get(s.member.name) === s);
-  const results = await mapLimit(toHash, CONCURRENCY, (state) => reader.stream(state, () => undefined));
+  // The big members several at a time (their inflation runs in the thread pool), the small ones at once.
+  const streamed = toHash.filter((s) => isStreamed(s.member));
+  const streamedResults = await mapLimit(streamed, CONCURRENCY, (state) => reader.stream(state, () => undefined));
+  const results = new Map<MemberState, ContentResult>(streamed.map((state, i) => [state, streamedResults[i] as ContentResult]));
   const problems: string[] = [];
-  toHash.forEach(({ member }, i) => {
-    const result = results[i] as { problems: string[]; sha256: string };
-    problems.push(...result.problems.map((why) => memberProblem(member.name, why)));
-    member.sha256 = result.sha256;
-  });
+  for (const state of toHash) {
+    const result = results.get(state) ?? reader.readWhole(state);
+    problems.push(...result.problems.map((why) => memberProblem(state.member.name, why)));
+    state.member.sha256 = result.sha256;
+  }
   return problems;
 }

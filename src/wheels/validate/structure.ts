@@ -1,21 +1,19 @@
 /** Validation steps over the zip's structure: local headers against the central directory, overlapping data. */
-import { mapLimit } from '../../fsutil.ts';
-import { CONCURRENCY, type MemberState, type ZipReader } from '../reader.ts';
+import type { MemberState, ZipReader } from '../reader.ts';
 import { memberProblem } from './members.ts';
 
 const q = (s: string): string => JSON.stringify(s);
 
 /** Each member's local header, read from the file; a member whose header is wrong is marked unreadable. */
-export async function localHeaderProblems(reader: ZipReader, states: readonly MemberState[]): Promise<string[]> {
-  const whys = await mapLimit(states, CONCURRENCY, (state) => reader.checkLocalHeader(state));
+export function localHeaderProblems(reader: ZipReader, states: readonly MemberState[]): string[] {
   const problems: string[] = [];
-  states.forEach((state, i) => {
-    const why = whys[i];
+  for (const state of states) {
+    const why = reader.checkLocalHeader(state);
     if (why) {
       problems.push(memberProblem(state.member.name, why));
       state.readable = false;
     }
-  });
+  }
   return problems;
 }
 
