@@ -21,7 +21,7 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { mapLimit } from '../fsutil.ts';
+import { mapLimit, sha256 } from '../fsutil.ts';
 import { run } from '../run.ts';
 import { admitIncoming, describeDeb, existingDebs, readSuite, type DebFile, type PublishedSuite } from './apt-packages.ts';
 import type { PublishPlan, RepositoryBackend } from './backend.ts';
@@ -78,13 +78,18 @@ export class AptRepository implements RepositoryBackend<DebFile> {
     return `${p.name} ${p.versionKey} (${p.arch}) is older than the ${keep + 1} newest versions in the repository: not published`;
   }
 
-  /** The suite's indexes already hold exactly these stanzas (and are signed if asked). */
+  /**
+   * The suite's indexes already hold exactly these stanzas, the Release lists
+   * those very indexes (a publish killed between replacing the Packages files
+   * and Release left them apart) and they are signed if asked.
+   */
   async metadataCurrent(plan: Plan): Promise<boolean> {
     const { previousRelease, currentIndexes, previousHashes } = this.published;
     const indexes = this.indexes(plan);
+    const listed = (arch: string, text: string) => previousHashes.get(`${this.component}/binary-${arch}/Packages`)?.sha256 === sha256(text);
     return (
       previousRelease !== undefined &&
-      [...indexes].every(([arch, text]) => currentIndexes.get(arch) === text && previousHashes.has(`${this.component}/binary-${arch}/Packages`)) &&
+      [...indexes].every(([arch, text]) => currentIndexes.get(arch) === text && listed(arch, text)) &&
       (!this.ctx.signing || ((await exists(path.join(this.distDir, 'InRelease'))) && (await exists(path.join(this.distDir, 'Release.gpg')))))
     );
   }
