@@ -3,19 +3,17 @@
  * normalising modes and times, and the numbers dpkg wants about it
  * (Installed-Size, md5sums).
  */
-import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
-import { chmod, lstat, lutimes, readdir, readFile } from 'node:fs/promises';
+import { chmod, lstat, lutimes, readdir } from 'node:fs/promises';
 import path from 'node:path';
+import { ToolError } from '../../errors.ts';
 import { mapLimit } from '../../fsutil.ts';
+import { run } from '../../run.ts';
 
 /**
- * Files read, hashed or touched at a time: a wheel can have tens of thousands
+ * Files looked at or touched at a time: a wheel can have tens of thousands
  * of small files, which one at a time leaves the disk and the thread pool idle.
  */
 const FILE_CONCURRENCY = 16;
-/** Files up to this size are read whole for hashing; larger ones are streamed. */
-const WHOLE_READ_MAX = 1024 * 1024;
 
 export interface TreeEntry {
   /** Path relative to the tree, `/`-separated, without a leading `./`. */
@@ -101,18 +99,20 @@ export function installedSizeKiB(entries: TreeEntry[]): number {
   return total;
 }
 
-async function md5File(file: string, size: number): Promise<string> {
-  const hash = createHash('md5');
-  if (size <= WHOLE_READ_MAX) return hash.update(await readFile(file)).digest('hex');
-  for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
-  return hash.digest('hex');
-}
-
-/** `DEBIAN/md5sums`: `<md5>  <path>` for every regular file, in path order. */
+/**
+ * `DEBIAN/md5sums`: `<md5>  <path>` for every regular file, in path order.
+ * coreutils md5sum hashes them (for 20,000 small files several times faster
+ * than opening each one from here); `--zero` ends each line with a NUL and
+ * leaves file names as they are (without it, a backslash is escaped).
+ */
 export async function md5sums(dir: string, entries: TreeEntry[]): Promise<string> {
-  const files = entries.filter((entry) => entry.type === 'file');
-  const broken = files.find((entry) => /[\n\r]/.test(entry.rel));
-  if (broken) throw new Error(`internal: file name with a line break cannot be packaged: ${JSON.stringify(broken.rel)}`);
-  const sums = await mapLimit(files, FILE_CONCURRENCY, (entry) => md5File(path.join(dir, entry.rel), entry.size));
-  return files.map((entry, i) => `${sums[i]}  ${entry.rel}\n`).join('');
+  const files = entries.filter((entry) => entry.type === 'file').map((entry) => entry.rel);
+  const broken = files.find((rel) => /[\n\r]/.test(rel));
+  if (broken !== undefined) throw new Error(`internal: file name with a line break cannot be packaged: ${JSON.stringify(broken)}`);
+  if (files.length === 0) return '';
+  const result = await run(['xargs', '-0', 'md5sum', '--zero', '--'], { cwd: dir, input: files.map((rel) => `${rel}\0`).join(''), env: { LC_ALL: 'C' } });
+  const lines = result.stdout.split('\0').slice(0, -1);
+  const isLineOf = (line: string | undefined, rel: string) => line !== undefined && /^[0-9a-f]{32}  /.test(line) && line.slice(34) === rel;
+  if (lines.length !== files.length || !files.every((rel, i) => isLineOf(lines[i], rel))) throw new ToolError(`md5sum in ${dir} did not give one line per file, in order`);
+  return lines.map((line) => `${line}\n`).join('');
 }
