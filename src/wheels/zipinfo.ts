@@ -16,7 +16,10 @@ export interface ZipInfoMember {
   madeBy: number;
   needed: number;
   flags: number;
+  /** External attributes (the Unix mode in the high 16 bits). */
   attr: number;
+  /** Internal attributes (Info-ZIP sets bit 0 for text); a rebuilt .whl must carry them too. */
+  internalAttr: number;
   /** Hex of the central-directory extra field. */
   extra: string;
   /** Hex of the local-header extra field. */
@@ -53,6 +56,7 @@ export function zipInfoOf(file: { filename: string; sha256: string; size: number
       needed: member.needed,
       flags: member.flags,
       attr: member.externalAttr,
+      internalAttr: entry.internalFileAttributes,
       extra: entry.extraFieldRaw.toString('hex'),
       localExtra: localExtra.toString('hex'),
       comment: entry.fileCommentRaw.toString('hex'),
@@ -76,6 +80,7 @@ export function formatZipInfo(info: ZipInfo): string {
       needed: m.needed,
       flags: m.flags,
       attr: m.attr,
+      internalAttr: m.internalAttr,
       extra: m.extra,
       localExtra: m.localExtra,
       comment: m.comment,

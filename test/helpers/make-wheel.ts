@@ -26,6 +26,8 @@ export interface ZipMember {
   rawFlags?: boolean;
   /** External attributes; default from `mode`. */
   attr?: number;
+  /** Internal attributes (bit 0: text, as Info-ZIP sets it); default 0. */
+  internalAttr?: number;
   /** Unix st_mode; default 0o100644 for files, 0o040755 for directories. */
   mode?: number;
   extra?: Buffer;
@@ -116,7 +118,7 @@ export function writeZip(members: ZipMember[], options: ZipOptions = {}): Buffer
     ch.writeUInt16LE(extra.length, 30);
     ch.writeUInt16LE(comment.length, 32);
     ch.writeUInt16LE(0, 34);
-    ch.writeUInt16LE(0, 36);
+    ch.writeUInt16LE(m.internalAttr ?? 0, 36);
     ch.writeUInt32LE(attr >>> 0, 38);
     ch.writeUInt32LE(offset, 42);
     central.push(Buffer.concat([ch, nameBytes, extra, comment]));

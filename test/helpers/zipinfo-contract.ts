@@ -23,6 +23,7 @@ const memberSchema = z.strictObject({
   needed: u16,
   flags: u16,
   attr: z.number().int().min(0).max(0xffffffff),
+  internalAttr: u16,
   extra: hex,
   localExtra: hex,
   comment: hex,
@@ -55,7 +56,7 @@ export const CONTRACT_WHEEL: WheelSpec = {
   files: { 'contract/__init__.py': 'VALUE = 1\n', 'contract/caf\u00e9.txt': 'd\u00e9j\u00e0 vu\n' },
   extraMembers: [{ name: 'contract/data/' }],
   memberOptions: {
-    'contract/__init__.py': { method: 0, extra: CAFE_EXTRA, comment: Buffer.from('first member') },
+    'contract/__init__.py': { method: 0, extra: CAFE_EXTRA, comment: Buffer.from('first member'), internalAttr: 1 },
     'contract/caf\u00e9.txt': { method: 0, localExtra: CAFE_EXTRA, mode: 0o100755 },
     'contract-1.0.dist-info/METADATA': { method: 0 },
     'contract-1.0.dist-info/WHEEL': { method: 0 },

@@ -10,6 +10,8 @@ import { appendFile, cp, mkdir, readdir, readFile, rm, symlink, unlink, writeFil
 import path from 'node:path';
 import pLimit from 'p-limit';
 import { run, type RunResult } from '../../src/run.ts';
+import { extractWheel } from '../../src/wheels/extract.ts';
+import { openWheel } from '../../src/wheels/source.ts';
 import { corpusWheel, corpusWheelsDir } from '../helpers/env.ts';
 import {
   RUNTIME_HELPER,
@@ -118,9 +120,19 @@ describe('rebuild-wheel', () => {
     assert.deepEqual(await readFile(result.path), await readFile(exoticWheel));
   });
 
-  it('reproduces an Info-ZIP archive when internal attributes are recorded, and stays a valid wheel without them', async () => {
+  it('reproduces an Info-ZIP archive when internal attributes are recorded (as reqset\'s own extraction does), and stays a valid wheel without them', async () => {
     const dir = await freshDir('infozip');
     const wheel = await makeInfoZipWheel(tinyWheel, dir);
+    const ours = path.join(dir, 'tree-reqset');
+    const source = await openWheel(wheel);
+    try {
+      await extractWheel(source, ours);
+    } finally {
+      await source.close();
+    }
+    const fromOurs = await rebuild(ours, path.join(dir, 'out-reqset'));
+    assert.equal(fromOurs.identical, true, 'the tree reqset unpacked rebuilds the Info-ZIP wheel byte for byte');
+    assert.deepEqual(await readFile(fromOurs.path), await readFile(wheel));
     const withAttr = path.join(dir, 'tree-with');
     const without = path.join(dir, 'tree-without');
     await unpackWheelTree(wheel, withAttr, { internalAttr: true });

@@ -358,7 +358,7 @@ describe('zip details', () => {
       comment: '',
       members: [
         // keys deliberately out of order: the output must not depend on it
-        { comment: '', localExtra: '', extra: '', attr: 1, flags: 2048, needed: 20, madeBy: 788, time: [1980, 1, 1, 0, 0, 0], method: 8, name: 'p/é.py' },
+        { comment: '', localExtra: '', extra: '', internalAttr: 1, attr: 1, flags: 2048, needed: 20, madeBy: 788, time: [1980, 1, 1, 0, 0, 0], method: 8, name: 'p/é.py' },
       ],
     };
     const text = formatZipInfo(info);
@@ -366,7 +366,7 @@ describe('zip details', () => {
     assert.ok(/^[\x00-\x7f]*$/.test(text), 'ASCII only');
     assert.ok(text.includes('"name": "p/\\u00e9.py"'));
     assert.deepEqual(Object.keys(JSON.parse(text)), ['format', 'filename', 'sha256', 'size', 'comment', 'members']);
-    assert.deepEqual(Object.keys(JSON.parse(text).members[0]), ['name', 'method', 'time', 'madeBy', 'needed', 'flags', 'attr', 'extra', 'localExtra', 'comment']);
+    assert.deepEqual(Object.keys(JSON.parse(text).members[0]), ['name', 'method', 'time', 'madeBy', 'needed', 'flags', 'attr', 'internalAttr', 'extra', 'localExtra', 'comment']);
     assert.equal(JSON.parse(text).members[0].name, 'p/é.py');
     assert.ok(text.startsWith('{\n  "format": 1,\n'));
   });
