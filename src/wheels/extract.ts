@@ -88,9 +88,22 @@ function writeSmallFile(abs: string, mode: number, data: Buffer | string, mtime:
     fs.writeFileSync(fd, data);
     fs.fchmodSync(fd, mode);
     fs.futimesSync(fd, mtime, mtime);
+  } catch (error) {
+    throw namingFile(error, abs);
   } finally {
     fs.closeSync(fd);
   }
+}
+
+/**
+ * Calls on a file descriptor fail without a path (a full disk: ENOSPC from
+ * write); the file's name makes it an OS error reported as one line naming
+ * the place, not a bug.
+ */
+function namingFile(error: unknown, abs: string): unknown {
+  const e = error as NodeJS.ErrnoException;
+  if (e instanceof Error && typeof e.code === 'string' && e.path === undefined) Object.assign(e, { path: abs, syscall: e.syscall ?? 'write' });
+  return error;
 }
 
 /** A member too big to hold in memory, streamed into its file. */
@@ -100,6 +113,8 @@ async function writeStreamedFile(source: WheelSource, name: string, abs: string,
     await source.readInto(name, (chunk) => handle.writeFile(chunk));
     await handle.chmod(mode);
     await handle.utimes(mtime, mtime);
+  } catch (error) {
+    throw namingFile(error, abs);
   } finally {
     await handle.close();
   }
