@@ -40,6 +40,7 @@ import { planWheelPackage, reqsetPaths, wheelStem, type WheelLayout } from '../s
 import { RpmPackager } from '../src/packagers/rpm/index.ts';
 import { parseWheelFilename } from '../src/python/tags.ts';
 import { run } from '../src/run.ts';
+import { sourceDateEpoch } from '../src/epoch.ts';
 import { loadTarget } from '../src/targets/target.ts';
 import { printTable, type Row } from './table.ts';
 
@@ -118,7 +119,7 @@ async function buildPlainWheel(wheel: string, name: string, version: string, wor
   const root = path.join(dir, 'root');
   await mkdir(path.join(root, path.dirname(file)), { recursive: true });
   await copyFile(wheel, path.join(root, file));
-  const built = await new RpmPackager().build(plan, root, { epoch: api.buildEpoch(), outDir: path.join(dir, 'out'), workDir: dir, maintainer: `reqset <reqset@${REQSET}.invalid>` });
+  const built = await new RpmPackager().build(plan, root, { epoch: sourceDateEpoch(), outDir: path.join(dir, 'out'), workDir: dir, maintainer: `reqset <reqset@${REQSET}.invalid>` });
   return built.path;
 }
 

@@ -10,6 +10,7 @@ import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { makeBuilderImage, wheelBuildOptions, type BuilderImageCommandOptions, type BuilderKind } from './builders/index.ts';
 import { checkClosure, type ClosureProblem } from './closure/closure.ts';
+import { sourceDateEpoch } from './epoch.ts';
 import { InputError } from './errors.ts';
 import { defaultCacheDir, discard, replaceDir, stagingDirFor, withTempDir } from './fsutil.ts';
 import { wheelhouseImage, type ImageEngine, type WheelhouseImageResult } from './image/index.ts';
@@ -74,12 +75,6 @@ export interface Job {
 export const DEFAULT_TARGET = 'debian12';
 
 export const TOOL_VERSION = (JSON.parse(readFileSync(path.join(TOOL_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
-
-/** SOURCE_DATE_EPOCH, or 1980-01-01: every timestamp in a package comes from here. */
-export function buildEpoch(): number {
-  const value = Number(process.env.SOURCE_DATE_EPOCH);
-  return Number.isInteger(value) && value >= 315532800 ? value : 315532800;
-}
 
 export async function prepareJob(reqsetName: string, targetName: string | undefined, options: CommonOptions): Promise<Job> {
   const workspace = path.resolve(options.workspace ?? '.');
@@ -271,7 +266,7 @@ export async function buildTarget(reqsetName: string, targetName: string | undef
       history,
       release: options.release,
       cache: new PackageCache(cacheDirOf(options)),
-      epoch: buildEpoch(),
+      epoch: sourceDateEpoch(),
       maintainer: `reqset <reqset@${job.reqset.name}.invalid>`,
       progress: options.progress ?? silentProgress,
       layout: options.layout,

@@ -14,6 +14,7 @@
  */
 import { copyFile, link, mkdir, readdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { sourceDateEpoch } from '../epoch.ts';
 import { InputError, ToolError } from '../errors.ts';
 import { defaultCacheDir, discard, replaceDir, stagingDirFor } from '../fsutil.ts';
 import { engineRun, findExecutable, inspectImage, openEngine, type EngineName } from '../builders/engine.ts';
@@ -33,7 +34,7 @@ export interface WheelhouseImageOptions {
   tag?: string;
   /** Where reqset keeps its engine state (containers.conf); default its cache directory. */
   stateDir?: string;
-  /** SOURCE_DATE_EPOCH for the image's timestamps (podman); default SOURCE_DATE_EPOCH or 1980-01-01. */
+  /** SOURCE_DATE_EPOCH for the image's timestamps (podman); default sourceDateEpoch(). */
   epoch?: number;
 }
 
@@ -128,7 +129,7 @@ export async function wheelhouseImage(options: WheelhouseImageOptions): Promise<
   }
 
   const engineName = pickEngine(options.engine);
-  const epoch = options.epoch ?? (Number(process.env.SOURCE_DATE_EPOCH) >= 315532800 ? Number(process.env.SOURCE_DATE_EPOCH) : 315532800);
+  const epoch = options.epoch ?? sourceDateEpoch();
   const buildArgs = (name: EngineName) => ['build', '-t', tag, ...(name === 'podman' ? ['--timestamp', String(epoch), '--layers=false'] : []), '-f', containerfile, dir];
   const buildCommand = [engineName === 'none' ? 'podman' : engineName, ...buildArgs(engineName === 'docker' ? 'docker' : 'podman')].join(' ');
   if (engineName === 'none') return { dir, containerfile, tag, wheels, engine: 'none', buildCommand };

@@ -22,8 +22,12 @@ import {
   type DosTime,
 } from '../wheels/zip.ts';
 
-/** The zipapp's root: `__main__.py` and `reqset_runtime/`; `python3 RUNTIME_SOURCE_DIR` runs the helper from source. */
-export const RUNTIME_SOURCE_DIR = path.dirname(fileURLToPath(import.meta.url));
+/**
+ * The zipapp's root: `__main__.py` and `reqset_runtime/`; `python3
+ * RUNTIME_SOURCE_DIR` runs the helper from source. Always src/runtime, also
+ * when this module runs compiled from build/runtime (tsc copies no .py).
+ */
+export const RUNTIME_SOURCE_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'src', 'runtime');
 export const RUNTIME_PACKAGE = 'reqset_runtime';
 export const RUNTIME_ZIPAPP_NAME = 'reqset_runtime.pyz';
 

@@ -5,34 +5,27 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { sourceDateEpoch } from '../epoch.ts';
 import { InputError } from '../errors.ts';
 import { isStreamed } from './reader.ts';
 import type { WheelSource } from './source.ts';
 import { isInsideRoot } from './validate/members.ts';
 import { formatZipInfo, ZIPINFO_FILE } from './zipinfo.ts';
 
-/** mtime of extracted files when neither the option nor SOURCE_DATE_EPOCH gives one. */
-export const DEFAULT_MTIME = new Date('2000-01-01T00:00:00Z');
-
 export interface ExtractOptions {
-  /** mtime of every file and directory written; default SOURCE_DATE_EPOCH, else 2000-01-01T00:00:00Z. */
+  /** mtime of every file and directory written; default sourceDateEpoch(). */
   mtime?: Date;
 }
 
 const q = (s: string): string => JSON.stringify(s);
 
-/** mtime for extraction: the option, else SOURCE_DATE_EPOCH, else DEFAULT_MTIME. */
+/** mtime for extraction: the option, else sourceDateEpoch(). */
 export function resolveMtime(mtime?: Date): Date {
   if (mtime) {
     if (Number.isNaN(mtime.getTime())) throw new InputError('extraction mtime is not a valid date');
     return mtime;
   }
-  const sde = process.env.SOURCE_DATE_EPOCH;
-  if (sde !== undefined && sde !== '') {
-    if (!/^\d+$/.test(sde.trim())) throw new InputError(`SOURCE_DATE_EPOCH must be a number of seconds since 1970, not ${q(sde)}`);
-    return new Date(Number(sde.trim()) * 1000);
-  }
-  return DEFAULT_MTIME;
+  return new Date(sourceDateEpoch() * 1000);
 }
 
 /** Makes `root` an empty directory to extract into; true when it was created. */

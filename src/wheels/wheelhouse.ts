@@ -14,6 +14,7 @@ import { homedir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pLimit from 'p-limit';
+import { sourceDateEpoch } from '../epoch.ts';
 import { InputError, ToolError } from '../errors.ts';
 import { sha256, sha256File, withTempDir } from '../fsutil.ts';
 import type { MarkerEnvironment } from '../python/markers.ts';
@@ -88,8 +89,6 @@ const label = (pin: Pin) => `${pin.name}==${pin.version}`;
 
 const isUrl = (link: string) => /^[a-z][a-z0-9+.-]*:\/\//i.test(link);
 
-/** Default SOURCE_DATE_EPOCH for builds: 1980-01-01, the earliest time a zip can hold. */
-const DEFAULT_EPOCH = '315532800';
 
 /** A file's digest in one of pip's hash algorithms (sha256, sha384, sha512). */
 function fileDigest(file: string, algorithm: string): Promise<string> {
@@ -376,7 +375,7 @@ class Wheelhouse {
       await mkdir(out);
       const python = prepared.python.path;
       const pip = [python, '-m', 'pip', 'wheel', '--no-deps', '--isolated', '--no-cache-dir', '--disable-pip-version-check', '--no-input', '--constraint', constraintsFile, '--wheel-dir', out, '-r', requirements];
-      const env = { ...pipEnvironment(constraintsFile, this.netrc), SOURCE_DATE_EPOCH: process.env.SOURCE_DATE_EPOCH ?? DEFAULT_EPOCH, PYTHONHASHSEED: '0' };
+      const env = { ...pipEnvironment(constraintsFile, this.netrc), SOURCE_DATE_EPOCH: String(sourceDateEpoch()), PYTHONHASHSEED: '0' };
       if (hook) await this.builder.prepareHook(hook);
       const context = { distribution: pin.name, version: pin.version, target: target.name, format: target.format, python, wheelDir: out, sdist };
       const command = hook ? hookCommand(hook, pip, context) : { argv: pip, env: {} };

@@ -94,4 +94,13 @@ describe('reqset command line', () => {
     assert.equal(quiet.stderr, '');
     assert.equal(quiet.stdout, '');
   });
+
+  it('the compiled command builds packages for both formats (the runtime helper\'s Python sources are found from build/)', async () => {
+    const out = path.join(ws, 'out-build');
+    for (const target of ['el9-py311', 'debian12']) {
+      const built = await reqset(['build', 'complete', '--target', target, '--workspace', ws, '--out', out, '--wheel-cache', path.join(ws, 'cache')]);
+      assert.equal(built.exitCode, 0, built.stderr);
+      assert.match(built.stdout, new RegExp(`complete for ${target}: 5 packages \\(5 packaged, 0 reused\\)`));
+    }
+  });
 });

@@ -289,7 +289,7 @@ describe('rpmSpec', () => {
     assert.match(text, /^URL: https:\/\/example\.invalid\/odd%%20ver$/m);
     assert.match(text, /\n%description\nfirst\n %%files\n   %%post here\n50%% done\n/);
     assert.match(text, /\n%post\nset -e\nprintf '%%s\\n' done\n %%files\n/);
-    assert.match(text, /^cp -a \/tmp\/100%%\/root\/\. "%\{buildroot\}\/"$/m);
+    assert.match(text, /^if \[ "%\{buildroot\}" != \/tmp\/100%%\/root \]; then echo 'build this package with rpmbuild --buildroot \/tmp\/100%%\/root' >&2; exit 1; fi$/m);
   });
 
   it('rejects paths rpm would glob or split, and bad names', async () => {
