@@ -52,6 +52,12 @@ export interface RunOptions {
   failureNote?: string;
   /** Return instead of throwing on a non-zero exit. */
   allowFailure?: boolean;
+  /**
+   * Where the command writes its result. When it fails saying that disk is
+   * full or read-only, the failure is that place's OS error (one line naming
+   * it, with advice), not the tool's output.
+   */
+  writesTo?: string;
   timeoutMs?: number;
 }
 
@@ -60,6 +66,20 @@ export interface RunResult {
   exitCode: number;
   stdout: string;
   stderr: string;
+}
+
+/** What tools print for the OS errors of a full or read-only disk. */
+const DISK_ERRORS: [RegExp, string][] = [
+  [/No space left on device/i, 'ENOSPC'],
+  [/Disk quota exceeded/i, 'EDQUOT'],
+  [/Read-only file system/i, 'EROFS'],
+];
+
+/** The OS error a failed command's output reports for `place`, shaped as Node's own (code, path, syscall). */
+function diskErrorIn(output: string, place: string, command: string): Error | undefined {
+  const found = DISK_ERRORS.find(([pattern]) => pattern.test(output));
+  if (!found) return undefined;
+  return Object.assign(new Error(`${command}: ${found[1]}`), { code: found[1], path: place, syscall: 'write' });
 }
 
 export function formatCommand(argv: readonly string[]): string {
@@ -96,6 +116,8 @@ export async function run(argv: readonly string[], options: RunOptions = {}): Pr
   }
   const exitCode = result.exitCode ?? -1;
   if (exitCode !== 0 && !options.allowFailure) {
+    const diskError = options.writesTo ? diskErrorIn(`${stderr}\n${stdout}`, options.writesTo, command) : undefined;
+    if (diskError) throw diskError;
     const why = result.timedOut ? `timed out after ${options.timeoutMs} ms` : result.signal ? `killed by ${result.signal}` : `exit code ${exitCode}`;
     const output = tail(stderr.trim() ? stderr : stdout, options.tailLines ?? 20);
     throw new ToolError(

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { ToolError } from '../../src/errors.ts';
+import { osError, ToolError } from '../../src/errors.ts';
 import { formatCommand, run } from '../../src/run.ts';
 
 describe('the subprocess wrapper', () => {
@@ -39,5 +39,20 @@ describe('the subprocess wrapper', () => {
   });
   it('quotes commands for messages', () => {
     assert.equal(formatCommand(['pip', 'wheel', 'a b', "it's"]), `pip wheel 'a b' 'it'\\''s'`);
+  });
+  it('a tool that fails on a full or read-only disk where it writes: that place\'s OS error, reported as one line', async () => {
+    const full = ['sh', '-c', 'echo "error: Unable to write package: No space left on device" >&2; exit 1'];
+    await assert.rejects(run(full, { writesTo: '/srv/out/packages' }), (error: unknown) => {
+      const e = error as NodeJS.ErrnoException;
+      assert.equal(e.code, 'ENOSPC');
+      assert.equal(e.path, '/srv/out/packages');
+      const reported = osError(error, [{ dir: '/srv/out', option: '--out' }]);
+      assert.equal(reported?.message, 'cannot write /srv/out/packages (no space left on device): free some space on its file system or choose another --out');
+      return true;
+    });
+    const readOnly = ['sh', '-c', 'echo "dpkg-deb: error: unable to create x: Read-only file system" >&2; exit 2'];
+    await assert.rejects(run(readOnly, { writesTo: '/srv/out/x.deb' }), (error: unknown) => (error as NodeJS.ErrnoException).code === 'EROFS');
+    await assert.rejects(run(full), ToolError, 'without writesTo the tool\'s own failure');
+    await assert.rejects(run(['sh', '-c', 'echo "syntax error" >&2; exit 1'], { writesTo: '/srv/out' }), ToolError, 'other failures stay the tool\'s');
   });
 });

@@ -115,6 +115,7 @@ async function runDpkgDeb(rootDir: string, fileName: string, context: BuildConte
   try {
     await run(['dpkg-deb', '--root-owner-group', ...debCompression(context.payload), '--build', rootDir, partial], {
       env: { SOURCE_DATE_EPOCH: String(context.epoch), LC_ALL: 'C', TZ: 'UTC' },
+      writesTo: partial,
     });
     await chmod(partial, 0o644);
     await rename(partial, out);

@@ -80,6 +80,7 @@ export class RpmPackager implements Packager {
       },
       tailLines: 40,
       failureNote: `the spec is ${specFile}`,
+      writesTo: outDir,
     });
 
     const file = path.join(outDir, rpmFileName(plan));
