@@ -8,10 +8,12 @@ import path from 'node:path';
 import * as api from '../src/api.ts';
 import { withTempDir } from '../src/fsutil.ts';
 import { run } from '../src/run.ts';
+import { extractWheel } from '../src/wheels/extract.ts';
 import { openWheel } from '../src/wheels/source.ts';
 import { CORPUS, CORPUS_PINS, makeWorkspace, reqsset3Pins } from '../test/helpers/workspace.ts';
 import { printTable, type Row } from './table.ts';
 import { evolutionBench } from './evolution.ts';
+import { fixedCostBench } from './fixedcost.ts';
 import { layoutsBench } from './layouts.ts';
 import { publishBench } from './publish.ts';
 import { venvBench } from './venv.ts';
@@ -61,7 +63,7 @@ async function packagesBench(): Promise<Row[]> {
     const baseline = await withTempDir('reqset-bench-trees-', async (dir) => {
       for (const wheel of checked.wheels) {
         const source = await openWheel(path.join(checked.wheelsDir, wheel.filename));
-        await source.extractTo(path.join(dir, 'trees', wheel.filename.replace(/\.whl$/, '')));
+        await extractWheel(source, path.join(dir, 'trees', wheel.filename.replace(/\.whl$/, '')));
         await source.close();
       }
       return timed(['tar', '-C', path.join(dir, 'trees'), '-I', 'zstd -3 -T1', '-cf', path.join(dir, 'trees.tar.zst'), '.']);
@@ -84,7 +86,14 @@ async function packagesBench(): Promise<Row[]> {
 }
 
 
-const sections: Record<string, () => Promise<Row[]>> = { wheels: wheelsBench, packages: packagesBench, venv: venvBench, publish: publishBench, layouts: layoutsBench, evolution: evolutionBench };
+const sections: Record<string, () => Promise<Row[]>> = {
+  wheels: wheelsBench,
+  packages: async () => [...(await packagesBench()), ...(await fixedCostBench())],
+  venv: venvBench,
+  publish: publishBench,
+  layouts: layoutsBench,
+  evolution: evolutionBench,
+};
 const wanted = process.argv.slice(2);
 const rows: Row[] = [];
 for (const [name, bench] of Object.entries(sections)) {

@@ -18,15 +18,13 @@ import type { EndpointSpec } from '../specs/spec.ts';
 import { RUNTIME_SOURCE_DIR, RUNTIME_ZIPAPP_NAME, runtimeZipapp, writeRuntimeZipapp } from '../runtime/zipapp.ts';
 import type { Target } from '../targets/target.ts';
 import type { WheelRecord } from '../wheels/wheelhouse.ts';
+import { extractWheel } from '../wheels/extract.ts';
 import { openWheel, type WheelLimits } from '../wheels/source.ts';
 import { writeStoredZip } from '../wheels/stored-zip.ts';
 import { isPureWheel } from '../python/tags.ts';
-import { isLinkedElf, shlibsDepends } from './deb/shlibs.ts';
-import { walkTree } from './deb/tree.ts';
 import type { CachedFacts, PackageCache } from './cache.ts';
 import { decideVersion, type History, type VersionDecision, type VersionReason } from './history.ts';
 import type { Packager, PackagePlan } from './packager.ts';
-import { privateLibrariesRegex } from './rpm/spec.ts';
 import {
   DEFAULT_WHEEL_LAYOUT,
   endpointPaths,
@@ -249,39 +247,6 @@ export async function buildRuntimePackage(options: PackagesOptions): Promise<Bui
   return produced.package;
 }
 
-/** The ELF executables and shared objects of a tree, relative to it, sorted. */
-async function linkedElfFiles(dir: string): Promise<string[]> {
-  const entries = await walkTree(dir);
-  const found: string[] = [];
-  for (const entry of entries) {
-    if (entry.type === 'file' && entry.size >= 18 && (await isLinkedElf(path.join(dir, entry.rel)))) found.push(entry.rel);
-  }
-  return found;
-}
-
-/**
- * The shared-library requirements that the format's own tools find for a
- * wheel's ELF files when they are in the payload (the unpacked layout), for a
- * package that carries them inside a zip instead: rpm's ELF generator
- * (`elfdeps --requires`, bundled `*.libs` dropped as `__requires_exclude`
- * drops them) or dpkg-shlibdeps. `root` holds the unpacked wheel at its place
- * on the target; `scratch` is an empty directory.
- */
-export async function payloadElfRequires(packager: Packager, plan: PackagePlan, root: string, scratch: string): Promise<string[]> {
-  const elf = await linkedElfFiles(root);
-  if (elf.length === 0) return [];
-  if (packager.format === 'rpm') {
-    const configDir = (await run(['rpm', '--eval', '%{_rpmconfigdir}'])).stdout.trim();
-    const result = await run([path.join(configDir, 'elfdeps'), '--requires'], { input: elf.map((rel) => `${path.join(root, rel)}\n`).join(''), env: { LC_ALL: 'C' } });
-    const exclude = privateLibrariesRegex(plan.privateLibraries);
-    const pattern = exclude ? new RegExp(exclude) : undefined;
-    const requires = result.stdout.split('\n').map((l) => l.trim()).filter((l) => l && !pattern?.test(l));
-    return [...new Set(requires)].sort();
-  }
-  await mkdir(path.join(root, 'DEBIAN'), { recursive: true });
-  return shlibsDepends(plan, root, await walkTree(root), scratch);
-}
-
 /** Pins named in the wheel's build requirements that it was compiled against: compiled themselves, for a compiled wheel. */
 function compiledAgainst(wheel: WheelRecord, byKey: ReadonlyMap<string, WheelRecord>): { key: string; version: string }[] {
   if (isPureWheel(wheel.facts.name)) return [];
@@ -299,7 +264,7 @@ async function stageWheel(wheelPath: string, payload: string, layout: WheelLayou
       await mkdir(path.dirname(payload), { recursive: true });
       await writeStoredZip(source, payload, { mtime: when });
     } else {
-      await source.extractTo(payload, { mtime: when });
+      await extractWheel(source, payload, { mtime: when });
     }
   } finally {
     await source.close();
@@ -325,7 +290,7 @@ async function storedZipElfRequires(options: PackagesOptions, plan: PackagePlan,
     const elfRoot = path.join(scratch, 'root');
     await stageWheel(wheel.path, path.join(elfRoot, reqsetPaths(options.reqset).wheels, wheelStem(wheel.filename)), 'unpacked', new Date(options.epoch * 1000), options.wheelLimits);
     await mkdir(path.join(scratch, 'shlibdeps'));
-    return payloadElfRequires(options.packager, plan, elfRoot, path.join(scratch, 'shlibdeps'));
+    return options.packager.elfRequires(plan, elfRoot, path.join(scratch, 'shlibdeps'));
   });
 }
 

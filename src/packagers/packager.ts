@@ -106,6 +106,14 @@ export interface Packager {
    * may write to `root` meanwhile; reading it is fine.
    */
   build(plan: PackagePlan, root: string, context: BuildContext): Promise<BuiltFile>;
+  /**
+   * The shared-library requirements this format's own tools find for the ELF
+   * files of `root` (a wheel unpacked at its place on the target), for a
+   * package that carries them inside a zip, out of sight of those tools (the
+   * stored-zip layout); bundled `*.libs` (`plan.privateLibraries`) left out
+   * as the build leaves them out. `scratch` is an empty directory.
+   */
+  elfRequires(plan: PackagePlan, root: string, scratch: string): Promise<string[]>;
 }
 
 /** A package file and every dependency it carries (the planned ones and what the build found). */

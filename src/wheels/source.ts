@@ -9,7 +9,6 @@
 import * as path from 'node:path';
 import { InputError } from '../errors.ts';
 import type { WheelName } from '../python/tags.ts';
-import { extractWheel, type ExtractOptions } from './extract.ts';
 import { limitProblems, memberCountProblems, resolveLimits, type WheelLimits } from './limits.ts';
 import type { CoreMetadata, EntryPoints, RecordEntry, WheelInfo } from './metadata.ts';
 import { ZipReader, type MemberState, type WheelMember } from './reader.ts';
@@ -46,8 +45,6 @@ export interface WheelSource {
   read(name: string): Promise<Buffer>;
   /** One file member's bytes chunk by chunk, checked as by `read`: a mismatch throws after the chunks seen. */
   readInto(name: string, sink: (chunk: Buffer) => Promise<void> | void): Promise<void>;
-  /** extractWheel (extract.ts) of this source. */
-  extractTo(dir: string, options?: ExtractOptions): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -148,11 +145,6 @@ class OpenedWheel implements WheelSource {
     const chunks: Buffer[] = [];
     await this.readInto(name, (c) => void chunks.push(c));
     return Buffer.concat(chunks);
-  }
-
-  async extractTo(dir: string, options: ExtractOptions = {}): Promise<void> {
-    if (this.closed) throw new Error(`wheel ${this.path} is closed`);
-    await extractWheel(this, dir, options);
   }
 
   async close(): Promise<void> {

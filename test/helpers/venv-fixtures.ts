@@ -10,6 +10,7 @@ import { lstat, mkdir, readdir, readFile, readlink } from 'node:fs/promises';
 import path from 'node:path';
 import * as api from '../../src/api.ts';
 import { run, type RunResult } from '../../src/run.ts';
+import { extractWheel } from '../../src/wheels/extract.ts';
 import { openWheel } from '../../src/wheels/source.ts';
 import { corpusWheel, targetPython } from './env.ts';
 import { makeWheel } from './make-wheel.ts';
@@ -66,7 +67,7 @@ export async function makeTrees(wheels: string[], dir: string): Promise<string[]
     if (!existsSync(tree)) {
       const source = await openWheel(wheel);
       try {
-        await source.extractTo(tree);
+        await extractWheel(source, tree);
       } finally {
         await source.close();
       }

@@ -123,4 +123,19 @@ describe('layering', () => {
     assert.deepEqual(cyclesOf(new Map([['a', ['b']], ['b', ['c']], ['c', ['a']], ['d', ['a']]])), [['a', 'b', 'c']]);
     assert.deepEqual(cyclesOf(new Map([['a', ['b']], ['b', ['c']], ['c', []]])), []);
   });
+
+  it('formats are reached only through the Packager interface: only packagers/index.ts imports rpm/ or deb/, and neither imports the other', () => {
+    const dir = path.join(SRC, 'packagers');
+    const reaching: string[] = [];
+    for (const rel of readdirSync(dir, { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.ts'))) {
+      const file = path.join(dir, rel);
+      const ownFormat = rel.split(path.sep).length > 1 ? rel.split(path.sep)[0] : undefined;
+      for (const imported of ts.preProcessFile(readFileSync(file, 'utf8'), true, true).importedFiles) {
+        if (!imported.fileName.startsWith('.')) continue;
+        const format = path.relative(dir, path.resolve(path.dirname(file), imported.fileName)).split(path.sep)[0];
+        if ((format === 'rpm' || format === 'deb') && format !== ownFormat && rel !== 'index.ts') reaching.push(`src/packagers/${rel} imports ${imported.fileName}`);
+      }
+    }
+    assert.deepEqual(reaching, []);
+  });
 });

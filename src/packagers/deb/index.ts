@@ -24,6 +24,7 @@ import { run } from '../../run.ts';
 import type { Payload } from '../../targets/target.ts';
 import type { BuildContext, BuiltFile, Packager, PackagePlan } from '../packager.ts';
 import { debControl, debDependencies, debFileName, debMaintainerScripts, debVersion } from './control.ts';
+import { linkedElfFiles } from '../elf.ts';
 import { shlibsDepends } from './shlibs.ts';
 import { installedSizeKiB, md5sums, normaliseModes, setTimes, walkTree, type TreeEntry } from './tree.ts';
 
@@ -139,6 +140,13 @@ export class DebPackager implements Packager {
 
   dependencies(plan: PackagePlan): string[] {
     return debDependencies(plan);
+  }
+
+  /** What dpkg-shlibdeps finds, as for an unpacked wheel package. */
+  async elfRequires(plan: PackagePlan, root: string, scratch: string): Promise<string[]> {
+    if ((await linkedElfFiles(root)).length === 0) return [];
+    await mkdir(path.join(root, 'DEBIAN'), { recursive: true });
+    return shlibsDepends(plan, root, await walkTree(root), scratch);
   }
 
   /**

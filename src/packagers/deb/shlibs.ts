@@ -21,10 +21,11 @@
  * The build machine must therefore have the target's libraries installed (for
  * a Debian target: build on that release, e.g. in its builder image).
  */
-import { mkdir, open, writeFile } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { ToolError } from '../../errors.ts';
 import { run } from '../../run.ts';
+import { isLinkedElf } from '../elf.ts';
 import type { PackagePlan } from '../packager.ts';
 import type { TreeEntry } from './tree.ts';
 
@@ -33,25 +34,6 @@ export interface ElfObject {
   rel: string;
   needed: string[];
   soname?: string;
-}
-
-const ET_EXEC = 2;
-const ET_DYN = 3;
-
-/** Whether a file is an ELF executable or shared object (not a relocatable object or core file). */
-export async function isLinkedElf(file: string): Promise<boolean> {
-  const handle = await open(file, 'r');
-  try {
-    const header = Buffer.alloc(18);
-    const { bytesRead } = await handle.read(header, 0, 18, 0);
-    if (bytesRead < 18 || header.readUInt32BE(0) !== 0x7f454c46) return false;
-    const data = header[5];
-    if (data !== 1 && data !== 2) return false;
-    const type = data === 1 ? header.readUInt16LE(16) : header.readUInt16BE(16);
-    return type === ET_EXEC || type === ET_DYN;
-  } finally {
-    await handle.close();
-  }
 }
 
 /** Parses `readelf -d -W` output for `files` (given in this order). */

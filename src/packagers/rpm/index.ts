@@ -13,7 +13,8 @@ import path from 'node:path';
 import { ToolError } from '../../errors.ts';
 import { run } from '../../run.ts';
 import type { BuildContext, BuiltFile, PackagePlan, Packager } from '../packager.ts';
-import { rpmDependencies, rpmDisplayVersion, rpmFileName, rpmSpec } from './spec.ts';
+import { linkedElfFiles } from '../elf.ts';
+import { privateLibrariesRegex, rpmDependencies, rpmDisplayVersion, rpmFileName, rpmSpec } from './spec.ts';
 
 export { DEFAULT_RPM_PAYLOAD, rpmDependencies, rpmFileName, rpmPayload, rpmSpec } from './spec.ts';
 
@@ -35,6 +36,18 @@ export class RpmPackager implements Packager {
 
   dependencies(plan: PackagePlan): string[] {
     return rpmDependencies(plan);
+  }
+
+  /** What rpm's ELF dependency generator (`elfdeps --requires`) finds, with `__requires_exclude`'s private libraries dropped. */
+  async elfRequires(plan: PackagePlan, root: string): Promise<string[]> {
+    const elf = await linkedElfFiles(root);
+    if (elf.length === 0) return [];
+    const configDir = (await run(['rpm', '--eval', '%{_rpmconfigdir}'])).stdout.trim();
+    const result = await run([path.join(configDir, 'elfdeps'), '--requires'], { input: elf.map((rel) => `${path.join(root, rel)}\n`).join(''), env: { LC_ALL: 'C' } });
+    const exclude = privateLibrariesRegex(plan.privateLibraries);
+    const pattern = exclude ? new RegExp(exclude) : undefined;
+    const requires = result.stdout.split('\n').map((l) => l.trim()).filter((l) => l && !pattern?.test(l));
+    return [...new Set(requires)].sort();
   }
 
   /** The requires are those `rpm -qp --requires` shows (ELF ones included), without rpmlib features. */
