@@ -23,6 +23,7 @@ import { parseWheelFilename } from '../../src/python/tags.ts';
 import { run } from '../../src/run.ts';
 import { parseTarget, type Payload, type Target } from '../../src/targets/target.ts';
 import { haveGcc, makeCompiledTree, neededLibraries, PRIVATE_LIBRARY } from '../helpers/elf-fixtures.ts';
+import { MissingTestEnvironment } from '../helpers/env.ts';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const TARGET_FILE = path.join(REPO, 'packaging', 'targets', 'el9-py311.yml');
@@ -40,7 +41,19 @@ const HAVE_DELTARPM = existsSync('/usr/bin/makedeltarpm') && existsSync('/usr/bi
 const HAVE_GCC = await haveGcc();
 const BUSYBOX = ['/bin/busybox', '/usr/bin/busybox'].find((p) => existsSync(p));
 const IS_ROOT = process.getuid?.() === 0;
-const NO_RPMBUILD = HAVE_RPMBUILD ? false : 'rpmbuild is not installed (scripts/setup-debian.sh)';
+
+/** What these tests need: the setup installs the tools, and the tests run as root (rpm --root). They fail, not skip, without them. */
+before(() => {
+  const missing = [
+    HAVE_RPMBUILD ? '' : 'rpmbuild (rpm)',
+    HAVE_DELTARPM ? '' : 'makedeltarpm and applydeltarpm (deltarpm)',
+    HAVE_GCC ? '' : 'gcc',
+    existsSync('/usr/bin/taskset') ? '' : 'taskset (util-linux)',
+    BUSYBOX ? '' : 'a static busybox (busybox-static)',
+    IS_ROOT ? '' : 'root (rpm --root)',
+  ].filter(Boolean);
+  if (missing.length) throw new MissingTestEnvironment(missing.join(', '), 'scripts/setup-debian.sh installs the tools; run the tests as root');
+});
 
 let scratch: string;
 let target: Target;
@@ -224,7 +237,7 @@ async function assertPayloadIsTree(file: string, plan: PackagePlan, root: string
   }
 }
 
-describe('RpmPackager with the real rpmbuild', { skip: NO_RPMBUILD }, () => {
+describe('RpmPackager with the real rpmbuild', () => {
   it('builds a pure wheel package: noarch, planned requires only (the range a rich dependency), no provides but its own and its distribution, files as staged', async () => {
     const plan = purePlan();
     const { root } = await stageWheel(plan, PURE_FILES);
@@ -253,7 +266,7 @@ describe('RpmPackager with the real rpmbuild', { skip: NO_RPMBUILD }, () => {
     assert.ok(reqPost.includes('post rpmtest-runtime'), reqPost.join('\n'));
   });
 
-  it('builds a compiled wheel package: x86_64, ELF requires kept, private library neither required nor provided, nothing stripped', { skip: HAVE_GCC ? false : 'gcc is not installed' }, async () => {
+  it('builds a compiled wheel package: x86_64, ELF requires kept, private library neither required nor provided, nothing stripped', async () => {
     const filename = 'pkg-1.0-cp311-cp311-linux_x86_64.whl';
     const plan = planWheelPackage({
       reqset: REQSET,
@@ -330,7 +343,7 @@ describe('RpmPackager with the real rpmbuild', { skip: NO_RPMBUILD }, () => {
     await assertPayloadIsTree(file, plan, root);
   });
 
-  it('resolves pydist requirements with the real rpm: a range, and the compiled-against pin whatever the provider\'s package epoch and release', { skip: IS_ROOT ? false : 'rpm --root needs root' }, async () => {
+  it('resolves pydist requirements with the real rpm: a range, and the compiled-against pin whatever the provider\'s package epoch and release', async () => {
     /** Only the pydist relations: nothing else for rpm to resolve in an empty root. */
     const pydistOnly = (plan: PackagePlan): PackagePlan => ({ ...plan, requires: plan.requires.filter((r) => r.kind === 'pydist'), scriptletRequires: [], scriptlets: {} });
     const wheelPlan = (key: string, version: string, extra: Partial<Parameters<typeof planWheelPackage>[0]> = {}) =>
@@ -422,7 +435,7 @@ describe('RpmPackager with the real rpmbuild', { skip: NO_RPMBUILD }, () => {
     }
   });
 
-  it('builds the same zstd package whatever the number of CPUs (T0: libzstd workers, 1 or more give the same bytes)', { skip: existsSync('/usr/bin/taskset') ? false : 'taskset is not installed' }, async (t) => {
+  it('builds the same zstd package whatever the number of CPUs (T0: libzstd workers, 1 or more give the same bytes)', async (t) => {
     const cpus = Number((await run(['rpm', '--eval', '%{getncpus}'])).stdout.trim());
     if (cpus < 2) {
       t.skip(`rpm sees ${cpus} CPU here: nothing to compare`);
@@ -478,7 +491,7 @@ describe('RpmPackager with the real rpmbuild', { skip: NO_RPMBUILD }, () => {
   });
 
   for (const payload of [{ compression: 'xz', level: 2 }, { compression: 'zstd', level: 3 }] as Payload[]) {
-    it(`makes deltas that rebuild the new package byte for byte (makedeltarpm, applydeltarpm -r): ${payload.compression} ${payload.level}`, { skip: HAVE_DELTARPM ? false : 'deltarpm is not installed' }, async (t) => {
+    it(`makes deltas that rebuild the new package byte for byte (makedeltarpm, applydeltarpm -r): ${payload.compression} ${payload.level}`, async (t) => {
       // Some 300 kB of text that does not compress away, so the delta's size means something.
       let seed = 42;
       const word = () => {
@@ -510,7 +523,7 @@ describe('RpmPackager with the real rpmbuild', { skip: NO_RPMBUILD }, () => {
  * The scriptlets under the real rpm, in a throwaway root whose /bin/sh is a
  * static busybox (rpm runs scriptlets chrooted into --root).
  */
-describe('RpmPackager scriptlets under the real rpm', { skip: NO_RPMBUILD || (!BUSYBOX ? 'no static busybox for the chroot (apt-get install busybox-static)' : !IS_ROOT ? 'rpm --root needs root' : false) }, () => {
+describe('RpmPackager scriptlets under the real rpm', () => {
   const GHOST = (version: string) => `/opt/${REQSET}/wheelhouse/tinyvec-${version}-py3-none-any.whl`;
   /** A wheel plan whose scriptlets only log and touch files (no Python in the chroot). */
   function scriptPlan(version: string): PackagePlan {
