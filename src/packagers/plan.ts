@@ -29,6 +29,8 @@ export const FIRST_RELEASE = '1';
 
 /** A wheel's file name without `.whl`: the directory it is unpacked into. */
 export const wheelStem = (filename: string) => filename.replace(/\.whl$/, '');
+/** The file name of a wheel's stored zip (the stored-zip layout): `<wheel-stem>.zip`. */
+export const storedZipName = (filename: string) => `${wheelStem(filename)}.zip`;
 
 /**
  * How a wheel sits in its package:
@@ -45,8 +47,8 @@ export const DEFAULT_WHEEL_LAYOUT: WheelLayout = 'unpacked';
 
 /** Where a wheel is on the target in a layout: the tree directory or the stored zip. */
 export function wheelPayloadPath(reqset: string, filename: string, layout: WheelLayout = DEFAULT_WHEEL_LAYOUT): string {
-  const stem = `${reqsetPaths(reqset).wheels}/${wheelStem(filename)}`;
-  return layout === 'stored-zip' ? `${stem}.zip` : stem;
+  const dir = reqsetPaths(reqset).wheels;
+  return layout === 'stored-zip' ? `${dir}/${storedZipName(filename)}` : `${dir}/${wheelStem(filename)}`;
 }
 
 export function pythonDependency(target: Target): PackageDependency {

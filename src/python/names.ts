@@ -10,8 +10,3 @@ export function isValidName(name: string): boolean {
 export function normalizeName(name: string): string {
   return name.replace(/[-_.]+/g, '-').toLowerCase();
 }
-
-/** The form used in wheel filenames and .dist-info directories (PEP 427/491). */
-export function wheelFilenameName(name: string): string {
-  return name.replace(/[-_.]+/g, '_').toLowerCase();
-}

@@ -19,7 +19,6 @@ export function normalizeVersionText(version: string): string {
 }
 
 /** A PEP 508 distribution name (as written in METADATA `Name`). */
-export { isValidName as isValidProjectName };
 
 // ---------------------------------------------------------------------------
 // RFC 822-style header files (METADATA, WHEEL)
@@ -438,9 +437,4 @@ export function decodeRecordHash(hash: string): RecordHash | string {
     return `digest ${JSON.stringify(encoded)} is not a valid ${algorithm} digest (expected ${known.bytes} bytes in urlsafe base64 without padding)`;
   }
   return { algorithm, nodeAlgorithm: known.node, digest };
-}
-
-/** `algorithm=urlsafe-b64-nopad(digest)`, the RECORD spelling of a digest. */
-export function formatRecordHash(algorithm: string, digest: Buffer): string {
-  return `${algorithm}=${digest.toString('base64url')}`;
 }

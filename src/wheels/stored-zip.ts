@@ -183,9 +183,6 @@ export class StoredZipWriter {
   }
 }
 
-/** The file name of a wheel's stored zip: `<wheel-stem>.zip`. */
-export const storedZipName = (wheelFilename: string) => `${wheelFilename.replace(/\.whl$/, '')}.zip`;
-
 /**
  * Writes the stored zip of an opened wheel to `file` (which must not exist),
  * with mode 0644 and, when given, `mtime`. Every member's bytes are checked

@@ -22,7 +22,6 @@ import {
   debDependencies,
   debFileName,
   debMaintainerScripts,
-  debUpstreamVersion,
   debProvides,
   debPydistName,
   debVersion,
@@ -316,8 +315,8 @@ describe('debDependencies', () => {
     assert.deepEqual(exact('1.0.0', 0, '2'), ['r-wheel-a (= 1.0-2)'], 'PEP 440-equal versions give the same relation');
     assert.deepEqual(exact('1.0.post1', 1, '1'), ['r-wheel-a (= 1:1.0+post1-1)'], 'a rollback epoch is part of it');
     assert.deepEqual(exact('2!1.0', 2, '1'), ['r-wheel-a (= 2:1.0-1)']);
-    assert.equal(debUpstreamVersion('1!2.0rc1'), '1:2.0~rc1');
-    assert.equal(debUpstreamVersion('3.0-0'), '3.0+post0', 'a PEP 440 "-0" post-release is not mistaken for a revision');
+    assert.equal(debVersion({ pep440: '1!2.0rc1', release: '1' }), '1:2.0~rc1-1');
+    assert.equal(debVersion({ pep440: '3.0-0', release: '1' }), '3.0+post0-1', 'a PEP 440 "-0" post-release is not mistaken for a revision');
   });
 
   it('rejects malformed system relations and bad dependency names', () => {

@@ -13,6 +13,7 @@ import {
   WHEEL_LAYOUTS,
   planEndpointPackage,
   planWheelPackage,
+  storedZipName,
   wheelPayloadPath,
   type WheelLayout,
   type WheelPackageInput,
@@ -20,7 +21,6 @@ import {
 import { rpmSpec } from '../../src/packagers/rpm/spec.ts';
 import { parseWheelFilename } from '../../src/python/tags.ts';
 import { parseTarget } from '../../src/targets/target.ts';
-import { storedZipName } from '../../src/wheels/stored-zip.ts';
 
 const targetOf = (name: string) => parseTarget(readFileSync(path.resolve(import.meta.dirname, `../../packaging/targets/${name}.yml`), 'utf8'), `${name}.yml`);
 const el9 = targetOf('el9-py311');

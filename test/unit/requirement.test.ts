@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { isValidName, normalizeName, wheelFilenameName } from '../../src/python/names.ts';
+import { isValidName, normalizeName } from '../../src/python/names.ts';
 import { exactPin, parseRequirement } from '../../src/python/requirement.ts';
 
 describe('PEP 503 names', () => {
@@ -13,7 +13,6 @@ describe('PEP 503 names', () => {
   ]) {
     it(`${raw} -> ${normal}`, () => assert.equal(normalizeName(raw as string), normal));
   }
-  it('wheel filename form uses underscores', () => assert.equal(wheelFilenameName('charset-normalizer'), 'charset_normalizer'));
   it('validates names', () => {
     assert.ok(isValidName('a'));
     assert.ok(isValidName('A.b-c_d9'));

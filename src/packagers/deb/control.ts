@@ -90,11 +90,6 @@ export function debProvides(plan: PackagePlan): string[] {
   return [`${name} (= ${boundVersion(mappedVersion(plan.pydist.pep440))})`];
 }
 
-/** `[epoch:]upstream` of a PEP 440 version, without a revision. */
-export function debUpstreamVersion(pep440: string): string {
-  return toDebianVersion(pep440, '0').replace(/-0$/, '');
-}
-
 /** `python3 (>= 3.11), python3 (<< 3.12)` for version "3.11". */
 export function pythonRelations(pkg: string, version: string): [string, string] {
   const m = /^(\d+)\.(\d+)$/.exec(version);
