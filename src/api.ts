@@ -29,14 +29,14 @@ import { checkSpec, loadSpecs } from './specs/spec.ts';
 import { loadTarget, loadTargets, markerEnvironment, TOOL_ROOT, type Target } from './targets/target.ts';
 import { WheelCache } from './wheels/cache.ts';
 import { buildWheelhouse, type ArtifactRecord, type WheelRecord } from './wheels/wheelhouse.ts';
-import type { WheelLimits } from './wheels/source.ts';
+import type { WheelLimits } from './wheels/limits.ts';
 
 // What the CLI shows or offers of the stages: its flags' choices and defaults, and the text of diff and publish.
 export { BUILDER_KINDS } from './builders/index.ts';
 export { formatDiff } from './packagers/diff.ts';
 export { DEFAULT_WHEEL_LAYOUT, WHEEL_LAYOUTS, type WheelLayout } from './packagers/plan.ts';
 export { formatReport } from './publish/index.ts';
-export { DEFAULT_WHEEL_LIMITS, parseByteSize } from './wheels/source.ts';
+export { DEFAULT_WHEEL_LIMITS, parseByteSize } from './wheels/limits.ts';
 
 export interface CommonOptions extends CliIndexOptions {
   workspace?: string;

@@ -19,7 +19,8 @@ import { RUNTIME_SOURCE_DIR, RUNTIME_ZIPAPP_NAME, runtimeZipapp, writeRuntimeZip
 import type { Target } from '../targets/target.ts';
 import type { WheelRecord } from '../wheels/wheelhouse.ts';
 import { extractWheel } from '../wheels/extract.ts';
-import { openWheel, type WheelLimits } from '../wheels/source.ts';
+import { openWheel } from '../wheels/source.ts';
+import { type WheelLimits } from '../wheels/limits.ts';
 import { writeStoredZip } from '../wheels/stored-zip.ts';
 import { isPureWheel } from '../python/tags.ts';
 import type { CachedFacts, PackageCache } from './cache.ts';

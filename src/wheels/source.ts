@@ -15,9 +15,6 @@ import { ZipReader, type MemberState, type WheelMember } from './reader.ts';
 import { validate, type ValidWheel } from './validate/index.ts';
 import { zipInfoOf, type ZipInfo } from './zipinfo.ts';
 
-export { DEFAULT_WHEEL_LIMITS, parseByteSize, type WheelLimits } from './limits.ts';
-export type { WheelMember } from './reader.ts';
-export { formatZipInfo, ZIPINFO_FILE, type ZipInfo } from './zipinfo.ts';
 
 export interface OpenWheelOptions {
   /** Overrides of DEFAULT_WHEEL_LIMITS. */

@@ -29,7 +29,8 @@ import { hookCommand, hookKeyInputs, type Hook, type Hooks } from '../builders/h
 import type { WheelFacts } from './facts.ts';
 import { cacheKey, type BuildInputs, WheelCache } from './cache.ts';
 import { listFindLinks, locate, sdistBuildRequires } from './locate.ts';
-import { DEFAULT_WHEEL_LIMITS, openWheel, type WheelLimits } from './source.ts';
+import { openWheel } from './source.ts';
+import { DEFAULT_WHEEL_LIMITS, type WheelLimits } from './limits.ts';
 
 export type WheelOrigin = 'collected' | 'built' | 'cached';
 

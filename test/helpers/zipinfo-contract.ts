@@ -6,7 +6,7 @@
  */
 import path from 'node:path';
 import { z } from 'zod';
-import type { ZipInfo } from '../../src/wheels/source.ts';
+import type { ZipInfo } from '../../src/wheels/zipinfo.ts';
 import { REPO_ROOT } from './env.ts';
 import type { WheelSpec } from './make-wheel.ts';
 

@@ -11,7 +11,8 @@ import { after, before, describe, it } from 'node:test';
 import { main } from '../../src/cli/main.ts';
 import { InputError } from '../../src/errors.ts';
 import { extractWheel } from '../../src/wheels/extract.ts';
-import { DEFAULT_WHEEL_LIMITS, openWheel, parseByteSize, type OpenWheelOptions } from '../../src/wheels/source.ts';
+import { openWheel, type OpenWheelOptions } from '../../src/wheels/source.ts';
+import { DEFAULT_WHEEL_LIMITS, parseByteSize } from '../../src/wheels/limits.ts';
 import { makeWheel, type WheelSpec } from '../helpers/make-wheel.ts';
 
 const CORPUS = path.resolve(import.meta.dirname, '../../../shared/corpus/wheels');
