@@ -3,24 +3,13 @@
  * reqset_runtime.pyz COMMAND ...`) of `__main__.py` and the `reqset_runtime`
  * package beside this file. Stored members in a fixed order with a fixed time
  * and mode, so the same sources give the same bytes on every build and
- * whatever zlib is at hand.
+ * whatever zlib is at hand, written by the one stored-zip writer.
  */
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import {
-  CENTRAL_HEADER_SIGNATURE,
-  CENTRAL_HEADER_SIZE,
-  END_SIGNATURE,
-  END_SIZE,
-  LOCAL_HEADER_SIGNATURE,
-  LOCAL_HEADER_SIZE,
-  METHOD_STORED,
-  crc32,
-  dosDate,
-  dosTime,
-  type DosTime,
-} from '../wheels/zip.ts';
+import { StoredZipWriter } from '../wheels/stored-zip.ts';
+import type { DosTime } from '../wheels/zip.ts';
 
 /**
  * The zipapp's root: `__main__.py` and `reqset_runtime/`; `python3
@@ -44,56 +33,15 @@ async function zipappMembers(): Promise<{ name: string; data: Buffer }[]> {
   return Promise.all(names.map(async (name) => ({ name, data: await readFile(path.join(RUNTIME_SOURCE_DIR, ...name.split('/'))) })));
 }
 
-/** A local header and the central-directory entry of one stored member at `offset`. */
-function memberHeaders(name: Buffer, data: Buffer, offset: number): { local: Buffer; central: Buffer } {
-  const crc = crc32(data);
-  const local = Buffer.alloc(LOCAL_HEADER_SIZE);
-  local.writeUInt32LE(LOCAL_HEADER_SIGNATURE, 0);
-  local.writeUInt16LE(NEEDED, 4);
-  local.writeUInt16LE(METHOD_STORED, 8);
-  local.writeUInt16LE(dosTime(MEMBER_TIME), 10);
-  local.writeUInt16LE(dosDate(MEMBER_TIME), 12);
-  local.writeUInt32LE(crc, 14);
-  local.writeUInt32LE(data.length, 18);
-  local.writeUInt32LE(data.length, 22);
-  local.writeUInt16LE(name.length, 26);
-  const central = Buffer.alloc(CENTRAL_HEADER_SIZE);
-  central.writeUInt32LE(CENTRAL_HEADER_SIGNATURE, 0);
-  central.writeUInt16LE(MADE_BY, 4);
-  central.writeUInt16LE(NEEDED, 6);
-  central.writeUInt16LE(METHOD_STORED, 10);
-  central.writeUInt16LE(dosTime(MEMBER_TIME), 12);
-  central.writeUInt16LE(dosDate(MEMBER_TIME), 14);
-  central.writeUInt32LE(crc, 16);
-  central.writeUInt32LE(data.length, 20);
-  central.writeUInt32LE(data.length, 24);
-  central.writeUInt16LE(name.length, 28);
-  central.writeUInt32LE(MEMBER_ATTR, 38);
-  central.writeUInt32LE(offset, 42);
-  return { local, central: Buffer.concat([central, name]) };
-}
-
 /** The zipapp's bytes. */
 export async function runtimeZipapp(): Promise<Buffer> {
   const chunks: Buffer[] = [];
-  const central: Buffer[] = [];
-  let offset = 0;
-  const members = await zipappMembers();
-  for (const { name, data } of members) {
-    const nameBytes = Buffer.from(name, 'ascii');
-    const headers = memberHeaders(nameBytes, data, offset);
-    chunks.push(headers.local, nameBytes, data);
-    central.push(headers.central);
-    offset += headers.local.length + nameBytes.length + data.length;
+  const writer = new StoredZipWriter((data) => void chunks.push(data));
+  for (const { name, data } of await zipappMembers()) {
+    await writer.add({ name, data, time: MEMBER_TIME, madeBy: MADE_BY, needed: NEEDED, flags: 0, externalAttr: MEMBER_ATTR });
   }
-  const directory = Buffer.concat(central);
-  const end = Buffer.alloc(END_SIZE);
-  end.writeUInt32LE(END_SIGNATURE, 0);
-  end.writeUInt16LE(members.length, 8);
-  end.writeUInt16LE(members.length, 10);
-  end.writeUInt32LE(directory.length, 12);
-  end.writeUInt32LE(offset, 16);
-  return Buffer.concat([...chunks, directory, end]);
+  await writer.finish();
+  return Buffer.concat(chunks);
 }
 
 /** Writes the zipapp to `file` (mode 0644: scriptlets run it with their python) and returns `file`. */

@@ -81,11 +81,11 @@ export class StoredZipWriter {
   private readonly hash = createHash('sha256');
   private count = 0;
 
-  constructor(private readonly handle: FileHandle) {}
+  /** `sink` takes the archive's bytes in order: a file (fileSink) or memory. */
+  constructor(private readonly sink: (data: Buffer) => Promise<void> | void) {}
 
   private async write(data: Buffer): Promise<void> {
-    let done = 0;
-    while (done < data.length) done += (await this.handle.write(data, done, data.length - done)).bytesWritten;
+    await this.sink(data);
     this.hash.update(data);
     this.offset += data.length;
   }
@@ -183,6 +183,14 @@ export class StoredZipWriter {
   }
 }
 
+/** A StoredZipWriter sink writing whole buffers to an open file. */
+function fileSink(handle: FileHandle): (data: Buffer) => Promise<void> {
+  return async (data) => {
+    let done = 0;
+    while (done < data.length) done += (await handle.write(data, done, data.length - done)).bytesWritten;
+  };
+}
+
 /**
  * Writes the stored zip of an opened wheel to `file` (which must not exist),
  * with mode 0644 and, when given, `mtime`. Every member's bytes are checked
@@ -192,7 +200,7 @@ export async function writeStoredZip(source: WheelSource, file: string, options:
   const handle = await open(file, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o644);
   let result: { sha256: string; size: number };
   try {
-    const writer = new StoredZipWriter(handle);
+    const writer = new StoredZipWriter(fileSink(handle));
     for (const member of source.members) {
       await writer.add({
         name: member.name,
