@@ -96,7 +96,8 @@ function closureTarget(target: Target) {
 
 const cacheDirOf = (options: { wheelCache?: string }) => (options.wheelCache ? path.resolve(options.wheelCache) : defaultCacheDir());
 
-async function makeWheels(job: Job, wheelsDir: string, options: CommonOptions): Promise<WheelRecord[]> {
+/** The wheels stage of a prepared job into `wheelsDir`, without the closure check (wheels() and buildTarget() add it). */
+export async function buildJobWheels(job: Job, wheelsDir: string, options: CommonOptions): Promise<WheelRecord[]> {
   const closure = closureTarget(job.target);
   const cacheDir = cacheDirOf(options);
   const progress = options.progress ?? silentProgress;
@@ -159,7 +160,7 @@ export function closureError(result: CheckReport): InputError {
 /** `reqset check`: the wheelhouse is made in a temporary directory, only the report is kept. */
 export async function check(reqsetName: string, targetName: string | undefined, options: CommonOptions = {}): Promise<CheckReport> {
   const job = await prepareJob(reqsetName, targetName, options);
-  return withTempDir('reqset-check-', async (dir) => report(job, await makeWheels(job, dir, options)));
+  return withTempDir('reqset-check-', async (dir) => report(job, await buildJobWheels(job, dir, options)));
 }
 
 export interface WheelsResult extends CheckReport {
@@ -172,7 +173,7 @@ export async function wheels(reqsetName: string, targetName: string | undefined,
   const wheelsDir = path.join(job.outDir, 'wheels');
   const staging = await stagingDirFor(wheelsDir);
   try {
-    const result = report(job, await makeWheels(job, staging, options));
+    const result = report(job, await buildJobWheels(job, staging, options));
     if (!result.ok) throw closureError(result);
     await replaceDir(staging, wheelsDir);
     return { ...result, wheelsDir };
@@ -244,7 +245,7 @@ export async function buildTarget(reqsetName: string, targetName: string | undef
   try {
     const wheelsDir = path.join(staging, 'wheels');
     const specs = await loadSpecs(job.workspace, job.reqset.name);
-    const wheelRecords = await makeWheels(job, wheelsDir, options);
+    const wheelRecords = await buildJobWheels(job, wheelsDir, options);
     const checked = report(job, wheelRecords);
     if (!checked.ok) throw closureError(checked);
     const distributions = new Map(wheelRecords.map((w) => [w.pin.key, { name: w.pin.name, version: w.pin.version, consoleScripts: w.facts.consoleScripts }]));

@@ -9,12 +9,10 @@ import { homedir } from 'node:os';
 import path from 'node:path';
 import * as api from '../../src/api.ts';
 import { buildBuilderImage, type BuilderImageResult, type BuilderKind } from '../../src/builders/builder.ts';
-import { wheelBuildOptions } from '../../src/builders/index.ts';
 import { engineRun, findExecutable, inspectImage, openEngine, type Engine } from '../../src/builders/engine.ts';
 import type { ProgressEvent } from '../../src/progress.ts';
-import { loadTarget, markerEnvironment, TOOL_ROOT } from '../../src/targets/target.ts';
-import { WheelCache } from '../../src/wheels/cache.ts';
-import { buildWheelhouse, type WheelRecord } from '../../src/wheels/wheelhouse.ts';
+import { loadTarget, TOOL_ROOT } from '../../src/targets/target.ts';
+import type { WheelRecord } from '../../src/wheels/wheelhouse.ts';
 import { MissingTestEnvironment } from './env.ts';
 import { rootTarball } from './target-root.ts';
 import type { Workspace } from './workspace.ts';
@@ -87,29 +85,18 @@ export interface BuilderRun {
   cache?: string;
 }
 
-/** The wheels stage of a test workspace, wired as the CLI wires it (api.prepareJob + wheelBuildOptions). */
+/** The wheels stage of a test workspace for debian12, through api.ts as the CLI runs it. */
 export async function buildWheels(ws: Workspace, reqset: string, wheelsDir: string, settings: BuilderRun = {}): Promise<WheelRecord[]> {
-  const job = await api.prepareJob(reqset, 'debian12', { workspace: ws.dir, out: ws.out });
-  const cacheDir = settings.cache ?? ws.cache;
-  const progress = (e: ProgressEvent) => settings.events?.push(e);
-  const target = job.target;
-  return buildWheelhouse({
-    toolVersion: api.TOOL_VERSION,
-    reqsetName: job.reqset.name,
-    pins: job.pins,
-    index: job.reqset.index,
-    target: {
-      name: target.name,
-      pythonVersion: target.python.version,
-      format: target.format,
-      env: markerEnvironment(target),
-      tags: { pythonVersion: target.python.version, glibc: target.glibc, arch: target.arch },
-    },
-    wheelsDir,
-    cache: new WheelCache(cacheDir),
+  const options: api.CommonOptions = {
+    workspace: ws.dir,
+    out: ws.out,
+    wheelCache: settings.cache ?? ws.cache,
     jobs: 2,
     python: settings.python,
-    progress,
-    ...(await wheelBuildOptions({ target, workspace: job.workspace, cacheDir, builder: settings.builder, builderBase: settings.builderBase, builderImage: settings.builderImage, python: settings.python, progress })),
-  });
+    builder: settings.builder,
+    builderBase: settings.builderBase,
+    builderImage: settings.builderImage,
+    progress: (e: ProgressEvent) => settings.events?.push(e),
+  };
+  return api.buildJobWheels(await api.prepareJob(reqset, 'debian12', options), wheelsDir, options);
 }
