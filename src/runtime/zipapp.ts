@@ -5,7 +5,7 @@
  * and mode, so the same sources give the same bytes on every build and
  * whatever zlib is at hand, written by the one stored-zip writer.
  */
-import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { chmod, readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { StoredZipWriter } from '../wheels/stored-zip.ts';
@@ -46,6 +46,8 @@ export async function runtimeZipapp(): Promise<Buffer> {
 
 /** Writes the zipapp to `file` (mode 0644: scriptlets run it with their python) and returns `file`. */
 export async function writeRuntimeZipapp(file: string): Promise<string> {
-  await writeFile(file, await runtimeZipapp(), { mode: 0o644 });
+  await writeFile(file, await runtimeZipapp());
+  // Whatever the umask: the mode is part of the package's bytes.
+  await chmod(file, 0o644);
   return file;
 }
