@@ -15,7 +15,7 @@ import type { Progress } from '../progress.ts';
 import { run } from '../run.ts';
 import type { Pin } from '../reqset/load.ts';
 import type { EndpointSpec } from '../specs/spec.ts';
-import { RUNTIME_SOURCE_DIR, RUNTIME_ZIPAPP_NAME, runtimeZipapp, writeRuntimeZipapp } from '../runtime/zipapp.ts';
+import { RUNTIME_SOURCE_DIR, RUNTIME_ZIPAPP_NAME, runtimeZipappOnce, writeRuntimeZipapp } from '../runtime/zipapp.ts';
 import type { Target } from '../targets/target.ts';
 import type { WheelRecord } from '../wheels/wheelhouse.ts';
 import { extractWheel } from '../wheels/extract.ts';
@@ -236,7 +236,7 @@ export async function buildRuntimePackage(options: PackagesOptions): Promise<Bui
   const paths = reqsetPaths(options.reqset);
   const produced = await produce(options, {
     plan,
-    payload: { helper: sha256(await runtimeZipapp()) },
+    payload: { helper: sha256(await runtimeZipappOnce()) },
     item: plan.name,
     stage: async (root) => {
       const helper = path.join(root, paths.helper);

@@ -44,9 +44,17 @@ export async function runtimeZipapp(): Promise<Buffer> {
   return Buffer.concat(chunks);
 }
 
+let built: Promise<Buffer> | undefined;
+
+/** The zipapp's bytes, made once per process: its sources do not change while reqset runs, and every wheel package's check writes it. */
+export function runtimeZipappOnce(): Promise<Buffer> {
+  built ??= runtimeZipapp();
+  return built;
+}
+
 /** Writes the zipapp to `file` (mode 0644: scriptlets run it with their python) and returns `file`. */
 export async function writeRuntimeZipapp(file: string): Promise<string> {
-  await writeFile(file, await runtimeZipapp());
+  await writeFile(file, await runtimeZipappOnce());
   // Whatever the umask: the mode is part of the package's bytes.
   await chmod(file, 0o644);
   return file;

@@ -24,7 +24,6 @@ import { run } from '../../run.ts';
 import type { Payload } from '../../targets/target.ts';
 import type { BuildContext, BuiltFile, Packager, PackagePlan } from '../packager.ts';
 import { debControl, debDependencies, debFileName, debMaintainerScripts, debVersion } from './control.ts';
-import { linkedElfFiles } from '../elf.ts';
 import { shlibsDepends } from './shlibs.ts';
 import { installedSizeKiB, md5sums, normaliseModes, setTimes, walkTree, type TreeEntry } from './tree.ts';
 
@@ -144,7 +143,7 @@ export class DebPackager implements Packager {
 
   /** What dpkg-shlibdeps finds, as for an unpacked wheel package. */
   async elfRequires(plan: PackagePlan, root: string, scratch: string): Promise<string[]> {
-    if ((await linkedElfFiles(root)).length === 0) return [];
+    // shlibsDepends finds the ELF files itself (none: no requirements, no dpkg-shlibdeps run).
     await mkdir(path.join(root, 'DEBIAN'), { recursive: true });
     return shlibsDepends(plan, root, await walkTree(root), scratch);
   }
