@@ -26,6 +26,9 @@ packages=(
   gcc            # compiling C extensions
   libc6-dev
   busybox-static # a /bin/sh inside throwaway rpm roots (scriptlet tests)
+  libyaml-dev    # PyYAML's C extension in the webapp example (its build hook)
+  # fpm's Ruby and its Debian-packaged gems (../shared/vendor/README.md): the fpm backend's tests
+  ruby ruby-cabin ruby-backports ruby-clamp ruby-stud ruby-mustache ruby-insist ruby-dotenv
 )
 
 missing=()
