@@ -14,6 +14,7 @@ import { after, before, test } from 'node:test';
 import { buildExampleSdists } from '../../scripts/example-sdists.ts';
 import { InputError } from '../../src/errors.ts';
 import { run } from '../../src/run.ts';
+import { REPO_ROOT } from '../helpers/env.ts';
 
 const SDISTS = [
   'an_example_pypi_project-0.0.4.tar.gz',
@@ -132,6 +133,18 @@ test('two runs give byte-identical files', async () => {
   for (const file of written) {
     const name = path.basename(file);
     assert.equal(await sha256(file), await sha256(path.join(dist, name)), `${name} differs between two runs`);
+  }
+});
+
+test('examples/dist, checked in so that `npx reqset build reqsset3` works on a fresh clone, is what the script writes from examples/', async () => {
+  const committed = path.join(REPO_ROOT, 'examples', 'dist');
+  assert.deepEqual((await readdir(committed)).sort(), [...SDISTS, ...BOOTSTRAP].sort(), 'examples/dist holds exactly the sdists and bootstrap wheels');
+  for (const name of [...SDISTS, ...BOOTSTRAP]) {
+    assert.equal(
+      await sha256(path.join(committed, name)),
+      await sha256(path.join(dist, name)),
+      `examples/dist/${name} is stale: run \`node --import tsx scripts/example-sdists.ts\` and commit examples/dist`,
+    );
   }
 });
 
