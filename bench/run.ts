@@ -14,6 +14,7 @@ import { CORPUS, CORPUS_PINS, makeWorkspace, reqsset3Pins } from '../test/helper
 import { printTable, type Row } from './table.ts';
 import { evolutionBench } from './evolution.ts';
 import { fixedCostBench } from './fixedcost.ts';
+import { installBench } from './install.ts';
 import { layoutsBench } from './layouts.ts';
 import { publishBench } from './publish.ts';
 import { venvBench } from './venv.ts';
@@ -90,6 +91,7 @@ const sections: Record<string, () => Promise<Row[]>> = {
   wheels: wheelsBench,
   packages: async () => [...(await packagesBench()), ...(await fixedCostBench())],
   venv: venvBench,
+  install: installBench,
   publish: publishBench,
   layouts: layoutsBench,
   evolution: evolutionBench,
