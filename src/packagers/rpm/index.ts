@@ -5,8 +5,9 @@
  * the finished package (and, in the staged tree, the owned directories and
  * the times: see Packager.build), and nothing of the calling environment
  * that could change the bytes of the package gets through: SOURCE_DATE_EPOCH,
- * TZ and the locale are fixed, and HOME points to the scratch directory so
- * that no ~/.rpmmacros is read.
+ * TZ and the locale are fixed, HOME points to the scratch directory so
+ * that no ~/.rpmmacros is read, and MAGIC to reqset's file-class database
+ * (magic.ts).
  */
 import { access, mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -14,6 +15,7 @@ import { ToolError } from '../../errors.ts';
 import { run } from '../../run.ts';
 import type { BuildContext, BuiltFile, PackagePlan, Packager } from '../packager.ts';
 import { linkedElfFiles } from '../elf.ts';
+import { elfOnlyMagic } from './magic.ts';
 import { privateLibrariesRegex, rpmDependencies, rpmDisplayVersion, rpmFileName, rpmSpec } from './spec.ts';
 
 export { DEFAULT_RPM_PAYLOAD, rpmDependencies, rpmFileName, rpmPayload, rpmSpec } from './spec.ts';
@@ -90,6 +92,7 @@ export class RpmPackager implements Packager {
         LC_ALL: 'C',
         LANG: 'C',
         HOME: workDir,
+        ...(await elfOnlyMagic(workDir)),
       },
       tailLines: 40,
       failureNote: `the spec is ${specFile}`,
