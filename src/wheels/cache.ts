@@ -7,6 +7,8 @@
  * a bad or incomplete entry (entries of older reqset versions have no
  * entry.json) is discarded and reported, and the wheel is built again. Safe to
  * share between concurrent jobs: entries appear, and are discarded, by rename.
+ * Distributions fetched from an index are kept the same way under
+ * `downloads/`, keyed by what selects them, so an unchanged pin is fetched once.
  */
 import { randomBytes } from 'node:crypto';
 import { copyFile, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
@@ -37,40 +39,58 @@ export function cacheKey(inputs: BuildInputs): string {
   return sha256(JSON.stringify({ format: 1, ...inputs, buildDependencies: sorted(inputs.buildDependencies), extra: sorted(inputs.extra) }));
 }
 
-/** What entry.json records: the wheel reused from the entry. */
+/** What entry.json records: the file reused from the entry, and what the caller noted about it. */
 interface Entry {
   file: string;
   sha256: string;
+  /** A fetched distribution: the URL it came from (credentials redacted). */
+  from?: string;
+  /** A built wheel: the build requirements pip took from the index, as `name==version` (--allow-unpinned-build-requirements). */
+  unpinnedBuildRequirements?: string[];
 }
 
-export type WheelLookup = { hit: true; path: string; sha256: string } | { hit: false; discarded?: string };
+/** What the caller notes in an entry, besides the file. */
+export type EntryNotes = Omit<Entry, 'file' | 'sha256'>;
+
+export type WheelLookup = ({ hit: true; path: string; sha256: string } & EntryNotes) | { hit: false; discarded?: string };
 
 /** What an entry directory holds: a sound entry, nothing, or why it is bad. */
-type Inspection = { sound: true; path: string; sha256: string } | { sound: false; absent: true } | { sound: false; absent: false; why: string };
+type Inspection = ({ sound: true; path: string; sha256: string } & EntryNotes) | { sound: false; absent: true } | { sound: false; absent: false; why: string };
+
+/** The two kinds of entries: built wheels, and distributions fetched from an index (wheels or sdists). */
+const AREAS = {
+  wheels: (file: string) => file.endsWith('.whl'),
+  downloads: (file: string) => /\.(whl|tar\.gz|zip)$/.test(file),
+};
+type Area = keyof typeof AREAS;
 
 const code = (error: unknown) => (error as NodeJS.ErrnoException).code;
 
 export class WheelCache {
   constructor(readonly dir: string) {}
 
-  private entryDir(key: string): string {
-    return path.join(this.dir, 'wheels', key.slice(0, 2), key);
+  private entryDir(key: string, area: Area = 'wheels'): string {
+    return path.join(this.dir, area, key.slice(0, 2), key);
   }
 
   /**
-   * The cached wheel when its entry is sound. A bad or incomplete entry is
-   * removed; `discarded` names it and says why, for one warning.
+   * The cached wheel (or, in `downloads`, fetched distribution) when its
+   * entry is sound. A bad or incomplete entry is removed; `discarded` names it
+   * and says why, for one warning.
    */
-  async lookup(key: string): Promise<WheelLookup> {
-    const dir = this.entryDir(key);
-    const found = await this.inspect(dir);
-    if (found.sound) return { hit: true, path: found.path, sha256: found.sha256 };
+  async lookup(key: string, area: Area = 'wheels'): Promise<WheelLookup> {
+    const dir = this.entryDir(key, area);
+    const found = await this.inspect(dir, area);
+    if (found.sound) {
+      const { sound: _, ...hit } = found;
+      return { hit: true, ...hit };
+    }
     if (found.absent) return { hit: false };
     await this.discard(dir);
     return { hit: false, discarded: `${dir}: ${found.why}` };
   }
 
-  private async inspect(dir: string): Promise<Inspection> {
+  private async inspect(dir: string, area: Area): Promise<Inspection> {
     let files: string[];
     try {
       files = await readdir(dir);
@@ -93,7 +113,7 @@ export class WheelCache {
     } catch (error) {
       return bad(code(error) === 'ENOENT' ? 'no inputs.json' : 'unreadable inputs.json');
     }
-    const wheels = files.filter((f) => f.endsWith('.whl'));
+    const wheels = files.filter(AREAS[area]);
     if (wheels.length > 1) return bad(`more than one wheel (${wheels.sort().join(', ')})`);
     if (!wheels.includes(entry.file)) return bad(wheels[0] ? `holds ${wheels[0]}, entry.json records ${entry.file}` : `${entry.file} is missing`);
     const wheel = path.join(dir, entry.file);
@@ -103,7 +123,8 @@ export class WheelCache {
     });
     if (actual === undefined) return bad(`${entry.file} is missing`);
     if (actual !== entry.sha256) return bad(`${entry.file} has sha256 ${actual}, entry.json records ${entry.sha256}`);
-    return { sound: true, path: wheel, sha256: actual };
+    const { file: _, sha256: __, ...notes } = entry;
+    return { sound: true, path: wheel, sha256: actual, ...notes };
   }
 
   /** Moves a bad entry out of the way (one rename, so no job sees half of it), then removes it. */
@@ -119,16 +140,20 @@ export class WheelCache {
     await rm(aside, { recursive: true, force: true });
   }
 
-  /** Stores a built wheel (a copy); returns the wheel in the cache entry, the one another job stored first if it is sound. */
-  async store(key: string, wheel: string, inputs: BuildInputs): Promise<string> {
-    const final = this.entryDir(key);
+  /**
+   * Stores a built wheel (or, in `downloads`, a fetched distribution) as a
+   * copy, with what selected it (`inputs`) and the caller's notes; returns the
+   * file in the cache entry, the one another job stored first if it is sound.
+   */
+  async store(key: string, wheel: string, inputs: object, notes: EntryNotes = {}, area: Area = 'wheels'): Promise<string> {
+    const final = this.entryDir(key, area);
     // Named with our pid: a killed run's staging is removed by the next store beside it.
     const staging = await stagingDirFor(final);
     let moved = false;
     try {
       const name = path.basename(wheel);
       await copyFile(wheel, path.join(staging, name));
-      const entry: Entry = { file: name, sha256: await sha256File(path.join(staging, name)) };
+      const entry: Entry = { file: name, sha256: await sha256File(path.join(staging, name)), ...notes };
       await writeFile(path.join(staging, 'inputs.json'), `${JSON.stringify(inputs, null, 2)}\n`);
       await writeFile(path.join(staging, 'entry.json'), `${JSON.stringify(entry, null, 1)}\n`);
       for (let attempt = 0; attempt < 5; attempt++) {
@@ -141,7 +166,7 @@ export class WheelCache {
         }
         // Another job stored the same key first: its entry is as good as ours
         // if it is sound (whatever its wheel is called); a bad one is replaced.
-        const other = await this.inspect(final);
+        const other = await this.inspect(final, area);
         if (other.sound) return other.path;
         if (!other.absent) await this.discard(final);
       }

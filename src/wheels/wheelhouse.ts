@@ -1,16 +1,15 @@
 /**
  * The wheels stage: one wheel per pin, collected from local --find-links or
- * built with `pip wheel --no-deps` (which also fetches wheels from an index),
- * in parallel, build requirements pinned in the reqset built first and used
- * at their pins, built wheels cached by content, pinned hashes verified.
- * Index URLs may hold credentials: pip reads them from a requirement file in
- * a private directory, never from its command line, and every text that
- * leaves this stage (logs, progress, errors) is redacted.
+ * fetched from an index (fetch.ts), else built from the local or fetched sdist
+ * with `pip wheel --no-deps`, in parallel: an sdist's build requirements are
+ * read first, must be pinned in the reqset (unless the user allows the index
+ * to supply the others), are built first and used at their pins. Built wheels
+ * are cached by content, pinned hashes verified by reqset. Index URLs may hold
+ * credentials: pip reads them from a requirement file in a private directory,
+ * never from its command line, and every text that leaves this stage (logs,
+ * progress, errors) is redacted.
  */
-import { createHash } from 'node:crypto';
-import { createReadStream, existsSync } from 'node:fs';
 import { copyFile, mkdir, readdir, rename, stat, writeFile } from 'node:fs/promises';
-import { homedir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pLimit from 'p-limit';
@@ -21,14 +20,17 @@ import type { MarkerEnvironment } from '../python/markers.ts';
 import { evaluateMarker } from '../python/markers.ts';
 import { parseRequirement, RequirementSyntaxError } from '../python/requirement.ts';
 import { incompatibility, isPureWheel, parseWheelFilename, type TagTarget } from '../python/tags.ts';
-import { DEFAULT_INDEX_URL, describeIndex, hashProblems, redactIndex, type IndexOptions, type Pin } from '../reqset/load.ts';
+import { describeIndex, hashProblems, redactIndex, type IndexOptions, type Pin } from '../reqset/load.ts';
 import type { Progress } from '../progress.ts';
-import { formatCommand, traceNote, type RunResult } from '../run.ts';
+import { traceNote, type RunResult } from '../run.ts';
 import { localBuilder, type Builder, type PreparedBuilder } from '../builders/builder.ts';
 import { hookCommand, hookKeyInputs, type Hook, type Hooks } from '../builders/hooks.ts';
 import type { WheelFacts } from './facts.ts';
-import { cacheKey, type BuildInputs, WheelCache } from './cache.ts';
+import { cacheKey, type BuildInputs, type EntryNotes, WheelCache } from './cache.ts';
+import { IndexFetcher, isRemoteUrl, netrcFile } from './fetch.ts';
+import { pinLabel as label, verifyHash } from './hashes.ts';
 import { listFindLinks, locate, sdistBuildRequires } from './locate.ts';
+import { installedUnpinned, pipEnvironment, pipFailure, sdistRequirementFile, splitBuildRequires, unpinnedError } from './pip.ts';
 import { openWheel } from './source.ts';
 import { DEFAULT_WHEEL_LIMITS, type WheelLimits } from './limits.ts';
 
@@ -36,16 +38,12 @@ export type WheelOrigin = 'collected' | 'built' | 'cached';
 
 /** Where the distribution of a wheel was found and how its pinned hash was checked: what the manifest records. */
 export interface ArtifactRecord {
-  /** A local file, or the URL pip downloaded (credentials redacted); for a wheel cached from an index, that index. */
+  /** A local file, or the URL it was fetched from (credentials redacted). */
   from: string;
-  /** The distribution's sha256 (the wheel itself, or the local sdist) when reqset read it. */
-  sha256?: string;
-  /**
-   * Who checked it against the pin's --hash: `reqset` (`sha256`, or another of
-   * the pin's algorithms, matched), `pip` (an sdist pip downloaded and built, in
-   * its hash-checking mode), or `none` (the pin has no hash).
-   */
-  hashCheckedBy: 'reqset' | 'pip' | 'none';
+  /** The distribution's sha256 (the wheel itself, or the sdist it was built from). */
+  sha256: string;
+  /** `reqset` when it matched one of the pin's --hash values (any algorithm), `none` when the pin has none. */
+  hashCheckedBy: 'reqset' | 'none';
 }
 
 export interface WheelRecord {
@@ -59,6 +57,8 @@ export interface WheelRecord {
   facts: WheelFacts;
   /** Pins named in the sdist's `[build-system] requires` (built and cached wheels): what it was compiled against. */
   buildRequirements: string[];
+  /** Build requirements pip took from the index, as `name==version` (only with allowUnpinnedBuildRequirements). */
+  unpinnedBuildRequirements: string[];
   /** The wheel's member names, as validated here (later stages need not open it again to list them). */
   members: string[];
   artifact: ArtifactRecord;
@@ -84,132 +84,22 @@ export interface WheelhouseOptions {
   wheelLimits?: Partial<WheelLimits>;
   /** reqset's version: part of a cached wheel verdict's key, as the validator may change with it. */
   toolVersion: string;
+  /** Build requirements the reqset does not pin come from the index (else they are an input error). */
+  allowUnpinnedBuildRequirements?: boolean;
 }
 
-const label = (pin: Pin) => `${pin.name}==${pin.version}`;
-
-const isUrl = (link: string) => /^[a-z][a-z0-9+.-]*:\/\//i.test(link);
-
-
-/** A file's digest in one of pip's hash algorithms (sha256, sha384, sha512). */
-function fileDigest(file: string, algorithm: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const hash = createHash(algorithm);
-    createReadStream(file)
-      .on('error', reject)
-      .on('data', (chunk) => hash.update(chunk))
-      .on('end', () => resolve(hash.digest('hex')));
-  });
-}
-
-function hashMismatch(pin: Pin, what: string, got: string): InputError {
-  return new InputError(
-    `${pin.source}: hash mismatch for ${label(pin)}: ${what} has ${got}, the pin list allows ${pin.hashes.join(', ')}: check where the file came from, then fix the --hash`,
-  );
-}
-
-/** Checks a file against the pin's --hash values, any of which may match (as in pip). */
-async function verifyHash(pin: Pin, file: string, digest: string): Promise<ArtifactRecord['hashCheckedBy']> {
-  if (pin.hashes.length === 0) return 'none';
-  for (const algorithm of new Set(pin.hashes.map((h) => h.slice(0, h.indexOf(':'))))) {
-    const value = algorithm === 'sha256' ? digest : await fileDigest(file, algorithm);
-    if (pin.hashes.includes(`${algorithm}:${value}`)) return 'reqset';
-  }
-  throw hashMismatch(pin, path.basename(file), `sha256:${digest}`);
-}
-
-/** pip's options that select where distributions come from, each as [option, value?]. */
-function indexOptions(index: IndexOptions, extraFindLinks: string[]): string[][] {
-  const options: string[][] = [];
-  if (index.noIndex) options.push(['--no-index']);
-  else {
-    if (index.indexUrl) options.push(['--index-url', index.indexUrl]);
-    for (const url of index.extraIndexUrls) options.push(['--extra-index-url', url]);
-  }
-  for (const link of [...index.findLinks, ...extraFindLinks]) options.push(['--find-links', link]);
-  for (const value of index.onlyBinary) options.push(['--only-binary', value]);
-  for (const value of index.noBinary) options.push(['--no-binary', value]);
-  if (index.requireHashes) options.push(['--require-hashes']);
-  return options;
-}
-
-/**
- * The requirement file pip wheel reads: the index options, so that no
- * credential is on a command line another user can list, and the pin with its
- * hashes. pip splits option lines as a shell would.
- */
-function requirementFile(pin: Pin, index: IndexOptions, extraFindLinks: string[]): string {
-  const options = indexOptions(index, extraFindLinks).map((option) => formatCommand(option));
-  return [...options, `${label(pin)}${pin.hashes.map((h) => ` --hash=${h}`).join('')}`, ''].join('\n');
-}
-
-/** The user's netrc (NETRC, else ~/.netrc), where pip finds the credentials of an index URL that has none. */
-function netrcFile(): string | undefined {
-  const file = process.env.NETRC || path.join(homedir(), '.netrc');
-  return existsSync(file) ? file : undefined;
-}
-
-/**
- * What is built follows from the pin list and the command line only, never
- * from the user's pip settings. pip runs with --isolated (no PIP_* variables,
- * no user config) and PIP_CONFIG_FILE=/dev/null (pip's os.devnull: no config
- * file at all, global and site ones included), which also holds for the
- * build-requirements install pip runs as a subprocess without --isolated; the
- * local builder removes every inherited PIP_* variable. The constraints reach
- * pip wheel by --constraint (--isolated ignores PIP_CONSTRAINT) and that
- * subprocess by PIP_CONSTRAINT: so pinned build requirements are used at their
- * pins. NETRC names the netrc, which a container build sees at the same path.
- */
-function pipEnvironment(constraintsFile: string, netrc: string | undefined): Record<string, string> {
-  return { PIP_CONFIG_FILE: '/dev/null', PIP_CONSTRAINT: constraintsFile, ...(netrc ? { NETRC: netrc } : {}) };
-}
-
-/** Keys of the requirements that apply on the target and are pinned, in order. */
-function pinnedKeys(requirements: string[], env: MarkerEnvironment, pins: ReadonlyMap<string, Pin>): string[] {
-  const keys: string[] = [];
-  for (const text of requirements) {
-    try {
-      const requirement = parseRequirement(text);
-      if (requirement.marker && !evaluateMarker(requirement.marker, env)) continue;
-      if (pins.has(requirement.key) && !keys.includes(requirement.key)) keys.push(requirement.key);
-    } catch (error) {
-      if (!(error instanceof RequirementSyntaxError)) throw error;
-    }
-  }
-  return keys;
-}
-
-/** The URL pip downloaded the pin's distribution from (pip prints it without a password, redacted again by the caller). */
-function downloadedFrom(output: string): string | undefined {
-  return /^\s*Downloading (\S+)/m.exec(output)?.[1];
-}
-
-/**
- * pip's report of a download whose hash the pin list does not allow
- * ("THESE PACKAGES DO NOT MATCH THE HASHES ..."): the file and what it has.
- */
-function pipHashMismatch(output: string): { what: string; got: string } | undefined {
-  const m = /^\s*\S+ from (\S+)[^\n]*\n\s*Expected (\w+) [\s\S]*?\n\s*Got\s+([0-9a-f]+)\s*$/m.exec(output);
-  if (!m?.[1] || !m[2] || !m[3]) return undefined;
-  return { what: m[1].replace(/#.*$/, ''), got: `${m[2]}:${m[3]}` };
-}
-
-/** A failed pip run as the error to report: a hash mismatch is the pin list's (exit 2), anything else pip's. */
-function pipFailure(pin: Pin, exitCode: number, output: string, log: string, unpinned: string[]): Error {
-  const mismatch = pipHashMismatch(output);
-  if (mismatch) return hashMismatch(pin, mismatch.what, mismatch.got);
-  const tail = output.trim().split('\n').slice(-15).join('\n');
-  return new ToolError(
-    `pip could not build ${label(pin)} (exit code ${exitCode}); last lines:\n${tail.replace(/^/gm, '  | ')}\n  full log: ${log}` +
-      (unpinned.length ? `\n  note: its build requirements ${unpinned.join(', ')} are not pinned in the reqset and must come from the index or --find-links` : ''),
-  );
-}
-
-/** How a wheel got into the wheelhouse; its artifact record is made from the wheel's sha256. */
+/** How a wheel got into the wheelhouse. */
 interface Placement {
   origin: WheelOrigin;
-  artifact: (wheelSha256: string) => ArtifactRecord;
+  artifact: ArtifactRecord;
   buildRequirements?: string[];
+  unpinnedBuildRequirements?: string[];
+}
+
+/** An sdist to build: local, or fetched from an index, and checked against the pin's hashes. */
+interface Sdist {
+  path: string;
+  artifact: ArtifactRecord;
 }
 
 /** One run of the wheels stage: every pin's wheel, each a promise others (its build requirements' users) can wait on. */
@@ -222,6 +112,9 @@ class Wheelhouse {
   /** Local find-links directories: a container build sees them at the same paths. */
   private readonly findLinkDirs: string[];
   private readonly netrc = netrcFile();
+  private readonly fetcher: IndexFetcher;
+  /** Whether a pin may come from an index or a --find-links URL. */
+  private readonly remote: boolean;
 
   constructor(
     private readonly options: WheelhouseOptions,
@@ -231,7 +124,10 @@ class Wheelhouse {
     this.limit = pLimit(Math.max(1, options.jobs));
     this.builder = options.builder ?? localBuilder(options.target.pythonVersion, options.python);
     this.constraints = options.pins.map((p) => `${p.name}==${p.version}`).join('\n') + '\n';
-    this.findLinkDirs = options.index.findLinks.flatMap((link) => (link.startsWith('file:') ? [fileURLToPath(link)] : isUrl(link) ? [] : [link]));
+    this.findLinkDirs = options.index.findLinks.flatMap((link) => (link.startsWith('file:') ? [fileURLToPath(link)] : isRemoteUrl(link) ? [] : [link]));
+    const warn = (pin: Pin, detail: string) => options.progress({ stage: 'wheels', item: label(pin), state: 'warning', detail });
+    this.fetcher = new IndexFetcher(options.index, options.target.tags, options.cache, (text) => this.redact(text), warn, this.netrc);
+    this.remote = !options.index.noIndex || options.index.findLinks.some(isRemoteUrl);
   }
 
   private redact(text: string): string {
@@ -260,8 +156,8 @@ class Wheelhouse {
     const { origin } = placement;
     this.options.progress({ stage: 'wheels', item: label(pin), state: origin, elapsedMs: Date.now() - started, detail: filename });
     const { facts, members } = await this.checkedWheel(destination, digest);
-    const buildRequirements = placement.buildRequirements ?? [];
-    return { pin, filename, path: destination, sha256: digest, size, origin, facts, members, buildRequirements, artifact: placement.artifact(digest) };
+    const { artifact, buildRequirements = [], unpinnedBuildRequirements = [] } = placement;
+    return { pin, filename, path: destination, sha256: digest, size, origin, facts, members, buildRequirements, unpinnedBuildRequirements, artifact };
   }
 
   /** Waits until every pinned build requirement, and what it needs at run time, is in the wheelhouse. */
@@ -287,84 +183,85 @@ class Wheelhouse {
     return digests;
   }
 
-  /** A compatible local wheel is collected; otherwise pip builds or fetches it. */
+  /**
+   * A compatible local wheel is collected, else a local sdist built; else the
+   * pin's distribution is fetched from the index: a wheel is collected, an
+   * sdist built like a local one.
+   */
   async produce(pin: Pin): Promise<WheelRecord> {
     const started = Date.now();
     const { tags } = this.options.target;
     const local = locate(this.files, pin.key, pin.version, tags);
     const best = local.wheels[0];
     const compatible = best && incompatibility(best.name, tags) === undefined;
-    if (compatible || (best && !local.sdist && this.options.index.noIndex)) {
+    if (compatible || (best && !local.sdist && !this.remote)) {
       // An incompatible wheel is collected only when nothing else can be had,
       // so that the closure check reports exactly why it does not fit.
       const digest = await sha256File(best.path);
-      const hashCheckedBy = await verifyHash(pin, best.path, digest);
-      return this.place(pin, best.path, started, { origin: 'collected', artifact: () => ({ from: best.path, sha256: digest, hashCheckedBy }) });
+      const hashCheckedBy = await verifyHash(pin, best.path, digest, path.basename(best.path));
+      return this.place(pin, best.path, started, { origin: 'collected', artifact: { from: best.path, sha256: digest, hashCheckedBy } });
     }
-    return this.build(pin, local.sdist, started);
+    if (local.sdist) {
+      const digest = await sha256File(local.sdist);
+      const hashCheckedBy = await verifyHash(pin, local.sdist, digest, path.basename(local.sdist));
+      return this.build(pin, { path: local.sdist, artifact: { from: local.sdist, sha256: digest, hashCheckedBy } }, started);
+    }
+    if (!this.remote) throw new InputError(`${pin.source}: ${label(pin)} has no wheel or sdist in the --find-links directories, and --no-index is in force: add it there, or use an index`);
+    const fetched = await this.fetcher.fetch(pin);
+    const artifact = { from: fetched.from, sha256: fetched.sha256, hashCheckedBy: fetched.hashCheckedBy };
+    if (fetched.kind === 'wheel') return this.place(pin, fetched.path, started, { origin: 'collected', artifact });
+    return this.build(pin, { path: fetched.path, artifact }, started);
   }
 
-  /** Where an index build comes from, for its cache key: the indexes (credentials redacted) and the pinned hashes. */
-  private indexSource(pin: Pin): string {
-    const { indexUrl, extraIndexUrls } = this.options.index;
-    return `index:${JSON.stringify([this.redact(indexUrl ?? ''), extraIndexUrls.map((u) => this.redact(u)), pin.hashes])}`;
-  }
-
-  /** The record of a wheel pip fetched from an index, or built from an sdist it fetched there. */
-  private indexArtifact(pin: Pin, downloaded: string | undefined): (wheelSha256: string) => ArtifactRecord {
-    const from = this.redact(downloaded ?? this.options.index.indexUrl ?? DEFAULT_INDEX_URL);
-    return (digest) => {
-      const pinned = pin.hashes.includes(`sha256:${digest}`);
-      const sha256 = pinned || downloaded?.endsWith('.whl') ? digest : undefined;
-      return { from, ...(sha256 ? { sha256 } : {}), hashCheckedBy: pin.hashes.length === 0 ? 'none' : pinned ? 'reqset' : 'pip' };
-    };
-  }
-
-  private async build(pin: Pin, sdist: string | undefined, started: number): Promise<WheelRecord> {
-    const buildRequires = sdist ? await sdistBuildRequires(sdist) : [];
+  /**
+   * Builds an sdist once its pinned build requirements are in the wheelhouse,
+   * or takes the wheel from the cache (keyed by the sdist's sha256, the
+   * builder, those requirements' wheels and the hook).
+   */
+  private async build(pin: Pin, sdist: Sdist, started: number): Promise<WheelRecord> {
+    const buildRequires = await sdistBuildRequires(sdist.path);
+    const { pinned: buildRequirements, unpinned } = splitBuildRequires(buildRequires, this.options.target.env, this.pinByKey);
+    if (unpinned.length && !this.options.allowUnpinnedBuildRequirements) throw unpinnedError(pin, sdist.path, unpinned);
     const buildDependencies = await this.awaitBuildEnvironment(buildRequires);
-    const buildRequirements = pinnedKeys(buildRequires, this.options.target.env, this.pinByKey);
     const prepared = await this.builder.prepare();
     const hook = this.options.hooks?.get(pin.key);
-    const sdistDigest = sdist ? await sha256File(sdist) : undefined;
-    const sdistArtifact = sdist && sdistDigest ? { from: sdist, sha256: sdistDigest, hashCheckedBy: await verifyHash(pin, sdist, sdistDigest) } : undefined;
     const inputs: BuildInputs = {
       key: pin.key,
       version: pin.version,
       builder: prepared.identity,
-      source: sdistDigest ? `sdist:${sdistDigest}` : this.indexSource(pin),
+      source: `sdist:${sdist.artifact.sha256}`,
       buildDependencies,
       extra: hookKeyInputs(hook),
     };
     const key = cacheKey(inputs);
     const { cache, progress } = this.options;
     const cached = await cache.lookup(key);
-    if (cached.hit) {
-      const artifact = sdistArtifact ? () => sdistArtifact : this.indexArtifact(pin, undefined);
-      return this.place(pin, cached.path, started, { origin: 'cached', artifact, buildRequirements });
-    }
+    const { artifact } = sdist;
+    if (cached.hit) return this.place(pin, cached.path, started, { origin: 'cached', artifact, buildRequirements, unpinnedBuildRequirements: cached.unpinnedBuildRequirements });
     if (cached.discarded) progress({ stage: 'wheels', item: label(pin), state: 'warning', detail: `discarded a bad wheel cache entry, building again: ${cached.discarded}` });
 
     return this.limit(async () => {
       progress({ stage: 'wheels', item: label(pin), state: 'start' });
-      const built = await this.runPip(pin, { sdist, prepared, hook, buildRequires }, (wheel) => cache.store(key, wheel, inputs));
-      const artifact = sdistArtifact ? () => sdistArtifact : this.indexArtifact(pin, downloadedFrom(built.output));
-      return this.place(pin, built.wheel, started, { origin: 'built', artifact, buildRequirements });
+      const built = await this.runPip(pin, { sdist: sdist.path, prepared, hook }, (wheel, notes) => cache.store(key, wheel, inputs, notes));
+      return this.place(pin, built.wheel, started, { origin: 'built', artifact, buildRequirements, unpinnedBuildRequirements: built.unpinnedBuildRequirements });
     });
   }
 
   /**
-   * Runs pip wheel (or the pin's build hook) in a private directory; `keep`
-   * stores the one wheel it makes before the directory is removed. The log and
-   * every message are redacted.
+   * Runs pip wheel (or the pin's build hook) on the sdist in a private
+   * directory; `keep` stores the one wheel it makes before the directory is
+   * removed. Build requirements come from the wheelhouse, and the index only
+   * when unpinned ones are allowed (pip then says which versions it took).
+   * The log and every message are redacted.
    */
   private async runPip(
     pin: Pin,
-    build: { sdist?: string; prepared: PreparedBuilder; hook?: Hook; buildRequires: string[] },
-    keep: (wheel: string) => Promise<string>,
-  ): Promise<{ wheel: string; output: string }> {
+    build: { sdist: string; prepared: PreparedBuilder; hook?: Hook },
+    keep: (wheel: string, notes: EntryNotes) => Promise<string>,
+  ): Promise<{ wheel: string; unpinnedBuildRequirements: string[] }> {
     const { target, index, wheelsDir } = this.options;
     const { sdist, hook, prepared } = build;
+    const fromIndex = this.options.allowUnpinnedBuildRequirements === true;
     const log = this.options.cache.logFile(this.options.reqsetName, target.name, `${pin.key}-${pin.version}`);
     await mkdir(path.dirname(log), { recursive: true });
     return withTempDir('reqset-pip-', async (tmp) => {
@@ -372,38 +269,31 @@ class Wheelhouse {
       const constraintsFile = path.join(tmp, 'constraints.txt');
       const requirements = path.join(tmp, 'requirement.txt');
       await writeFile(constraintsFile, this.constraints);
-      await writeFile(requirements, requirementFile(pin, index, [wheelsDir]), { mode: 0o600 });
+      await writeFile(requirements, sdistRequirementFile(sdist, pin, index, wheelsDir, fromIndex), { mode: 0o600 });
       await mkdir(out);
       const python = prepared.python.path;
-      const pip = [python, '-m', 'pip', 'wheel', '--no-deps', '--isolated', '--no-cache-dir', '--disable-pip-version-check', '--no-input', '--constraint', constraintsFile, '--wheel-dir', out, '-r', requirements];
-      const env = { ...pipEnvironment(constraintsFile, this.netrc), SOURCE_DATE_EPOCH: String(sourceDateEpoch()), PYTHONHASHSEED: '0' };
+      const verbose = fromIndex ? ['-v'] : [];
+      const pip = [python, '-m', 'pip', 'wheel', ...verbose, '--no-deps', '--isolated', '--no-cache-dir', '--disable-pip-version-check', '--no-input', '--constraint', constraintsFile, '--wheel-dir', out, '-r', requirements];
+      const netrc = fromIndex ? this.netrc : undefined;
+      const env = { ...pipEnvironment(constraintsFile, netrc), SOURCE_DATE_EPOCH: String(sourceDateEpoch()), PYTHONHASHSEED: '0' };
       if (hook) await this.builder.prepareHook(hook);
       const context = { distribution: pin.name, version: pin.version, target: target.name, format: target.format, python, wheelDir: out, sdist };
       const command = hook ? hookCommand(hook, pip, context) : { argv: pip, env: {} };
       const result: RunResult = await this.builder.run({
         argv: command.argv,
         env: { ...env, ...command.env },
-        read: [wheelsDir, ...this.findLinkDirs, ...(this.netrc ? [this.netrc] : []), ...(hook ? [path.dirname(hook.file)] : [])],
+        read: [wheelsDir, path.dirname(sdist), ...(fromIndex ? this.findLinkDirs : []), ...(netrc ? [netrc] : []), ...(hook ? [path.dirname(hook.file)] : [])],
         write: [tmp],
         cwd: tmp,
-        network: !index.noIndex || index.findLinks.some(isUrl),
+        network: fromIndex && this.remote,
         hook,
       });
       const output = this.redact(`${result.stdout}\n${result.stderr}`);
       await writeFile(log, `$ ${this.redact(result.command)}\n${output}`);
-      if (result.exitCode !== 0) throw pipFailure(pin, result.exitCode, output, log, this.unpinned(build.buildRequires));
-      return { wheel: await keep(await this.producedWheel(pin, out, prepared, log)), output };
-    });
-  }
-
-  /** Build requirements the reqset does not pin, for the note of a failed build. */
-  private unpinned(buildRequires: string[]): string[] {
-    return buildRequires.filter((r) => {
-      try {
-        return !this.pinByKey.has(parseRequirement(r).key);
-      } catch {
-        return true;
-      }
+      if (result.exitCode !== 0) throw pipFailure(pin, sdist, { exitCode: result.exitCode, output, log, fromIndex });
+      const unpinnedBuildRequirements = fromIndex ? installedUnpinned(output, this.pinByKey) : [];
+      const wheel = await keep(await this.producedWheel(pin, out, prepared, log), unpinnedBuildRequirements.length ? { unpinnedBuildRequirements } : {});
+      return { wheel, unpinnedBuildRequirements };
     });
   }
 
