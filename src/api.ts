@@ -60,6 +60,8 @@ export interface CommonOptions extends CliIndexOptions {
   builderImage?: string;
   /** Raise or lower the limits every wheel is held to before it is unpacked (source.ts DEFAULT_WHEEL_LIMITS). */
   wheelLimits?: Partial<WheelLimits>;
+  /** An sdist's build requirements the reqset does not pin come from the index (recorded in the manifest) instead of being an error. */
+  allowUnpinnedBuildRequirements?: boolean;
   progress?: Progress;
 }
 
@@ -125,6 +127,7 @@ export async function buildJobWheels(job: Job, wheelsDir: string, options: Commo
     hooks,
     wheelLimits: options.wheelLimits,
     toolVersion: TOOL_VERSION,
+    allowUnpinnedBuildRequirements: options.allowUnpinnedBuildRequirements,
   });
 }
 
@@ -195,7 +198,8 @@ export interface Manifest {
     name: string;
     version: string;
     source: string;
-    wheel: { file: string; sha256: string; size: number; origin: string; artifact: ArtifactRecord };
+    /** `unpinnedBuildRequirements`: what pip took from the index to build it (`name==version`), when allowed. */
+    wheel: { file: string; sha256: string; size: number; origin: string; artifact: ArtifactRecord; unpinnedBuildRequirements?: string[] };
     package: BuiltPackage;
     rebuiltWheel: { sha256: string; identical: boolean };
   }[];
@@ -215,7 +219,14 @@ function manifestOf(job: Job, runtime: BuiltPackage, pinsPackage: BuiltPackage, 
       name: p.pin.name,
       version: p.pin.version,
       source: p.pin.source,
-      wheel: { file: p.wheel.filename, sha256: p.wheel.sha256, size: p.wheel.size, origin: p.wheel.origin, artifact: p.wheel.artifact },
+      wheel: {
+        file: p.wheel.filename,
+        sha256: p.wheel.sha256,
+        size: p.wheel.size,
+        origin: p.wheel.origin,
+        artifact: p.wheel.artifact,
+        ...(p.wheel.unpinnedBuildRequirements.length ? { unpinnedBuildRequirements: p.wheel.unpinnedBuildRequirements } : {}),
+      },
       package: relative(p.package),
       rebuiltWheel: p.rebuilt,
     })),

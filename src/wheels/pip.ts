@@ -80,11 +80,8 @@ export const ALLOW_UNPINNED_FLAG = '--allow-unpinned-build-requirements';
 
 /** Build requirements of `sdist` the reqset does not pin (`asked`: those its build backend asked for while building). */
 export function unpinnedError(pin: Pin, sdist: string, unpinned: string[], asked = false): InputError {
-  const what = asked ? 'its build backend asked for build requirements' : 'its build requirements';
-  return new InputError(
-    `${pin.source}: ${pinLabel(pin)} cannot be built from ${path.basename(sdist)}: ${what} the reqset does not pin: pin ${unpinned.length > 1 ? 'them' : 'it'} in the reqset, or pass ${ALLOW_UNPINNED_FLAG}`,
-    unpinned.map((r) => `${r} (build requirement of ${pinLabel(pin)}, not pinned)`),
-  );
+  const what = `${asked ? 'its build backend asked for' : 'it requires'} ${unpinned.length > 1 ? 'build requirements' : 'a build requirement'} the reqset does not pin (${unpinned.join(', ')})`;
+  return new InputError(`${pin.source}: ${pinLabel(pin)} cannot be built from ${path.basename(sdist)}: ${what}: pin ${unpinned.length > 1 ? 'them' : 'it'} in the reqset, or pass ${ALLOW_UNPINNED_FLAG}`);
 }
 
 /**
