@@ -1,7 +1,28 @@
-/** One packager per format, loaded only when that format is built. */
+/** One packager per format, loaded only when that format is built; with `fpm`, the format's own rendering written by fpm. */
 import type { Packager } from './packager.ts';
 
-export async function packagerFor(format: 'rpm' | 'deb'): Promise<Packager> {
-  if (format === 'rpm') return new (await import('./rpm/index.ts')).RpmPackager();
-  return new (await import('./deb/index.ts')).DebPackager();
+/** Who writes the package files: the format's own tools (rpmbuild, dpkg-deb), or fpm. */
+export const PACKAGER_BACKENDS = ['native', 'fpm'] as const;
+export type PackagerBackend = (typeof PACKAGER_BACKENDS)[number];
+
+export async function packagerFor(format: 'rpm' | 'deb', backend: PackagerBackend = 'native'): Promise<Packager> {
+  if (format === 'rpm') {
+    const rpm = await import('./rpm/index.ts');
+    const native = new rpm.RpmPackager();
+    return backend === 'fpm' ? new (await import('./fpm/rpm.ts')).FpmRpmPackager(native, { spec: rpm.rpmSpec, buildEnv: rpm.elfOnlyMagic }) : native;
+  }
+  const deb = await import('./deb/index.ts');
+  const native = new deb.DebPackager();
+  if (backend === 'native') return native;
+  return new (await import('./fpm/deb.ts')).FpmDebPackager(native, {
+    control: deb.debControl,
+    maintainerScripts: deb.debMaintainerScripts,
+    dependencies: deb.debDependencies,
+    prepareTree: async (root) => {
+      const entries = await deb.walkTree(root);
+      await deb.normaliseModes(root, entries);
+      return deb.installedSizeKiB(entries);
+    },
+    defaultPayload: deb.DEFAULT_DEB_PAYLOAD,
+  });
 }

@@ -90,6 +90,12 @@ export interface BuildContext {
 
 export interface Packager {
   readonly format: 'rpm' | 'deb';
+  /**
+   * Who writes the file when not the format's own tools (`fpm`): part of
+   * every package's inputs, so that neither the package cache nor a
+   * repository's history takes one backend's package for the other's.
+   */
+  readonly backend?: 'fpm';
   /** The file name the package will have, e.g. `x-1.0-1.noarch.rpm`. */
   fileName(plan: PackagePlan): string;
   /** The package's version as the package manager shows it, e.g. `1:2.0~rc1-1`. */

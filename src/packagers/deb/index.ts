@@ -28,6 +28,7 @@ import { shlibsDepends } from './shlibs.ts';
 import { installedSizeKiB, md5sums, normaliseModes, setTimes, walkTree, type TreeEntry } from './tree.ts';
 
 export { debArchitecture, debControl, debDependencies, debFileName, debMaintainerScripts, debVersion } from './control.ts';
+export { installedSizeKiB, normaliseModes, walkTree } from './tree.ts';
 
 /** Without the target's `payload`: xz -6, what every dpkg reads (and dpkg-deb's own default). */
 export const DEFAULT_DEB_PAYLOAD: Payload = { compression: 'xz', level: 6 };

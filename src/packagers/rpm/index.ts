@@ -19,6 +19,7 @@ import { elfOnlyMagic } from './magic.ts';
 import { privateLibrariesRegex, rpmDependencies, rpmDisplayVersion, rpmFileName, rpmSpec } from './spec.ts';
 
 export { DEFAULT_RPM_PAYLOAD, rpmDependencies, rpmFileName, rpmPayload, rpmSpec } from './spec.ts';
+export { elfOnlyMagic } from './magic.ts';
 
 /** rpmbuild's output file name format, matching rpmFileName(). */
 export const BUILD_NAME_FORMAT = '%%{NAME}-%%{VERSION}-%%{RELEASE}.%%{ARCH}.rpm';

@@ -1,0 +1,100 @@
+/**
+ * .deb packages written by fpm from the native packager's own rendering:
+ * the staged tree prepared as deb/ prepares it (owned directories, normal
+ * modes), the `DEBIAN/control` deb/control.ts writes for it (fpm's
+ * `--deb-custom-control`: every field, relation and the description as
+ * natively, shared-library relations found by the native dpkg-shlibdeps run)
+ * and the native maintainer scripts, which fpm copies as they are (with no
+ * upgrade scripts given it wraps nothing). fpm writes md5sums, the tar
+ * members (GNU tar, `--sort=name --mtime=@SOURCE_DATE_EPOCH`, owner 0:0) and
+ * the ar archive.
+ *
+ * What fpm adds and cannot be told not to: `/usr/share/doc/<name>/changelog.gz`,
+ * a boilerplate changelog dated SOURCE_DATE_EPOCH (so reproducible); dpkg
+ * owns it and removes it with the package. `/etc` files would become
+ * conffiles: `--deb-no-default-config-files` (no reqset package ships /etc).
+ */
+import { mkdir, rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import type { Payload } from '../../targets/target.ts';
+import type { BuildContext, BuiltFile, PackagePlan, Packager } from '../packager.ts';
+import { runFpm } from './run.ts';
+
+/** The parts of deb/ fpm's packages are made from (see packagers/index.ts). */
+export interface DebRendering {
+  control(plan: PackagePlan, options: { installedSizeKiB: number; maintainer: string; shlibsDepends?: string[] }): string;
+  maintainerScripts(plan: PackagePlan): Partial<Record<'postinst' | 'prerm' | 'postrm', string>>;
+  dependencies(plan: PackagePlan, shlibs: readonly string[]): string[];
+  /** Normalises the staged tree's modes as the native build does; returns its Installed-Size. */
+  prepareTree(root: string): Promise<number>;
+  defaultPayload: Payload;
+}
+
+const SCRIPT_OPTIONS = { postinst: '--after-install', prerm: '--before-remove', postrm: '--after-remove' } as const;
+
+/** fpm's deb compression names and its level option (fpm passes the level to xz as XZ_OPT, to zstd as ZSTD_CLEVEL). */
+function compressionArgs(payload: Payload): string[] {
+  const name = payload.compression === 'zstd' ? 'zst' : 'xz';
+  return ['--deb-compression', name, '--deb-compression-level', String(payload.level)];
+}
+
+export class FpmDebPackager implements Packager {
+  readonly format = 'deb' as const;
+  readonly backend = 'fpm' as const;
+
+  constructor(
+    private readonly native: Packager,
+    private readonly rendering: DebRendering,
+  ) {}
+
+  fileName(plan: PackagePlan): string {
+    return this.native.fileName(plan);
+  }
+
+  version(plan: PackagePlan): string {
+    return this.native.version(plan);
+  }
+
+  dependencies(plan: PackagePlan): string[] {
+    return this.native.dependencies(plan);
+  }
+
+  elfRequires(plan: PackagePlan, root: string, scratch: string): Promise<string[]> {
+    return this.native.elfRequires(plan, root, scratch);
+  }
+
+  /** The requires are the relations of `Depends`, shared-library ones included, as natively. */
+  async build(plan: PackagePlan, root: string, context: BuildContext): Promise<BuiltFile> {
+    const rootDir = path.resolve(root);
+    const workDir = path.resolve(context.workDir);
+    for (const dir of plan.ownedDirs) await mkdir(path.join(rootDir, dir), { recursive: true });
+    const installedSizeKiB = await this.rendering.prepareTree(rootDir);
+    const shlibs = await this.shlibs(plan, rootDir, workDir);
+    const input = path.join(workDir, 'fpm-input');
+    await rm(input, { recursive: true, force: true });
+    await mkdir(input, { recursive: true });
+    const control = path.join(input, 'control');
+    await writeFile(control, this.rendering.control(plan, { installedSizeKiB, maintainer: context.maintainer, shlibsDepends: shlibs }));
+    const args = ['--name', plan.name, '--architecture', plan.arch, '--deb-custom-control', control, '--deb-no-default-config-files'];
+    args.push('--deb-user', 'root', '--deb-group', 'root', ...compressionArgs(context.payload ?? this.rendering.defaultPayload));
+    for (const [name, text] of Object.entries(this.rendering.maintainerScripts(plan))) {
+      const file = path.join(input, name);
+      await writeFile(file, text, { mode: 0o755 });
+      args.push(SCRIPT_OPTIONS[name as keyof typeof SCRIPT_OPTIONS], file);
+    }
+    const out = path.join(path.resolve(context.outDir), this.native.fileName(plan));
+    await runFpm('deb', { inputs: [`${rootDir}/=/`], args, out, epoch: context.epoch, workDir });
+    return { path: out, requires: this.rendering.dependencies(plan, shlibs) };
+  }
+
+  /** dpkg-shlibdeps through the native elfRequires, which wants a DEBIAN/ in the tree: removed again before fpm copies it. */
+  private async shlibs(plan: PackagePlan, rootDir: string, workDir: string): Promise<string[]> {
+    const scratch = path.join(workDir, 'shlibdeps');
+    await mkdir(scratch, { recursive: true });
+    try {
+      return await this.native.elfRequires(plan, rootDir, scratch);
+    } finally {
+      await rm(path.join(rootDir, 'DEBIAN'), { recursive: true, force: true });
+    }
+  }
+}
