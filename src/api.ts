@@ -22,7 +22,7 @@ import { buildEndpointPackage, buildPinsPackage, buildRuntimePackage, buildWheel
 import { PackageCache } from './packagers/cache.ts';
 import { diffRevision, type RevisionDiff } from './packagers/diff.ts';
 import { emptyHistory, latestRevision, loadHistory } from './packagers/history.ts';
-import { packagerFor } from './packagers/index.ts';
+import { packagerFor, type PackagerBackend } from './packagers/index.ts';
 import type { WheelLayout } from './packagers/plan.ts';
 import { loadReqset, pinsForTarget, withCliIndexOptions, type CliIndexOptions, type Pin, type Reqset } from './reqset/load.ts';
 import { checkSpec, loadSpecs } from './specs/spec.ts';
@@ -35,6 +35,7 @@ import type { WheelLimits } from './wheels/limits.ts';
 export { BUILDER_KINDS } from './builders/index.ts';
 export { formatDiff } from './packagers/diff.ts';
 export { DEFAULT_WHEEL_LAYOUT, WHEEL_LAYOUTS, type WheelLayout } from './packagers/plan.ts';
+export { PACKAGER_BACKENDS, type PackagerBackend } from './packagers/index.ts';
 export { formatReport } from './publish/index.ts';
 export { DEFAULT_WHEEL_LIMITS, parseByteSize } from './wheels/limits.ts';
 
@@ -52,6 +53,8 @@ export interface CommonOptions extends CliIndexOptions {
   venvInstaller?: 'native' | 'pip';
   /** How each wheel sits in its package (default `unpacked`; `stored-zip`: one uncompressed zip). */
   layout?: WheelLayout;
+  /** Who writes the package files (default `native`: rpmbuild, dpkg-deb; `fpm`: fpm from the same rendering). */
+  packager?: PackagerBackend;
   /** Where pip builds wheels: this machine, or the target's builder image. */
   builder?: BuilderKind;
   /** The builder image's base image (its Containerfile's BASE). */
@@ -270,7 +273,7 @@ export async function buildTarget(reqsetName: string, targetName: string | undef
       env: markerEnvironment(job.target),
       pins: job.pins,
       wheels: wheelRecords,
-      packager: await packagerFor(job.target.format),
+      packager: await packagerFor(job.target.format, options.packager),
       packagesDir,
       jobs: options.jobs ?? availableParallelism(),
       python: 'python3',
