@@ -5,6 +5,7 @@
  * its tree or zip with the runtime helper, so the manifest can say whether the
  * target will get the very same .whl back.
  */
+import { existsSync } from 'node:fs';
 import { chmod, mkdir, stat, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { computeClosure, type Dependency } from '../closure/closure.ts';
@@ -35,6 +36,7 @@ import {
   planPinsPackage,
   planRuntimePackage,
   planWheelPackage,
+  pycacheDir,
   reqsetPaths,
   wheelPayloadPath,
   wheelStem,
@@ -272,6 +274,29 @@ async function stageWheel(wheelPath: string, payload: string, layout: WheelLayou
   }
 }
 
+/**
+ * The build machine's interpreter of the target's Python version (`python3.11`
+ * on PATH), which byte-compiles the unpacked trees at build time: the .pyc
+ * then come in the wheel packages, and the endpoint's post-install links them
+ * into the venv instead of compiling (the slowest part of a first install).
+ * None: the post-install compiles, as for the stored-zip layout.
+ */
+export function bytecodePython(target: Target): string | undefined {
+  const name = `python${target.python.version}`;
+  for (const dir of (process.env.PATH ?? '').split(path.delimiter)) {
+    if (dir && existsSync(path.join(dir, name))) return path.join(dir, name);
+  }
+  return undefined;
+}
+
+/** Byte-compiles a staged tree into its pycacheDir with the runtime helper. */
+async function compileTree(python: string, tree: string): Promise<void> {
+  await withTempDir('reqset-compile-', async (scratch) => {
+    // A fixed hash seed: the .pyc of a set or frozenset constant are the same bytes on every build.
+    await run([python, await writeRuntimeZipapp(path.join(scratch, RUNTIME_ZIPAPP_NAME)), 'compile-tree', tree, pycacheDir(tree)], { env: { PYTHONHASHSEED: '0' } });
+  });
+}
+
 /** The wheel the post-install will rebuild from the staged payload, by the runtime helper itself. */
 async function rebuiltWheel(python: string, payload: string): Promise<{ sha256: string; identical: boolean }> {
   return withTempDir('reqset-rebuild-', async (out) => {
@@ -297,6 +322,7 @@ async function storedZipElfRequires(options: PackagesOptions, plan: PackagePlan,
 
 async function wheelPackagePlan(options: PackagesOptions, wheel: WheelRecord, dependencies: Dependency[], abi: { key: string; version: string }[]): Promise<PackagePlan> {
   const layout = options.layout ?? DEFAULT_WHEEL_LAYOUT;
+  const bytecode = layout === 'unpacked' && !!bytecodePython(options.target);
   const input: WheelPackageInput = {
     reqset: options.reqset,
     target: options.target,
@@ -308,6 +334,7 @@ async function wheelPackagePlan(options: PackagesOptions, wheel: WheelRecord, de
     compiledAgainst: abi,
     bundledLibraries: bundledLibraries(wheel.members),
     layout,
+    bytecode,
   };
   const plan = planWheelPackage(input);
   if (layout !== 'stored-zip' || isPureWheel(wheel.facts.name)) return plan;
@@ -321,12 +348,16 @@ async function buildWheelPackage(options: PackagesOptions, wheel: WheelRecord, d
   const abi = compiledAgainst(wheel, byKey);
   const plan = await wheelPackagePlan(options, wheel, dependencies, abi);
   const payloadPath = wheelPayloadPath(options.reqset, wheel.filename, layout);
+  const python = plan.contents.includes(pycacheDir(payloadPath)) ? bytecodePython(options.target) : undefined;
   const produced = await produce(options, {
     plan,
-    payload: { wheel: wheel.sha256, layout, compiledAgainst: abi.map((c) => `${c.key}==${c.version}`).join(' ') },
+    payload: { wheel: wheel.sha256, layout, compiledAgainst: abi.map((c) => `${c.key}==${c.version}`).join(' '), bytecode: python ? `python${options.target.python.version}` : 'none' },
     item: `${wheel.pin.name}==${wheel.pin.version}`,
-    // What the package installs, and what the post-install rebuilds the wheel from.
-    stage: (root) => stageWheel(wheel.path, path.join(root, payloadPath), layout, new Date(options.epoch * 1000), options.wheelLimits),
+    // What the package installs (with the .pyc compiled after the tree has its time), and what the post-install rebuilds the wheel from.
+    stage: async (root) => {
+      await stageWheel(wheel.path, path.join(root, payloadPath), layout, new Date(options.epoch * 1000), options.wheelLimits);
+      if (python) await compileTree(python, path.join(root, payloadPath));
+    },
     check: async (root) => ({ rebuilt: await rebuiltWheel(options.python, path.join(root, payloadPath)) }),
   });
   const rebuilt = produced.facts.rebuilt;

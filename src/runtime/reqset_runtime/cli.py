@@ -14,6 +14,7 @@ from .readers import StoredZip, is_stored_zip
 from .verify import HashingReader, check_record, check_stored_members, verify_stored_zip, verify_tree
 from .zipwriter import temp_files_of, write_atomically, write_wheel, write_wheel_from
 from .venv_swap import cmd_check_venv, cmd_install_venv, cmd_remove_venv
+from .venv_compile import compile_tree
 
 
 INSTALL_VENV_HELP = """\
@@ -113,6 +114,11 @@ def cmd_rebuild_wheel(args):
                 'identical': sha256 == info.sha256})
 
 
+def cmd_compile_tree(args):
+    compiled, failed = compile_tree(os.fsencode(os.path.abspath(args.tree)), os.fsencode(os.path.abspath(args.outdir)))
+    print_json({'compiled': compiled, 'failed': failed, 'tag': sys.implementation.cache_tag})
+
+
 def cmd_remove_wheel(args):
     outdir = os.fsencode(args.outdir)
     check_filename(args.filename, 'remove-wheel')
@@ -153,6 +159,12 @@ def add_commands(subparsers):
     p = subparsers.add_parser('verify', help='check an unpacked wheel tree (or stored zip) against its RECORD')
     p.add_argument('tree', metavar='TREE')
     p.set_defaults(func=cmd_verify)
+
+    p = subparsers.add_parser('compile-tree', help='byte-compile an unpacked wheel tree\'s .py files into OUTDIR '
+                              '(at build time, for the wheel package to ship beside the tree)')
+    p.add_argument('tree', metavar='TREE')
+    p.add_argument('outdir', metavar='OUTDIR', help='where the .pyc go, at the members\' PEP 3147 places')
+    p.set_defaults(func=cmd_compile_tree)
 
     p = subparsers.add_parser('remove-wheel', help='remove a rebuilt .whl (idempotent)')
     p.add_argument('outdir', metavar='OUTDIR')
