@@ -10,21 +10,26 @@ import path from 'node:path';
 import { run } from '../../src/run.ts';
 
 const CACHE = path.join(process.env.XDG_CACHE_HOME || path.join(homedir(), '.cache'), 'reqset-test');
-const ROOT_TARBALL = path.join(CACHE, 'bookworm-minbase-python3-venv.tar');
+const ROOT_PACKAGES = ['python3', 'python3-venv'];
 
-/** Makes (once) and returns the tarball of a minimal Debian 12 root with python3 and venv. */
-export async function rootTarball(): Promise<string> {
-  if (existsSync(ROOT_TARBALL)) return ROOT_TARBALL;
+/**
+ * Makes (once) and returns the tarball of a minimal Debian 12 root with
+ * python3, venv and the `include` packages (e.g. the runtime libraries of a
+ * reqset's compiled wheels, which the roots' empty sources.list cannot add).
+ */
+export async function rootTarball(include: string[] = []): Promise<string> {
+  const tarball = path.join(CACHE, `bookworm-minbase-${['python3-venv', ...include].join('-')}.tar`);
+  if (existsSync(tarball)) return tarball;
   await mkdir(CACHE, { recursive: true });
   const dir = await mkdtemp(path.join(CACHE, 'debootstrap-'));
   try {
-    await run(['debootstrap', '--variant=minbase', '--include=python3,python3-venv', 'bookworm', dir], { timeoutMs: 15 * 60_000 });
-    await run(['tar', '-C', dir, '-cf', `${ROOT_TARBALL}.part`, '.']);
-    await run(['mv', `${ROOT_TARBALL}.part`, ROOT_TARBALL]);
+    await run(['debootstrap', '--variant=minbase', `--include=${[...ROOT_PACKAGES, ...include].join(',')}`, 'bookworm', dir], { timeoutMs: 15 * 60_000 });
+    await run(['tar', '-C', dir, '-cf', `${tarball}.part`, '.']);
+    await run(['mv', `${tarball}.part`, tarball]);
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
-  return ROOT_TARBALL;
+  return tarball;
 }
 
 export interface TargetRoot {
@@ -36,8 +41,9 @@ export interface TargetRoot {
   cleanup(): Promise<void>;
 }
 
-export async function freshRoot(): Promise<TargetRoot> {
-  const tarball = await rootTarball();
+/** A root extracted from the tarball of `rootTarball(options.include)`. */
+export async function freshRoot(options: { include?: string[] } = {}): Promise<TargetRoot> {
+  const tarball = await rootTarball(options.include);
   const dir = await mkdtemp(path.join(tmpdir(), 'reqset-root-'));
   await run(['tar', '-C', dir, '-xf', tarball]);
   // apt downloads as its `_apt` user, which must reach the root: mkdtemp made it (and
