@@ -16,11 +16,13 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ReadableStream } from 'node:stream/web';
+import pLimit from 'p-limit';
 import { InputError, ToolError } from '../errors.ts';
 import { sha256, withTempDir } from '../fsutil.ts';
 import { normalizeName } from '../python/names.ts';
 import { incompatibility, type TagTarget } from '../python/tags.ts';
 import { DEFAULT_INDEX_URL, type IndexOptions, type Pin } from '../reqset/load.ts';
+import { traceNote } from '../run.ts';
 import type { WheelCache } from './cache.ts';
 import { pinLabel, verifyHash } from './hashes.ts';
 import { locate } from './locate.ts';
@@ -37,6 +39,9 @@ export interface Fetched {
 
 /** What pip sends for a simple page: PEP 691 JSON preferred, HTML accepted. */
 const ACCEPT = 'application/vnd.pypi.simple.v1+json, application/vnd.pypi.simple.v1+html;q=0.2, text/html;q=0.01';
+
+/** Pins fetched at once: enough to hide latency, few enough not to hammer an index. */
+const PARALLEL_FETCHES = 8;
 
 export const isRemoteUrl = (link: string) => /^[a-z][a-z0-9+.-]*:\/\//i.test(link) && !link.startsWith('file:');
 
@@ -125,6 +130,7 @@ const names = (values: string[], key: string) => values.flatMap((v) => v.split('
 
 export class IndexFetcher {
   private readonly authorization: (url: URL) => string | undefined;
+  private readonly limit = pLimit(PARALLEL_FETCHES);
 
   constructor(
     private readonly index: IndexOptions,
@@ -148,14 +154,17 @@ export class IndexFetcher {
       return { kind: cached.path.endsWith('.whl') ? 'wheel' : 'sdist', path: cached.path, sha256: cached.sha256, from, hashCheckedBy: await verifyHash(pin, cached.path, cached.sha256, from) };
     }
     if (cached.discarded) this.warn(pin, `discarded a bad download cache entry, fetching again: ${cached.discarded}`);
-    const { url, kind } = this.choose(pin, pages, await this.listFiles(pages));
-    const from = this.redact(url.href);
-    return withTempDir('reqset-fetch-', async (dir) => {
-      const file = path.join(dir, fileName(url));
-      const digest = await this.download(url, file);
-      const hashCheckedBy = await verifyHash(pin, file, digest, from);
-      const stored = await this.cache.store(key, file, selection, { from }, 'downloads');
-      return { kind, path: stored, sha256: digest, from, hashCheckedBy };
+    return this.limit(async () => {
+      const { url, kind } = this.choose(pin, pages, await this.listFiles(pages));
+      const from = this.redact(url.href);
+      traceNote(`fetching ${from}`);
+      return withTempDir('reqset-fetch-', async (dir) => {
+        const file = path.join(dir, fileName(url));
+        const digest = await this.download(url, file);
+        const hashCheckedBy = await verifyHash(pin, file, digest, from);
+        const stored = await this.cache.store(key, file, selection, { from }, 'downloads');
+        return { kind, path: stored, sha256: digest, from, hashCheckedBy };
+      });
     });
   }
 
