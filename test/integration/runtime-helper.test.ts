@@ -350,6 +350,41 @@ describe('corpus wheels', () => {
     if (!/ng/i.test(zlib)) assert.equal(identical.length, rebuilt.length, `${message} (zlib ${zlib})`);
   });
 
+  it('deflates a large tree in two processes or in one, to the same bytes: two CPUs, one CPU, a refused fork, a worker that dies', async () => {
+    const numpy = rebuilt.find((r) => path.basename(r.wheel).startsWith('numpy-'));
+    assert.ok(numpy, 'the corpus numpy wheel');
+    const tree = path.join(work, 'trees', path.basename(numpy.wheel, '.whl'));
+    const script = [
+      'import os, sys',
+      'sys.path.insert(0, sys.argv[1])',
+      'from reqset_runtime import cli, zipwriter',
+      'mode, real_fork, forks = sys.argv[2], os.fork, []',
+      'zipwriter.usable_cpus = lambda: 1 if mode == "one" else 2',
+      'def fork():',
+      '    if mode == "refuse":',
+      '        raise OSError(11, "refused")',
+      '    pid = real_fork()',
+      '    if pid == 0 and mode == "die":',
+      '        os._exit(3)',
+      '    forks.append(pid)',
+      '    return pid',
+      'os.fork = fork',
+      'status = cli.main(sys.argv[3:])',
+      'sys.stderr.write("forks=%d\\n" % len(forks))',
+      'sys.exit(status)',
+    ].join('\n');
+    // The one-process bytes (the same as the wheel's with classic zlib: see above).
+    let expected: string | undefined;
+    for (const [mode, forks] of [['one', 0], ['two', 1], ['refuse', 0], ['die', 1]] as const) {
+      const result = await run(['python3', '-c', script, RUNTIME_HELPER, mode, 'rebuild-wheel', tree, await freshDir(`out-deflate-${mode}`)], { timeoutMs: 300_000 });
+      assert.equal(result.stderr.trim(), `forks=${forks}`, mode);
+      const out = parseJsonLine<Rebuilt>(result.stdout);
+      expected ??= out.sha256;
+      assert.equal(out.sha256, expected, mode);
+      assert.equal(await sha256File(out.path), expected, mode);
+    }
+  });
+
   it('every rebuilt wheel is a valid wheel: zip CRCs and RECORD hashes', async () => {
     await assertValidWheels(rebuilt.map((r) => r.result.path));
   });

@@ -123,6 +123,14 @@ def join(*parts):
     return os.path.join(*parts)
 
 
+def usable_cpus():
+    """The CPUs this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
 def write_new_file(path, data, mode):
     """Create `path` (it must not exist) with `data` and `mode`."""
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)

@@ -7,7 +7,7 @@ import stat
 import struct
 import sys
 
-from .util import CHUNK, join, one_line, record_b64, write_new_file
+from .util import CHUNK, join, one_line, record_b64, usable_cpus, write_new_file
 from .venv_install import LINK_FALLBACK_ERRNOS, MAX_COMPILE_WORKERS, pyc_path, sha256_record
 from .wheelinfo import load_wheel_info
 
@@ -50,11 +50,7 @@ def compile_some(jobs, indices):
 
 
 def compile_workers():
-    try:
-        cpus = len(os.sched_getaffinity(0))
-    except (AttributeError, OSError):
-        cpus = os.cpu_count() or 1
-    return max(1, min(cpus, MAX_COMPILE_WORKERS))
+    return max(1, min(usable_cpus(), MAX_COMPILE_WORKERS))
 
 
 def compile_all(jobs, workers):

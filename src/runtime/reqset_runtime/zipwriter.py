@@ -1,5 +1,6 @@
 """Writing the zip archive: the original .whl again, byte for byte."""
 
+import json
 import os
 import shutil
 import struct
@@ -8,7 +9,7 @@ import zlib
 
 from .util import (
     CHUNK, DEFLATED, DEFLATE_LEVEL, FLAG_DATA_DESCRIPTOR, HelperError, INFO_NAME, LIMIT16, LIMIT32,
-    ZIP64_EXTRA_ID, ZIP64_MARGIN, file_digest, fs_path, fsync_dir, join, write_new_file,
+    ZIP64_EXTRA_ID, ZIP64_MARGIN, file_digest, fs_path, fsync_dir, join, usable_cpus, write_new_file,
 )
 from .readers import TreeReader
 
@@ -96,8 +97,9 @@ class ZipWriter(object):
         return struct.pack('<IHHHHHIIIHH', 0x04034b50, m.needed, m.flags, m.method, dostime, dosdate,
                            crc, csize, usize, len(name), len(extra)) + name + extra
 
-    def add(self, m, reader):
-        """Write member `m`; its bytes come from `reader` (TreeReader, StoredZip, HashingReader; None for a directory)."""
+    def add(self, m, reader, spooled=None):
+        """Write member `m`; its bytes come from `reader` (TreeReader, StoredZip, HashingReader; None for a
+        directory), or were deflated ahead (`spooled`: see deflate_ahead)."""
         offset = self.f.tell()
         name = m.zip_name()
         usize = 0 if m.is_dir else reader.size(m.name)
@@ -105,7 +107,7 @@ class ZipWriter(object):
         zip64_local = any(b[0] == ZIP64_EXTRA_ID for b in blocks) or usize >= LIMIT32 - ZIP64_MARGIN
         descriptor = bool(m.flags & FLAG_DATA_DESCRIPTOR)
         self.f.write(self._local_header(m, name, 0, 0, 0, zip64_local))
-        crc, csize, read = self._write_data(m, reader)
+        crc, csize, read = self._copy_spooled(spooled) if spooled else self._write_data(m, reader)
         if read != usize:
             raise HelperError('%s: changed while being read' % reader.label(m.name))
         if csize >= LIMIT32 and not zip64_local:
@@ -123,34 +125,23 @@ class ZipWriter(object):
     def _write_data(self, m, reader):
         if m.is_dir:
             if m.method == DEFLATED:
-                data = self._compressor().flush()
+                data = deflate_member(m).flush()
                 self.f.write(data)
                 return 0, len(data), 0
             return 0, 0, 0
-        compressor = self._compressor() if m.method == DEFLATED else None
-        crc = 0
-        csize = 0
-        read = 0
-        with reader.open(m.name) as f:
-            while True:
-                chunk = f.read(CHUNK)
-                if not chunk:
-                    break
-                read += len(chunk)
-                crc = zlib.crc32(chunk, crc)
-                if compressor is not None:
-                    chunk = compressor.compress(chunk)
-                self.f.write(chunk)
-                csize += len(chunk)
-        if compressor is not None:
-            tail = compressor.flush()
-            self.f.write(tail)
-            csize += len(tail)
-        return crc & LIMIT32, csize, read
+        return pump(reader, m.name, self.f, deflate_member(m))
 
-    @staticmethod
-    def _compressor():
-        return zlib.compressobj(DEFLATE_LEVEL, zlib.DEFLATED, -15)
+    def _copy_spooled(self, spooled):
+        spool, crc, csize, read, offset = spooled
+        spool.flush()
+        end = offset + csize
+        while offset < end:
+            chunk = os.pread(spool.fileno(), min(CHUNK, end - offset), offset)
+            if not chunk:
+                raise HelperError('internal error: a deflated member is missing from its spool file')
+            self.f.write(chunk)
+            offset += len(chunk)
+        return crc, csize, read
 
     def _central_header(self, m, name, crc, csize, usize, offset):
         needed = (usize >= LIMIT32, csize >= LIMIT32, offset >= LIMIT32, False)
@@ -175,8 +166,102 @@ class ZipWriter(object):
                                  min(size, LIMIT32), min(start, LIMIT32), len(comment)) + comment)
 
 
+def deflate_member(m):
+    """The compressor of a member as the original wheel has it: raw deflate, or None (stored)."""
+    return zlib.compressobj(DEFLATE_LEVEL, zlib.DEFLATED, -15) if m.method == DEFLATED else None
+
+
+def pump(reader, name, out, compressor):
+    """Copy member `name` from `reader` to `out` through `compressor` (or as it is);
+    (crc, bytes written, bytes read)."""
+    crc = csize = read = 0
+    with reader.open(name) as f:
+        while True:
+            chunk = f.read(CHUNK)
+            if not chunk:
+                break
+            read += len(chunk)
+            crc = zlib.crc32(chunk, crc)
+            if compressor is not None:
+                chunk = compressor.compress(chunk)
+            out.write(chunk)
+            csize += len(chunk)
+    if compressor is not None:
+        tail = compressor.flush()
+        out.write(tail)
+        csize += len(tail)
+    return crc & LIMIT32, csize, read
+
+
+# Below this many bytes to deflate, a second process costs more than it saves.
+PARALLEL_DEFLATE_MIN = 4 * 1024 * 1024
+
+
+def spool_members(reader, members, indices, spool):
+    """Deflate members[i] for each i into `spool`: [[i, crc, csize, read, offset]]."""
+    done = []
+    for i in indices:
+        offset = spool.tell()
+        done.append([i] + list(pump(reader, members[i].name, spool, deflate_member(members[i]))) + [offset])
+    spool.flush()
+    return done
+
+
+def deflate_ahead(reader, members, workers):
+    """{member index: (spool file, crc, csize, read, offset)}: the deflated members of a large tree,
+    half of them (by size) deflated in a forked worker while this process deflates the other
+    half: the rebuild in a wheel package's post-install is then not bound to one CPU. {} when
+    it is not worth it; a member the worker did not deliver is deflated in order as usual.
+
+    Plain fork and pipes, as for byte-compiling: a chroot may have no /dev/shm."""
+    files = [(reader.size(m.name), i) for i, m in enumerate(members) if not m.is_dir and m.method == DEFLATED]
+    if workers < 2 or sum(size for size, _ in files) < PARALLEL_DEFLATE_MIN:
+        return {}
+    bins, loads = ([], []), [0, 0]
+    for size, i in sorted(files, reverse=True):
+        k = 0 if loads[0] <= loads[1] else 1
+        bins[k].append(i)
+        loads[k] += size
+    try:
+        ours, theirs = tempfile.TemporaryFile(), tempfile.TemporaryFile()
+        r, w = os.pipe()
+        pid = os.fork()
+    except OSError:
+        return {}
+    if pid == 0:  # the worker: deflate its half into its spool, report on the pipe, never return
+        status = 1
+        try:
+            os.close(r)
+            payload = json.dumps(spool_members(reader, members, sorted(bins[1]), theirs)).encode('ascii')
+            with os.fdopen(w, 'wb') as f:
+                f.write(payload)
+            status = 0
+        finally:
+            os._exit(status)
+    os.close(w)
+    try:
+        done = [(ours, row) for row in spool_members(reader, members, sorted(bins[0]), ours)]
+    finally:
+        with os.fdopen(r, 'rb') as f:
+            payload = f.read()
+        _, status = os.waitpid(pid, 0)
+    if status == 0:
+        done.extend((theirs, row) for row in json.loads(payload.decode('ascii')))
+    return dict((row[0], (spool,) + tuple(row[1:])) for spool, row in done)
+
+
 def write_wheel(f, tree, info):
-    write_wheel_from(f, TreeReader(tree), info)
+    """The .whl of an unpacked tree, its large members deflated by two processes where there are two CPUs."""
+    reader = TreeReader(tree)
+    ahead = deflate_ahead(reader, info.members, usable_cpus())
+    try:
+        writer = ZipWriter(f)
+        for i, m in enumerate(info.members):
+            writer.add(m, None if m.is_dir else reader, ahead.get(i))
+        writer.finish(info.comment)
+    finally:
+        for spool in set(s[0] for s in ahead.values()):
+            spool.close()
 
 
 def write_wheel_from(f, reader, info):
