@@ -38,6 +38,14 @@ function compressionArgs(payload: Payload): string[] {
   return ['--deb-compression', name, '--deb-compression-level', String(payload.level)];
 }
 
+/** The name and version fpm writes into the changelog it adds (the control file is the native one). */
+function changelogVersionArgs(name: string, version: string): string[] {
+  const parts = /^(?:(\d+):)?(.+)-([^-]+)$/.exec(version);
+  if (!parts) throw new Error(`internal: the Debian version ${version} has no revision`);
+  const [, epoch, upstream, revision] = parts as unknown as [string, string | undefined, string, string];
+  return ['--name', name, '--version', upstream, '--iteration', revision, ...(epoch ? ['--epoch', epoch] : [])];
+}
+
 export class FpmDebPackager implements Packager {
   readonly format = 'deb' as const;
   readonly backend = 'fpm' as const;
@@ -75,7 +83,7 @@ export class FpmDebPackager implements Packager {
     await mkdir(input, { recursive: true });
     const control = path.join(input, 'control');
     await writeFile(control, this.rendering.control(plan, { installedSizeKiB, maintainer: context.maintainer, shlibsDepends: shlibs }));
-    const args = ['--name', plan.name, '--architecture', plan.arch, '--deb-custom-control', control, '--deb-no-default-config-files'];
+    const args = [...changelogVersionArgs(plan.name, this.native.version(plan)), '--deb-custom-control', control, '--deb-no-default-config-files'];
     args.push('--deb-user', 'root', '--deb-group', 'root', ...compressionArgs(context.payload ?? this.rendering.defaultPayload));
     for (const [name, text] of Object.entries(this.rendering.maintainerScripts(plan))) {
       const file = path.join(input, name);

@@ -30,7 +30,7 @@
  * test compares file flags, modes, sizes and times). fpm's generated `%changelog` entry is replaced
  * by an empty changelog (`--rpm-changelog` of an empty file).
  */
-import { access, copyFile, mkdir, rm, stat, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { run } from '../../run.ts';
 import type { BuildContext, BuiltFile, PackagePlan, Packager } from '../packager.ts';
@@ -146,12 +146,12 @@ export class FpmRpmPackager implements Packager {
     await run(['find', rootDir, '-exec', 'touch', '-h', '-d', `@${context.epoch}`, '{}', '+']);
     const extra = await extraFiles(plan, spec, workDir, context.epoch);
     const args = [...metadataArgs(plan, spec), ...verbatimTags(spec), '--rpm-tag', `%global _fileattrsdir ${await elfOnlyFileattrs(workDir)}`, ...extra.args];
-    args.push('--rpm-autoreqprov', '--rpm-defattrdir', '0755', '--rpm-digest', 'sha256');
+    // The native %defattr(-,root,root,0755): file modes as staged, directories 0755.
+    args.push('--rpm-autoreqprov', '--rpm-defattrdir', '0755');
     for (const dir of [...plan.ownedDirs, ...(await directories(rootDir, plan.contents))]) args.push('--directories', dir);
     const out = path.join(path.resolve(context.outDir), this.native.fileName(plan));
     const env = await this.rendering.buildEnv(workDir);
     await runFpm('rpm', { inputs: [`${rootDir}/=/`, ...extra.inputs], args, out, epoch: context.epoch, workDir, env });
-    await access(out);
     const query = await run(['rpm', '-qp', '--requires', out]);
     const requires = query.stdout.split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('rpmlib('));
     return { path: out, requires: [...new Set(requires)] };
@@ -198,7 +198,7 @@ async function extraFiles(plan: PackagePlan, spec: NativeSpec, workDir: string, 
   for (const [i, ghost] of plan.ghostFiles.entries()) {
     const placeholder = path.join(dir, `ghost-${i}`);
     await writeFile(placeholder, '', { mode: 0o644 });
-    await run(['touch', '-d', `@${epoch}`, placeholder]);
+    await utimes(placeholder, epoch, epoch);
     inputs.push(`${placeholder}=${ghost}`);
     // fpm writes `%attr(<text>) <path>`: `%(true)` is rpm's shell expansion of nothing, closing the line as `%ghost <path>`.
     args.push('--rpm-attr', `0644,root,root) %ghost %(true:${ghost}`);
