@@ -24,7 +24,7 @@ import { incompatibility, type TagTarget } from '../python/tags.ts';
 import { DEFAULT_INDEX_URL, type IndexOptions, type Pin } from '../reqset/load.ts';
 import { traceNote } from '../run.ts';
 import type { WheelCache } from './cache.ts';
-import { pinLabel, verifyHash } from './hashes.ts';
+import { pinLabel, verifyHash, type HashCheck } from './hashes.ts';
 import { locate } from './locate.ts';
 
 /** A distribution fetched from an index, as the wheel cache keeps it. */
@@ -34,7 +34,7 @@ export interface Fetched {
   sha256: string;
   /** The file's URL, credentials redacted. */
   from: string;
-  hashCheckedBy: 'reqset' | 'none';
+  hashCheckedBy: HashCheck;
 }
 
 /** What pip sends for a simple page: PEP 691 JSON preferred, HTML accepted. */
@@ -125,8 +125,9 @@ function pageLinks(body: string, contentType: string, page: URL): URL[] {
 
 const fileName = (url: URL) => decodeURIComponent(path.posix.basename(url.pathname));
 
-/** Whether a --no-binary / --only-binary list names this project (or `:all:`). */
-const names = (values: string[], key: string) => values.flatMap((v) => v.split(',')).some((v) => v === ':all:' || normalizeName(v) === key);
+/** Whether a --no-binary / --only-binary list names this project (`:all:` counts unless `byName`). */
+const listsProject = (values: string[], key: string, byName = false) =>
+  values.flatMap((v) => v.split(',')).some((v) => (!byName && v === ':all:') || normalizeName(v) === key);
 
 export class IndexFetcher {
   private readonly authorization: (url: URL) => string | undefined;
@@ -171,8 +172,7 @@ export class IndexFetcher {
   /** Which formats the index options allow this pin (pip's --only-binary and --no-binary). */
   private formats(pin: Pin): { wheel: boolean; sdist: boolean } {
     const { onlyBinary, noBinary } = this.index;
-    const onlyNamed = onlyBinary.flatMap((v) => v.split(',')).some((v) => normalizeName(v) === pin.key);
-    return { wheel: onlyNamed || !names(noBinary, pin.key), sdist: !names(onlyBinary, pin.key) };
+    return { wheel: listsProject(onlyBinary, pin.key, true) || !listsProject(noBinary, pin.key), sdist: !listsProject(onlyBinary, pin.key) };
   }
 
   /** Every file the pages link to, in page order; a page that does not exist (404) lists nothing, as in pip. */
@@ -193,7 +193,9 @@ export class IndexFetcher {
 
   /** The best wheel for the target, else the sdist, of the pin's version: an input error naming what the indexes offer. */
   private choose(pin: Pin, pages: URL[], links: URL[]): { url: URL; kind: Fetched['kind'] } {
-    const byName = new Map(links.map((url) => [fileName(url), url]));
+    // A file several pages list comes from the first (the --index-url before extra ones, as pip lists them).
+    const byName = new Map<string, URL>();
+    for (const url of links) if (!byName.has(fileName(url))) byName.set(fileName(url), url);
     const found = locate([...byName.keys()], pin.key, pin.version, this.tags);
     const formats = this.formats(pin);
     const best = found.wheels[0];

@@ -6,6 +6,9 @@ import type { Pin } from '../reqset/load.ts';
 
 export const pinLabel = (pin: Pin) => `${pin.name}==${pin.version}`;
 
+/** Who checked a distribution against its pin's --hash: `reqset`, or `none` when the pin has none. */
+export type HashCheck = 'reqset' | 'none';
+
 /** A file's digest in one of pip's hash algorithms (sha256, sha384, sha512). */
 function fileDigest(file: string, algorithm: string): Promise<string> {
   return new Promise((resolve, reject) => {
@@ -28,7 +31,7 @@ export function hashMismatch(pin: Pin, what: string, got: string): InputError {
  * Checks a file whose sha256 is `digest` against the pin's --hash values, any
  * of which may match (as in pip); `what` names it in the error.
  */
-export async function verifyHash(pin: Pin, file: string, digest: string, what: string): Promise<'reqset' | 'none'> {
+export async function verifyHash(pin: Pin, file: string, digest: string, what: string): Promise<HashCheck> {
   if (pin.hashes.length === 0) return 'none';
   for (const algorithm of new Set(pin.hashes.map((h) => h.slice(0, h.indexOf(':'))))) {
     const value = algorithm === 'sha256' ? digest : await fileDigest(file, algorithm);

@@ -28,7 +28,7 @@ import { hookCommand, hookKeyInputs, type Hook, type Hooks } from '../builders/h
 import type { WheelFacts } from './facts.ts';
 import { cacheKey, type BuildInputs, type EntryNotes, WheelCache } from './cache.ts';
 import { IndexFetcher, isRemoteUrl, netrcFile } from './fetch.ts';
-import { pinLabel as label, verifyHash } from './hashes.ts';
+import { pinLabel as label, verifyHash, type HashCheck } from './hashes.ts';
 import { listFindLinks, locate, sdistBuildRequires } from './locate.ts';
 import { installedUnpinned, pipEnvironment, pipFailure, sdistRequirementFile, splitBuildRequires, unpinnedError } from './pip.ts';
 import { openWheel } from './source.ts';
@@ -42,8 +42,8 @@ export interface ArtifactRecord {
   from: string;
   /** The distribution's sha256 (the wheel itself, or the sdist it was built from). */
   sha256: string;
-  /** `reqset` when it matched one of the pin's --hash values (any algorithm), `none` when the pin has none. */
-  hashCheckedBy: 'reqset' | 'none';
+  /** `reqset` when it matched one of the pin's --hash values (any algorithm). */
+  hashCheckedBy: HashCheck;
 }
 
 export interface WheelRecord {

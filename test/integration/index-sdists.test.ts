@@ -144,15 +144,22 @@ describe('sdists from an index', () => {
 
   it('with --allow-unpinned-build-requirements pip takes it from the index and the manifest records its version', async () => {
     const index = await serve('json');
-    await ws.writeReqset('allowed', pinList(index, { skip: ['wheel'] }));
+    await ws.writeReqset('allowed', pinList(index, { skip: ['wheel', 'tinyapp'] }));
     const out = path.join(ws.dir, 'out-allowed');
     const result = await cli(['build', 'allowed', '--out', out, '--wheel-cache', path.join(ws.dir, 'cache-allowed'), '--allow-unpinned-build-requirements']);
     assert.equal(result.exitCode, 0, result.stderr);
     const manifest = JSON.parse(await readFile(path.join(out, 'allowed', 'debian12', 'manifest.json'), 'utf8')) as api.Manifest;
     const wheel = Object.fromEntries(manifest.pins.map((p) => [p.name, p.wheel]));
-    assert.deepEqual(wheel.tinyapp?.unpinnedBuildRequirements, ['wheel==0.38.4']);
     assert.deepEqual(wheel.helperlib?.unpinnedBuildRequirements, ['wheel==0.38.4']);
     assert.equal(wheel.setuptools?.unpinnedBuildRequirements, undefined);
+  });
+
+  it('--only-binary leaves a pin that has only an sdist on the index nothing: exit 2 naming what the index has', async () => {
+    const index = await serve('html');
+    await ws.writeReqset('binary', `--only-binary :all:\n${pinList(index, { skip: ['setuptools', 'wheel', 'helperlib'] })}`);
+    const result = await cli(['wheels', 'binary', '--out', path.join(ws.dir, 'out-binary'), '--wheel-cache', path.join(ws.dir, 'cache-binary')]);
+    assert.equal(result.exitCode, 2, result.stderr);
+    assert.match(result.stderr, /reqsets\/binary\.txt:3: no distribution of tinyapp==1\.0 on http:\/\/127\.0\.0\.1:\d+\/simple\/tinyapp\/ fits the target: only tinyapp-1\.0\.tar\.gz \(sdists excluded by --only-binary\)/);
   });
 
   it('an index sdist whose hash the pin list does not allow is exit 2 naming the pin and both hashes', async () => {
