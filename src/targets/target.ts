@@ -34,6 +34,15 @@ export const payloadSchema = z.discriminatedUnion('compression', [
 
 export type Payload = z.infer<typeof payloadSchema>;
 
+/**
+ * `payload: small`: xz, level 2 for RPM and 6 for .deb, the sizes reqset's
+ * packages had before targets chose zstd: for users whose bandwidth costs
+ * more than the build's time (several times slower to build than zstd 3, for
+ * packages about a fifth smaller; `npm run bench packages` prints both). Also
+ * what a target without `payload` gets.
+ */
+export const SMALL_PAYLOAD: Readonly<Record<'rpm' | 'deb', Payload>> = { rpm: { compression: 'xz', level: 2 }, deb: { compression: 'xz', level: 6 } };
+
 export const targetSchema = z.strictObject({
   name: z.string().regex(/^[a-z0-9][a-z0-9.-]*$/),
   description: z.string(),
@@ -63,11 +72,18 @@ export const targetSchema = z.strictObject({
     /** The public image the Containerfile starts from (its `ARG BASE` default; `--builder-base` overrides). */
     base: z.string().regex(/^[a-z0-9][A-Za-z0-9._\/:@-]*$/, 'an image name, e.g. docker.io/library/debian:bookworm').optional(),
   }),
-  /** The payload compression, e.g. `{ compression: zstd, level: 3 }` (see payloadSchema). */
+  /** The payload compression, e.g. `{ compression: zstd, level: 3 }` (see payloadSchema); a file may say `small` (SMALL_PAYLOAD). */
   payload: payloadSchema.optional(),
 });
 
 export type Target = z.infer<typeof targetSchema>;
+
+/** A target file: `payload: small` stands for its format's SMALL_PAYLOAD. */
+const targetFileSchema = z.preprocess((raw) => {
+  const fields = raw as { payload?: unknown; format?: unknown } | null;
+  if (fields?.payload !== 'small' || (fields.format !== 'rpm' && fields.format !== 'deb')) return raw;
+  return { ...fields, payload: SMALL_PAYLOAD[fields.format] };
+}, targetSchema);
 
 /** The repository's own directory (works from src/ under tsx and from build/). */
 export const TOOL_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -92,14 +108,14 @@ const FIELDS: FieldHelpTable = {
   'builder.image': { what: 'the builder image\'s name', type: 'a string' },
   'builder.containerfile': { what: 'the Containerfile that makes the image, relative to the workspace', type: 'a string' },
   'builder.base': { what: 'the public image the Containerfile starts from', type: 'a string' },
-  payload: { what: 'the payload compression', type: 'a mapping with compression (zstd or xz) and level' },
+  payload: { what: 'the payload compression', type: '"small", or a mapping with compression (zstd or xz) and level' },
   'payload.compression': { what: 'zstd or xz', type: 'a string' },
   'payload.level': { what: 'the compression level', type: 'a number' },
 };
 
 export function parseTarget(text: string, file: string): Target {
   const yaml = readYamlFile(text, file);
-  const target = parseYamlWith(yaml, targetSchema, FIELDS, 'invalid target');
+  const target = parseYamlWith(yaml, targetFileSchema, FIELDS, 'invalid target');
   const expected = path.basename(file).replace(/\.ya?ml$/, '');
   if (target.name !== expected) {
     throw new InputError(`${file}:${yaml.lineOf(['name'])}: name: "${target.name}" does not match the file name: rename the file to ${target.name}.yml or set name: ${expected}`);

@@ -9,7 +9,9 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { InputError } from '../../src/errors.ts';
-import { parseTarget } from '../../src/targets/target.ts';
+import { DEFAULT_DEB_PAYLOAD } from '../../src/packagers/deb/index.ts';
+import { DEFAULT_RPM_PAYLOAD } from '../../src/packagers/rpm/spec.ts';
+import { SMALL_PAYLOAD, parseTarget } from '../../src/targets/target.ts';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const TARGETS = path.join(REPO, 'packaging', 'targets');
@@ -59,6 +61,14 @@ describe('target payload compression', () => {
     assert.deepEqual(parseTarget(await el9With('payload: { compression: xz, level: 9 }'), 'el9.yml').payload, { compression: 'xz', level: 9 });
     assert.deepEqual(parseTarget(await el9With('payload: { compression: xz, level: 0 }'), 'el9.yml').payload, { compression: 'xz', level: 0 });
     assert.deepEqual(parseTarget(await el9With('payload:\n  compression: zstd\n  level: 19'), 'el9.yml').payload, { compression: 'zstd', level: 19 });
+  });
+
+  it('`small` is xz at the sizes reqset had before zstd: level 2 for RPM, 6 for .deb, the packagers\' defaults', async () => {
+    assert.deepEqual(parseTarget(await el9With('payload: small'), 'el9.yml').payload, { compression: 'xz', level: 2 });
+    const debian = (await readFile(path.join(TARGETS, 'debian12.yml'), 'utf8')).replace(/^payload: .*$/m, 'payload: small');
+    assert.deepEqual(parseTarget(debian, 'debian12.yml').payload, { compression: 'xz', level: 6 });
+    assert.deepEqual(SMALL_PAYLOAD, { rpm: DEFAULT_RPM_PAYLOAD, deb: DEFAULT_DEB_PAYLOAD });
+    assert.match(problems(await el9With('payload: smallest')).join('\n'), /^el9\.yml:20: payload: /m);
   });
 
   it('rejects unknown keys, unknown compressors, levels out of range or not whole, and a missing field', async () => {

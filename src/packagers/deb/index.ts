@@ -21,7 +21,7 @@ import { randomBytes } from 'node:crypto';
 import { chmod, mkdir, mkdtemp, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { run } from '../../run.ts';
-import type { Payload } from '../../targets/target.ts';
+import { SMALL_PAYLOAD, type Payload } from '../../targets/target.ts';
 import type { BuildContext, BuiltFile, Packager, PackagePlan } from '../packager.ts';
 import { debControl, debDependencies, debFileName, debMaintainerScripts, debVersion } from './control.ts';
 import { shlibsDepends } from './shlibs.ts';
@@ -30,8 +30,8 @@ import { installedSizeKiB, md5sums, normaliseModes, setTimes, walkTree, type Tre
 export { debArchitecture, debControl, debDependencies, debFileName, debMaintainerScripts, debVersion } from './control.ts';
 export { installedSizeKiB, normaliseModes, walkTree } from './tree.ts';
 
-/** Without the target's `payload`: xz -6, what every dpkg reads (and dpkg-deb's own default). */
-export const DEFAULT_DEB_PAYLOAD: Payload = { compression: 'xz', level: 6 };
+/** Without the target's `payload`: its `small` one, xz -6, what every dpkg reads (and dpkg-deb's own default). */
+export const DEFAULT_DEB_PAYLOAD: Payload = SMALL_PAYLOAD.deb;
 
 /**
  * dpkg-deb's compression arguments for the target's payload compression

@@ -50,14 +50,14 @@
  * Payload: see rpmPayload below.
  */
 import { InputError } from '../../errors.ts';
-import type { Payload } from '../../targets/target.ts';
+import { SMALL_PAYLOAD, type Payload } from '../../targets/target.ts';
 import type { PackageDependency, PackagePlan } from '../packager.ts';
 import { shellQuote } from '../plan.ts';
 import { boundVersion, type Bound } from '../ranges.ts';
 import { mappedVersion, rpmEVR, toRpmVersion, type RpmVersion } from '../version.ts';
 
-/** Without the target's `payload`: xz level 2, what every rpm reads (see rpmPayload). */
-export const DEFAULT_RPM_PAYLOAD: Payload = { compression: 'xz', level: 2 };
+/** Without the target's `payload`: its `small` one, xz level 2, what every rpm reads (see rpmPayload). */
+export const DEFAULT_RPM_PAYLOAD: Payload = SMALL_PAYLOAD.rpm;
 
 /**
  * The `_binary_payload` for the target's payload compression:
