@@ -22,12 +22,15 @@ import { makeWorkspace, type Workspace } from '../helpers/workspace.ts';
 const CLI = path.resolve(import.meta.dirname, '..', '..', 'src', 'cli', 'main.ts');
 const TSX = import.meta.resolve('tsx');
 
-/** A setuptools sdist `<name>-<version>.tar.gz` in `dir`: its pyproject requires `buildRequires`, its setup.py runs `setupPy` first. */
-async function sdist(dir: string, name: string, version: string, buildRequires: string[], setupPy: string[] = []): Promise<void> {
+/**
+ * A setuptools sdist `<name>-<version>.tar.gz` in `dir`: its pyproject requires
+ * `buildRequires` (no pyproject.toml when undefined), its setup.py runs `setupPy` first.
+ */
+async function sdist(dir: string, name: string, version: string, buildRequires: string[] | undefined, setupPy: string[] = []): Promise<void> {
   const root = path.join(dir, 'src', `${name}-${version}`);
   await mkdir(path.join(root, name), { recursive: true });
   await writeFile(path.join(root, name, '__init__.py'), `VERSION = ${JSON.stringify(version)}\n`);
-  await writeFile(path.join(root, 'pyproject.toml'), `[build-system]\nrequires = ${JSON.stringify(buildRequires)}\nbuild-backend = "setuptools.build_meta"\n`);
+  if (buildRequires) await writeFile(path.join(root, 'pyproject.toml'), `[build-system]\nrequires = ${JSON.stringify(buildRequires)}\nbuild-backend = "setuptools.build_meta"\n`);
   await writeFile(path.join(root, 'PKG-INFO'), `Metadata-Version: 2.1\nName: ${name}\nVersion: ${version}\n`);
   await writeFile(path.join(root, 'setup.py'), [...setupPy, 'from setuptools import setup', `setup(name="${name}", version="${version}", packages=["${name}"])`, ''].join('\n'));
   await run(['tar', '--sort=name', '--mtime=2020-01-01', '--owner=0', '--group=0', '-C', path.join(dir, 'src'), '-czf', path.join(dir, `${name}-${version}.tar.gz`), `${name}-${version}`]);
@@ -83,6 +86,7 @@ describe('sdists from an index', () => {
     // A newer helperlib that pip would take for tinyapp's build if the pin did not hold.
     await sdist(files, 'helperlib', '2.0', ['setuptools', 'wheel']);
     await sdist(files, 'tinyapp', '1.0', ['setuptools', 'wheel', 'helperlib'], RECORD_HELPERLIB);
+    await sdist(files, 'legacyapp', '1.0', undefined);
     for (const wheel of ['setuptools-65.5.0-py3-none-any.whl', 'wheel-0.38.4-py3-none-any.whl']) await copyFile(path.join(ws.dist, wheel), path.join(files, wheel));
     for (const file of ['setuptools-65.5.0-py3-none-any.whl', 'wheel-0.38.4-py3-none-any.whl', 'helperlib-1.0.tar.gz', 'tinyapp-1.0.tar.gz']) {
       hashes[file] = sha256(await readFile(path.join(files, file)));
@@ -140,6 +144,14 @@ describe('sdists from an index', () => {
     assert.equal(result.exitCode, 2, result.stderr);
     assert.match(result.stderr, /reqsets\/unpinned\.txt:4: tinyapp==1\.0 cannot be built from tinyapp-1\.0\.tar\.gz: it requires a build requirement the reqset does not pin \(wheel\): pin it in the reqset, or pass --allow-unpinned-build-requirements/);
     assert.match(result.stderr, /helperlib==1\.0 cannot be built from helperlib-1\.0\.tar\.gz/);
+  });
+
+  it("an sdist without pyproject.toml has setuptools' implicit build requirements, which the reqset must pin", async () => {
+    const index = await serve('json');
+    await ws.writeReqset('legacy', `--index-url ${index.origin}/simple/\nsetuptools==65.5.0\nlegacyapp==1.0\n`);
+    const result = await cli(['wheels', 'legacy', '--out', path.join(ws.dir, 'out-legacy'), '--wheel-cache', path.join(ws.dir, 'cache-legacy')]);
+    assert.equal(result.exitCode, 2, result.stderr);
+    assert.match(result.stderr, /reqsets\/legacy\.txt:3: legacyapp==1\.0 cannot be built from legacyapp-1\.0\.tar\.gz: it requires a build requirement the reqset does not pin \(wheel\)/);
   });
 
   it('with --allow-unpinned-build-requirements pip takes it from the index and the manifest records its version', async () => {
