@@ -87,8 +87,10 @@ describe('sdists from an index', () => {
     await sdist(files, 'helperlib', '2.0', ['setuptools', 'wheel']);
     await sdist(files, 'tinyapp', '1.0', ['setuptools', 'wheel', 'helperlib'], RECORD_HELPERLIB);
     await sdist(files, 'legacyapp', '1.0', undefined);
+    // setuptools 65 asks for wheel only while building (get_requires_for_build_wheel).
+    await sdist(files, 'dynapp', '1.0', ['setuptools']);
     for (const wheel of ['setuptools-65.5.0-py3-none-any.whl', 'wheel-0.38.4-py3-none-any.whl']) await copyFile(path.join(ws.dist, wheel), path.join(files, wheel));
-    for (const file of ['setuptools-65.5.0-py3-none-any.whl', 'wheel-0.38.4-py3-none-any.whl', 'helperlib-1.0.tar.gz', 'tinyapp-1.0.tar.gz']) {
+    for (const file of ['setuptools-65.5.0-py3-none-any.whl', 'wheel-0.38.4-py3-none-any.whl', 'helperlib-1.0.tar.gz', 'tinyapp-1.0.tar.gz', 'dynapp-1.0.tar.gz']) {
       hashes[file] = sha256(await readFile(path.join(files, file)));
     }
   });
@@ -154,15 +156,25 @@ describe('sdists from an index', () => {
     assert.match(result.stderr, /reqsets\/legacy\.txt:3: legacyapp==1\.0 cannot be built from legacyapp-1\.0\.tar\.gz: it requires a build requirement the reqset does not pin \(wheel\)/);
   });
 
+  it('a build requirement the backend asks for only while building, not pinned: exit 2 naming it', async () => {
+    const index = await serve('html');
+    await ws.writeReqset('dynamic', `--index-url ${index.origin}/simple/\nsetuptools==65.5.0\ndynapp==1.0\n`);
+    const result = await cli(['wheels', 'dynamic', '--out', path.join(ws.dir, 'out-dynamic'), '--wheel-cache', path.join(ws.dir, 'cache-dynamic')]);
+    assert.equal(result.exitCode, 2, result.stderr);
+    assert.match(result.stderr, /reqsets\/dynamic\.txt:3: dynapp==1\.0 cannot be built from dynapp-1\.0\.tar\.gz: its build backend asked for a build requirement the reqset does not pin \(wheel\): pin it in the reqset, or pass --allow-unpinned-build-requirements/);
+  });
+
   it('with --allow-unpinned-build-requirements pip takes it from the index and the manifest records its version', async () => {
     const index = await serve('json');
-    await ws.writeReqset('allowed', pinList(index, { skip: ['wheel', 'tinyapp'] }));
+    // helperlib names wheel in its pyproject, dynapp's backend asks for it while building.
+    await ws.writeReqset('allowed', `${pinList(index, { skip: ['wheel', 'tinyapp'] })}dynapp==1.0 --hash=sha256:${hashes['dynapp-1.0.tar.gz']}\n`);
     const out = path.join(ws.dir, 'out-allowed');
     const result = await cli(['build', 'allowed', '--out', out, '--wheel-cache', path.join(ws.dir, 'cache-allowed'), '--allow-unpinned-build-requirements']);
     assert.equal(result.exitCode, 0, result.stderr);
     const manifest = JSON.parse(await readFile(path.join(out, 'allowed', 'debian12', 'manifest.json'), 'utf8')) as api.Manifest;
     const wheel = Object.fromEntries(manifest.pins.map((p) => [p.name, p.wheel]));
     assert.deepEqual(wheel.helperlib?.unpinnedBuildRequirements, ['wheel==0.38.4']);
+    assert.deepEqual(wheel.dynapp?.unpinnedBuildRequirements, ['wheel==0.38.4']);
     assert.equal(wheel.setuptools?.unpinnedBuildRequirements, undefined);
   });
 
