@@ -69,10 +69,16 @@ export function netrcCredentials(text: string, host: string): { login: string; p
 
 const basic = (user: string, password: string) => `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
 
+/** The indexes in use, in pip's order (--index-url, PyPI when none is named, then --extra-index-url). */
+const indexUrls = (index: IndexOptions) => (index.noIndex ? [] : [index.indexUrl ?? DEFAULT_INDEX_URL, ...index.extraIndexUrls]);
+
+/** Every URL reqset may fetch from: the indexes in use and the --find-links URLs. */
+const remoteLinks = (index: IndexOptions) => [...indexUrls(index), ...index.findLinks.filter(isRemoteUrl)];
+
 /** The Authorization header of each request: an index URL's credentials for its host, else the netrc's. */
 function authorizer(index: IndexOptions, netrc: string | undefined): (url: URL) => string | undefined {
   const byHost = new Map<string, string>();
-  for (const link of [index.indexUrl ?? DEFAULT_INDEX_URL, ...index.extraIndexUrls, ...index.findLinks.filter(isRemoteUrl)]) {
+  for (const link of remoteLinks(index)) {
     const url = new URL(link);
     if (url.username && !byHost.has(url.host)) byHost.set(url.host, basic(decodeURIComponent(url.username), decodeURIComponent(url.password)));
   }
@@ -95,8 +101,7 @@ function bare(link: string): URL {
 
 /** The simple pages that may list a project: each index's `<index>/<name>/` and each --find-links URL. */
 function projectPages(index: IndexOptions, key: string): URL[] {
-  const indexes = index.noIndex ? [] : [index.indexUrl ?? DEFAULT_INDEX_URL, ...index.extraIndexUrls];
-  const pages = indexes.map((base) => new URL(`${encodeURIComponent(key)}/`, bare(base.endsWith('/') ? base : `${base}/`)));
+  const pages = indexUrls(index).map((base) => new URL(`${encodeURIComponent(key)}/`, bare(base.endsWith('/') ? base : `${base}/`)));
   return [...pages, ...index.findLinks.filter(isRemoteUrl).map(bare)];
 }
 
@@ -141,6 +146,8 @@ export class IndexFetcher {
     private readonly warn: (pin: Pin, detail: string) => void,
     netrc: string | undefined,
   ) {
+    const invalid = remoteLinks(index).filter((link) => !URL.canParse(link));
+    if (invalid.length) throw new InputError('some index options are not valid URLs', invalid.map((link) => `${redact(link)}: fix the URL`));
     this.authorization = authorizer(index, netrc);
   }
 
@@ -179,6 +186,8 @@ export class IndexFetcher {
   private async listFiles(pages: URL[]): Promise<URL[]> {
     const lists = await Promise.all(
       pages.map(async (page) => {
+        // A --find-links URL may name one file rather than a page of links (as in pip).
+        if (/\.(whl|tar\.gz|zip)$/.test(page.pathname)) return [page];
         const response = await this.request(page, ACCEPT);
         if (response.status === 404) {
           await response.body?.cancel();

@@ -12,6 +12,7 @@ import { copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import * as api from '../../src/api.ts';
+import { InputError } from '../../src/errors.ts';
 import type { ProgressEvent } from '../../src/progress.ts';
 import { run } from '../../src/run.ts';
 import { openWheel } from '../../src/wheels/source.ts';
@@ -184,6 +185,19 @@ describe('sdists from an index', () => {
     const result = await cli(['wheels', 'binary', '--out', path.join(ws.dir, 'out-binary'), '--wheel-cache', path.join(ws.dir, 'cache-binary')]);
     assert.equal(result.exitCode, 2, result.stderr);
     assert.match(result.stderr, /reqsets\/binary\.txt:3: no distribution of tinyapp==1\.0 on http:\/\/127\.0\.0\.1:\d+\/simple\/tinyapp\/ fits the target: only tinyapp-1\.0\.tar\.gz \(sdists excluded by --only-binary\)/);
+  });
+
+  it('a --find-links URL naming one file is fetched as it is; an index option that is not a URL is exit 2 naming it', async () => {
+    const index = await serve('html');
+    await ws.writeReqset('direct', `--no-index\n--find-links ${index.origin}/files/setuptools-65.5.0-py3-none-any.whl\nsetuptools==65.5.0\n`);
+    const { records } = await wheels('direct', 'direct', path.join(ws.dir, 'cache-direct'));
+    assert.deepEqual(records.get('setuptools')?.artifact, { from: `${index.origin}/files/setuptools-65.5.0-py3-none-any.whl`, sha256: hashes['setuptools-65.5.0-py3-none-any.whl'], hashCheckedBy: 'none' });
+    await ws.writeReqset('invalid', '--index-url http://[not-a-host/simple/\nsetuptools==65.5.0\n');
+    await assert.rejects(wheels('invalid', 'invalid', path.join(ws.dir, 'cache-invalid')), (error: unknown) => {
+      assert.ok(error instanceof InputError, String(error));
+      assert.match(error.message, /http:\/\/\[not-a-host\/simple\/: fix the URL/);
+      return true;
+    });
   });
 
   it('an index sdist whose hash the pin list does not allow is exit 2 naming the pin and both hashes', async () => {
