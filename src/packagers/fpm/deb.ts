@@ -16,6 +16,7 @@
  */
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { InputError } from '../../errors.ts';
 import type { Payload } from '../../targets/target.ts';
 import type { BuildContext, BuiltFile, PackagePlan, Packager } from '../packager.ts';
 import { runFpm } from './run.ts';
@@ -32,8 +33,13 @@ export interface DebRendering {
 
 const SCRIPT_OPTIONS = { postinst: '--after-install', prerm: '--before-remove', postrm: '--after-remove' } as const;
 
-/** fpm's deb compression names and its level option (fpm passes the level to xz as XZ_OPT, to zstd as ZSTD_CLEVEL). */
-function compressionArgs(payload: Payload): string[] {
+/**
+ * fpm's deb compression names and its level option (fpm passes the level to
+ * xz as XZ_OPT=-<level>, to zstd as ZSTD_CLEVEL=-<level>, which zstd reads as
+ * its fast level <level>). fpm takes levels 0 to 9 only.
+ */
+function compressionArgs(plan: PackagePlan, payload: Payload): string[] {
+  if (payload.level > 9) throw new InputError(`${plan.name}: fpm compresses .deb members at levels 0 to 9 only, not ${payload.compression} level ${payload.level}: lower the target's payload level or build with --packager native`);
   const name = payload.compression === 'zstd' ? 'zst' : 'xz';
   return ['--deb-compression', name, '--deb-compression-level', String(payload.level)];
 }
@@ -84,7 +90,7 @@ export class FpmDebPackager implements Packager {
     const control = path.join(input, 'control');
     await writeFile(control, this.rendering.control(plan, { installedSizeKiB, maintainer: context.maintainer, shlibsDepends: shlibs }));
     const args = [...changelogVersionArgs(plan.name, this.native.version(plan)), '--deb-custom-control', control, '--deb-no-default-config-files'];
-    args.push('--deb-user', 'root', '--deb-group', 'root', ...compressionArgs(context.payload ?? this.rendering.defaultPayload));
+    args.push('--deb-user', 'root', '--deb-group', 'root', ...compressionArgs(plan, context.payload ?? this.rendering.defaultPayload));
     for (const [name, text] of Object.entries(this.rendering.maintainerScripts(plan))) {
       const file = path.join(input, name);
       await writeFile(file, text, { mode: 0o755 });
