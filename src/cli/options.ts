@@ -79,7 +79,7 @@ export function withCommonOptions(command: Command, { build = true }: { build?: 
     .option('--index-url <url>', 'package index to use instead of the pin list\'s')
     .option('--extra-index-url <url>', 'another package index besides the pin list\'s (repeatable)', collect)
     .option('--require-hashes', 'refuse a pin without --hash, as pip --require-hashes does')
-    .option('--allow-unpinned-build-requirements', "take an sdist's build requirements the reqset does not pin from the index (the manifest records their versions) instead of refusing it")
+    .option(api.ALLOW_UNPINNED_FLAG, "take an sdist's build requirements the reqset does not pin from the index (the manifest records their versions) instead of refusing it")
     .option('--python <path>', "builder interpreter (default: the target's pythonX.Y on PATH)")
     .option('--wheel-cache <dir>', 'content-addressed cache of wheels and packages, shareable between jobs (default: $XDG_CACHE_HOME/reqset)')
     .addOption(new Option('--builder <kind>', "where pip builds wheels: local (this machine) or podman/docker (in the target's builder image)").choices(api.BUILDER_KINDS).default('local'))
