@@ -160,11 +160,12 @@ describe('the fpm backend', () => {
   });
 
   it('names the missing fpm and how to install it', async () => {
-    process.env.REQSET_FPM = path.join(ws.dir, 'no-such-fpm');
+    process.env.REQSET_FPM = path.join(ws.dir, 'missing', 'fpm');
     try {
       await assert.rejects(build('no-fpm', 'el9-py311', 'fpm'), (error: unknown) => {
         assert.ok(error instanceof ToolError, String(error));
-        assert.match(error.message, /no-such-fpm: command not found/);
+        assert.match(error.message, /missing\/fpm: command not found/);
+        assert.equal(error.message.split('\n').length, 1, error.message);
         return true;
       });
     } finally {
