@@ -144,14 +144,12 @@ interface PackageJob {
   /** Identity of the files beyond the plan (a wheel's sha256, the helper's), part of the inputs. */
   payload: Record<string, string>;
   item: string;
-  /** Lays out the package's files under `root`. */
-  stage(root: string): Promise<void>;
   /**
-   * What the cache must remember besides requires, found by reading the
-   * staged files while the package is built from them (the packager changes
-   * only times, modes and owned directories: see Packager.build).
+   * Lays out the package's files under `root`, and returns what the cache must
+   * remember besides requires, found from the staged files (the packager
+   * changes only times, modes and owned directories: see Packager.build).
    */
-  check?(root: string): Promise<Omit<CachedFacts, 'requires'>>;
+  stage(root: string): Promise<Omit<CachedFacts, 'requires'> | void>;
 }
 
 interface Produced {
@@ -210,27 +208,15 @@ async function produce(options: PackagesOptions, job: PackageJob): Promise<Produ
   return withTempDir('reqset-pkg-', async (work) => {
     const root = path.join(work, 'root');
     await mkdir(root, { recursive: true });
-    await job.stage(root);
-    // The packager gives every file its time. The check only reads the files, so it runs alongside.
+    const extra = await job.stage(root);
     const context = { epoch: options.epoch, outDir: options.packagesDir, workDir: work, maintainer: options.maintainer, payload: options.target.payload };
-    const [extra, built] = await bothEnded(job.check?.(root) ?? Promise.resolve({}), options.packager.build(plan, root, context));
-    const facts: CachedFacts = { requires: built.requires, ...extra };
+    const built = await options.packager.build(plan, root, context);
+    const facts: CachedFacts = { requires: built.requires, ...(extra ?? {}) };
     const made = { file: built.path, sha256: await sha256File(built.path), requires: built.requires, reused: false };
     await options.cache?.store(key, built.path, made.sha256, facts);
     options.progress({ stage: 'packages', item: job.item, state: 'packaged', elapsedMs: Date.now() - started, detail: fileName });
     return { package: await describe(options, plan, inputs, decision, made), facts };
   });
-}
-
-/**
- * Both values once both promises have settled, so that neither is still
- * using the work directory when it goes; the first failure, if any.
- */
-async function bothEnded<A, B>(a: Promise<A>, b: Promise<B>): Promise<[A, B]> {
-  const [first, second] = await Promise.allSettled([a, b]);
-  if (first.status === 'rejected') throw first.reason;
-  if (second.status === 'rejected') throw second.reason;
-  return [first.value, second.value];
 }
 
 export async function buildRuntimePackage(options: PackagesOptions): Promise<BuiltPackage> {
@@ -289,18 +275,17 @@ export function bytecodePython(target: Target): string | undefined {
   return undefined;
 }
 
-/** Byte-compiles a staged tree into its pycacheDir with the runtime helper. */
-async function compileTree(python: string, tree: string): Promise<void> {
-  await withTempDir('reqset-compile-', async (scratch) => {
-    // A fixed hash seed: the .pyc of a set or frozenset constant are the same bytes on every build.
-    await run([python, await writeRuntimeZipapp(path.join(scratch, RUNTIME_ZIPAPP_NAME)), 'compile-tree', tree, pycacheDir(tree)], { env: { PYTHONHASHSEED: '0' } });
-  });
-}
-
-/** The wheel the post-install will rebuild from the staged payload, by the runtime helper itself. */
-async function rebuiltWheel(python: string, payload: string): Promise<{ sha256: string; identical: boolean }> {
+/**
+ * The wheel the post-install will rebuild from the staged payload, by the
+ * runtime helper itself; with `bytecode` (the target's interpreter), the same
+ * process byte-compiles the tree into its pycacheDir.
+ */
+async function checkPayload(python: string, payload: string, bytecode?: string): Promise<{ sha256: string; identical: boolean }> {
   return withTempDir('reqset-rebuild-', async (out) => {
-    const result = await run([python, await writeRuntimeZipapp(path.join(out, RUNTIME_ZIPAPP_NAME)), 'rebuild-wheel', payload, out]);
+    const helper = await writeRuntimeZipapp(path.join(out, RUNTIME_ZIPAPP_NAME));
+    const compile = bytecode ? ['--compile-into', pycacheDir(payload)] : [];
+    // A fixed hash seed: the .pyc of a set or frozenset constant are the same bytes on every build.
+    const result = await run([bytecode ?? python, helper, 'rebuild-wheel', payload, out, ...compile], { env: { PYTHONHASHSEED: '0' } });
     const line = JSON.parse(result.stdout.trim().split('\n').pop() ?? '{}') as { sha256: string; identical: boolean };
     return { sha256: line.sha256, identical: line.identical };
   });
@@ -353,12 +338,11 @@ async function buildWheelPackage(options: PackagesOptions, wheel: WheelRecord, d
     plan,
     payload: { wheel: wheel.sha256, layout, compiledAgainst: abi.map((c) => `${c.key}==${c.version}`).join(' '), bytecode: python ? `python${options.target.python.version}` : 'none' },
     item: `${wheel.pin.name}==${wheel.pin.version}`,
-    // What the package installs (with the .pyc compiled after the tree has its time), and what the post-install rebuilds the wheel from.
+    // What the package installs (the .pyc compiled once the tree has its time), and what the post-install rebuilds the wheel from.
     stage: async (root) => {
       await stageWheel(wheel.path, path.join(root, payloadPath), layout, new Date(options.epoch * 1000), options.wheelLimits);
-      if (python) await compileTree(python, path.join(root, payloadPath));
+      return { rebuilt: await checkPayload(options.python, path.join(root, payloadPath), python) };
     },
-    check: async (root) => ({ rebuilt: await rebuiltWheel(options.python, path.join(root, payloadPath)) }),
   });
   const rebuilt = produced.facts.rebuilt;
   if (!rebuilt) throw new Error(`internal: the package of ${wheel.filename} has no rebuilt-wheel check`);

@@ -230,14 +230,15 @@ describe('install-venv, native installer, the example closure on Debian 12\'s Py
 });
 
 describe('install-venv details', () => {
-  it('links the .pyc that compile-tree made beside each tree (the wheel packages ship them) instead of compiling; a stale one is compiled again', async () => {
+  it('links the .pyc that rebuild-wheel --compile-into made beside each tree (the wheel packages ship them) instead of compiling; a stale one is compiled again', async () => {
     const dir = path.join(work, 'shipped');
     const trees: string[] = [];
     for (const tree of exampleTrees) {
       const copy = path.join(dir, path.basename(tree));
       await cp(tree, copy, { recursive: true, preserveTimestamps: true });
-      const made = parseJsonLine<{ compiled: number; failed: number }>((await helper(PYTHON311, ['compile-tree', copy, `${copy}.pycache`])).stdout);
-      assert.equal(made.failed, 0);
+      const made = parseJsonLine<{ identical: boolean; compiled: number; not_compiled: number }>((await helper(PYTHON311, ['rebuild-wheel', copy, path.join(dir, 'wheelhouse'), '--compile-into', `${copy}.pycache`])).stdout);
+      assert.equal(made.identical, true);
+      assert.equal(made.not_compiled, 0);
       trees.push(copy);
     }
     const venv = freshVenv('shipped');

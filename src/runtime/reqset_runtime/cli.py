@@ -13,8 +13,6 @@ from .wheelinfo import check_filename, load_wheel_info
 from .readers import StoredZip, is_stored_zip
 from .verify import HashingReader, check_record, check_stored_members, verify_stored_zip, verify_tree
 from .zipwriter import temp_files_of, write_atomically, write_wheel, write_wheel_from
-from .venv_swap import cmd_check_venv, cmd_install_venv, cmd_remove_venv
-from .venv_compile import compile_tree
 
 
 INSTALL_VENV_HELP = """\
@@ -37,8 +35,10 @@ unpacked wheel trees, for an application's endpoint package.
      --find-links WHEELHOUSE name==version..., then the staging path is
      replaced by PATH in bin/* (and RECORD updated).
   4. --compile (default) byte-compiles in parallel with PATH as the file
-     name recorded in each .pyc; a .pyc of the previous venv whose source is
-     the same file (an unchanged tree) is reused.
+     name recorded in each .pyc; a current .pyc that the wheel package ships
+     (TREE.pycache/, made at build time by rebuild-wheel --compile-into), or
+     of the previous venv whose source is the same file (an unchanged tree),
+     is hard-linked instead.
   5. Checks: every Requires-Dist of every installed distribution is satisfied
      (markers evaluated for this Python), every --script exists, every
      --check-import module imports. Any failure removes the new venv and
@@ -73,6 +73,8 @@ def cmd_verify(args):
 
 def cmd_rebuild_wheel(args):
     tree, outdir = os.fsencode(args.tree), os.fsencode(args.outdir)
+    if args.compile_into and is_stored_zip(tree):
+        raise UsageError('--compile-into needs an unpacked tree, not a stored zip')
     if not is_stored_zip(tree):
         info = load_wheel_info(tree)
         verify_tree(tree, info)
@@ -110,13 +112,22 @@ def cmd_rebuild_wheel(args):
                 if isinstance(e, zipfile.BadZipFile):
                     raise HelperError('%s: damaged: %s' % (show(tree), e))
                 raise
-    print_json({'path': json_path(os.path.join(outdir, name)), 'sha256': sha256, 'size': size,
-                'identical': sha256 == info.sha256})
+    report = {'path': json_path(os.path.join(outdir, name)), 'sha256': sha256, 'size': size,
+              'identical': sha256 == info.sha256}
+    if args.compile_into:
+        from .venv_compile import compile_tree
+        report['compiled'], report['not_compiled'] = compile_tree(
+            os.path.abspath(tree), os.fsencode(os.path.abspath(args.compile_into)))
+    print_json(report)
 
 
-def cmd_compile_tree(args):
-    compiled, failed = compile_tree(os.fsencode(os.path.abspath(args.tree)), os.fsencode(os.path.abspath(args.outdir)))
-    print_json({'compiled': compiled, 'failed': failed, 'tag': sys.implementation.cache_tag})
+def venv_command(name):
+    """A venv_swap subcommand, imported when it runs: rebuild-wheel, which every wheel package's
+    post-install runs, starts without loading the venv modules."""
+    def command(args):
+        from . import venv_swap
+        return getattr(venv_swap, name)(args)
+    return command
 
 
 def cmd_remove_wheel(args):
@@ -154,17 +165,14 @@ def add_commands(subparsers):
     p = subparsers.add_parser('rebuild-wheel', help='verify an unpacked wheel tree (or stored zip) and rebuild its .whl')
     p.add_argument('tree', metavar='TREE', help='the unpacked wheel (holds %s), or its stored zip' % INFO_NAME)
     p.add_argument('outdir', metavar='OUTDIR', help='directory to write the .whl into')
+    p.add_argument('--compile-into', metavar='DIR',
+                   help='also byte-compile the tree\'s .py files into DIR, at their PEP 3147 places (at build time, '
+                        'for the wheel package to ship beside the tree: one process for both)')
     p.set_defaults(func=cmd_rebuild_wheel)
 
     p = subparsers.add_parser('verify', help='check an unpacked wheel tree (or stored zip) against its RECORD')
     p.add_argument('tree', metavar='TREE')
     p.set_defaults(func=cmd_verify)
-
-    p = subparsers.add_parser('compile-tree', help='byte-compile an unpacked wheel tree\'s .py files into OUTDIR '
-                              '(at build time, for the wheel package to ship beside the tree)')
-    p.add_argument('tree', metavar='TREE')
-    p.add_argument('outdir', metavar='OUTDIR', help='where the .pyc go, at the members\' PEP 3147 places')
-    p.set_defaults(func=cmd_compile_tree)
 
     p = subparsers.add_parser('remove-wheel', help='remove a rebuilt .whl (idempotent)')
     p.add_argument('outdir', metavar='OUTDIR')
@@ -193,17 +201,17 @@ def add_commands(subparsers):
     p.add_argument('--no-compile', dest='compile', action='store_false', help='do not byte-compile')
     p.add_argument('--copy', action='store_true',
                    help='copy the trees\' files instead of hard-linking them')
-    p.set_defaults(func=cmd_install_venv)
+    p.set_defaults(func=venv_command('cmd_install_venv'))
 
     p = subparsers.add_parser('remove-venv', help='remove a virtualenv and leftovers of failed runs (idempotent)')
     p.add_argument('--venv', required=True, metavar='PATH', help='absolute path of the virtualenv')
-    p.set_defaults(func=cmd_remove_venv)
+    p.set_defaults(func=venv_command('cmd_remove_venv'))
 
     p = subparsers.add_parser('check-venv', help='check that every requirement in a virtualenv is satisfied')
     p.add_argument('--venv', required=True, metavar='PATH', help='absolute path of the virtualenv')
     p.add_argument('--check-import', action='append', default=[], metavar='MODULE',
                    help='also import MODULE with the venv\'s python (repeatable)')
-    p.set_defaults(func=cmd_check_venv)
+    p.set_defaults(func=venv_command('cmd_check_venv'))
 
 
 def build_parser():
