@@ -33,15 +33,23 @@ export interface DebRendering {
 
 const SCRIPT_OPTIONS = { postinst: '--after-install', prerm: '--before-remove', postrm: '--after-remove' } as const;
 
+/** zstd's own default level, what ZSTD_CLEVEL=0 gives. */
+const ZSTD_DEFAULT_LEVEL = 3;
+
 /**
- * fpm's deb compression names and its level option (fpm passes the level to
- * xz as XZ_OPT=-<level>, to zstd as ZSTD_CLEVEL=-<level>, which zstd reads as
- * its fast level <level>). fpm takes levels 0 to 9 only.
+ * fpm's deb compression options. fpm passes the level to xz as
+ * XZ_OPT=-<level>, to zstd as ZSTD_CLEVEL=-<level>, which zstd reads as a
+ * negative (fast) level: only `-0`, zstd's default level 3, is a level zstd
+ * compresses at as dpkg-deb would (same bytes from the zstd CLI for -3 and
+ * ZSTD_CLEVEL=-0). Other zstd levels are refused rather than silently made
+ * fast levels.
  */
 function compressionArgs(plan: PackagePlan, payload: Payload): string[] {
-  if (payload.level > 9) throw new InputError(`${plan.name}: fpm compresses .deb members at levels 0 to 9 only, not ${payload.compression} level ${payload.level}: lower the target's payload level or build with --packager native`);
-  const name = payload.compression === 'zstd' ? 'zst' : 'xz';
-  return ['--deb-compression', name, '--deb-compression-level', String(payload.level)];
+  if (payload.compression === 'xz') return ['--deb-compression', 'xz', '--deb-compression-level', String(payload.level)];
+  if (payload.level !== ZSTD_DEFAULT_LEVEL) {
+    throw new InputError(`${plan.name}: fpm can write zstd .deb members only at zstd's default level ${ZSTD_DEFAULT_LEVEL}, not ${payload.level}: use level ${ZSTD_DEFAULT_LEVEL} or xz in the target's payload, or --packager native`);
+  }
+  return ['--deb-compression', 'zst', '--deb-compression-level', '0'];
 }
 
 /** The name and version fpm writes into the changelog it adds (the control file is the native one). */
