@@ -275,6 +275,22 @@ export function bytecodePython(target: Target): string | undefined {
   return undefined;
 }
 
+const executables = new Map<string, Promise<string>>();
+
+/**
+ * The interpreter's own executable (its sys.executable), asked once per
+ * process: `python3` on PATH may be a version manager's shim (pyenv's costs
+ * about 100 ms a call), and the build runs the helper once per wheel package.
+ */
+function executableOf(python: string): Promise<string> {
+  let found = executables.get(python);
+  if (!found) {
+    found = run([python, '-c', 'import sys; print(sys.executable)']).then((r) => r.stdout.trim() || python);
+    executables.set(python, found);
+  }
+  return found;
+}
+
 /**
  * The wheel the post-install will rebuild from the staged payload, by the
  * runtime helper itself; with `bytecode` (the target's interpreter), the same
@@ -285,7 +301,7 @@ async function checkPayload(python: string, payload: string, bytecode?: string):
     const helper = await writeRuntimeZipapp(path.join(out, RUNTIME_ZIPAPP_NAME));
     const compile = bytecode ? ['--compile-into', pycacheDir(payload)] : [];
     // A fixed hash seed: the .pyc of a set or frozenset constant are the same bytes on every build.
-    const result = await run([bytecode ?? python, helper, 'rebuild-wheel', payload, out, ...compile], { env: { PYTHONHASHSEED: '0' } });
+    const result = await run([await executableOf(bytecode ?? python), helper, 'rebuild-wheel', payload, out, ...compile], { env: { PYTHONHASHSEED: '0' } });
     const line = JSON.parse(result.stdout.trim().split('\n').pop() ?? '{}') as { sha256: string; identical: boolean };
     return { sha256: line.sha256, identical: line.identical };
   });
