@@ -241,6 +241,12 @@ describe('install-venv details', () => {
       assert.equal(made.not_compiled, 0);
       trees.push(copy);
     }
+    // The same bytes wherever the tree is staged (each build stages it in a new directory).
+    const elsewhere = path.join(work, 'shipped-elsewhere', 'textfmt');
+    await cp(byName(trees, 'textfmt-'), elsewhere, { recursive: true, preserveTimestamps: true });
+    await helper(PYTHON311, ['rebuild-wheel', elsewhere, path.join(work, 'shipped-elsewhere', 'wheelhouse'), '--compile-into', `${elsewhere}.pycache`]);
+    const pyc = (tree: string) => readFile(path.join(`${tree}.pycache`, 'textfmt', '__pycache__', '__init__.cpython-311.pyc'));
+    assert.deepEqual(await pyc(elsewhere), await pyc(byName(trees, 'textfmt-')));
     const venv = freshVenv('shipped');
     const report = await installVenv(PYTHON311, venv, trees, ['--script', 'an-example']);
     assert.equal(report.compiled, 0);

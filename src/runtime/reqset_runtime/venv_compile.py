@@ -217,7 +217,9 @@ def compile_tree(tree, out):
         directory = os.path.dirname(cfile)
         if not os.path.isdir(directory):
             os.makedirs(directory)
-        jobs.append((source, cfile, os.fsdecode(source)))
+        # co_filename: the member's name, not where the tree is staged, so that the bytes are the same
+        # on every build; importing from the .pyc puts the real path there.
+        jobs.append((source, cfile, m.name))
     for root, dirs, _ in os.walk(out):
         os.chmod(root, 0o755)  # whatever the umask: the modes are part of the package
     results = compile_all(jobs, compile_workers())
