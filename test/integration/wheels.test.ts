@@ -124,7 +124,7 @@ describe('wheels stage with pip', () => {
     await run(['tar', '-C', broken, '-czf', path.join(broken, 'brokenpkg-1.0.tar.gz'), 'brokenpkg-1.0']);
     await copyFile(path.join(ws.dist, 'setuptools-65.5.0-py3-none-any.whl'), path.join(broken, 'setuptools-65.5.0-py3-none-any.whl'));
     await copyFile(path.join(ws.dist, 'wheel-0.38.4-py3-none-any.whl'), path.join(broken, 'wheel-0.38.4-py3-none-any.whl'));
-    await ws.writeReqset('broken', '--no-index\n--find-links ../broken\nbrokenpkg==1.0\n');
+    await ws.writeReqset('broken', '--no-index\n--find-links ../broken\nsetuptools==65.5.0\nwheel==0.38.4\nbrokenpkg==1.0\n');
     await assert.rejects(api.wheels('broken', 'debian12', options()), (error: unknown) => {
       assert.ok(error instanceof ToolError, String(error));
       assert.match(error.message, /pip could not build brokenpkg==1\.0 \(exit code 1\)/);
