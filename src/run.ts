@@ -9,6 +9,7 @@ import { ToolError } from './errors.ts';
 /** Debian packages that provide the tools reqset calls (see scripts/setup-debian.sh). */
 const INSTALL_HINTS: Record<string, string> = {
   rpmbuild: 'apt-get install rpm',
+  fpm: 'gem install fpm, or set REQSET_FPM to its path',
   rpm: 'apt-get install rpm',
   rpmsign: 'apt-get install rpm',
   createrepo_c: 'apt-get install createrepo-c',

@@ -128,6 +128,8 @@ interface PackageInputs {
 export function packageInputs(options: PackagesOptions, plan: PackagePlan, payload: Record<string, string>): PackageInputs {
   const sources: Record<string, string> = {
     format: options.packager.format,
+    // fpm writes other bytes for the same package: its builds never reuse native ones (native keys unchanged).
+    ...(options.packager.backend ? { backend: options.packager.backend } : {}),
     tool: options.toolVersion,
     target: sha256(JSON.stringify(options.target)),
     sourceDateEpoch: String(options.epoch),
