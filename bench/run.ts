@@ -15,6 +15,7 @@ import { CORPUS, CORPUS_PINS, makeWorkspace, reqsset3Pins } from '../test/helper
 import { printTable, type Row } from './table.ts';
 import { evolutionBench } from './evolution.ts';
 import { fixedCostBench } from './fixedcost.ts';
+import { fpmBench } from './fpm.ts';
 import { installBench } from './install.ts';
 import { layoutsBench } from './layouts.ts';
 import { publishBench } from './publish.ts';
@@ -111,7 +112,7 @@ async function packagesBench(): Promise<Row[]> {
 
 const sections: Record<string, () => Promise<Row[]>> = {
   wheels: wheelsBench,
-  packages: async () => [...(await packagesBench()), ...(await fixedCostBench())],
+  packages: async () => [...(await packagesBench()), ...(await fixedCostBench()), ...(await fpmBench())],
   venv: venvBench,
   install: installBench,
   publish: publishBench,
