@@ -19,7 +19,7 @@ import path from 'node:path';
 import { InputError } from '../../errors.ts';
 import type { Payload } from '../../targets/target.ts';
 import type { BuildContext, BuiltFile, PackagePlan, Packager } from '../packager.ts';
-import { runFpm } from './run.ts';
+import { FpmPackager, runFpm } from './run.ts';
 
 /** The parts of deb/ fpm's packages are made from (see packagers/index.ts). */
 export interface DebRendering {
@@ -60,29 +60,14 @@ function changelogVersionArgs(name: string, version: string): string[] {
   return ['--name', name, '--version', upstream, '--iteration', revision, ...(epoch ? ['--epoch', epoch] : [])];
 }
 
-export class FpmDebPackager implements Packager {
+export class FpmDebPackager extends FpmPackager {
   readonly format = 'deb' as const;
-  readonly backend = 'fpm' as const;
 
   constructor(
-    private readonly native: Packager,
+    native: Packager,
     private readonly rendering: DebRendering,
-  ) {}
-
-  fileName(plan: PackagePlan): string {
-    return this.native.fileName(plan);
-  }
-
-  version(plan: PackagePlan): string {
-    return this.native.version(plan);
-  }
-
-  dependencies(plan: PackagePlan): string[] {
-    return this.native.dependencies(plan);
-  }
-
-  elfRequires(plan: PackagePlan, root: string, scratch: string): Promise<string[]> {
-    return this.native.elfRequires(plan, root, scratch);
+  ) {
+    super(native);
   }
 
   /** The requires are the relations of `Depends`, shared-library ones included, as natively. */

@@ -34,7 +34,7 @@ import { copyFile, mkdir, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { run } from '../../run.ts';
 import type { BuildContext, BuiltFile, PackagePlan, Packager } from '../packager.ts';
-import { runFpm } from './run.ts';
+import { FpmPackager, runFpm } from './run.ts';
 
 /** What rpm/ says about a package, for fpm to write (see packagers/index.ts). */
 export interface RpmRendering {
@@ -111,29 +111,14 @@ function verbatimTags(spec: NativeSpec): string[] {
   return [...spec.globals, ...relations.map(([t, v]) => `${t}: ${v}`)].flatMap((line) => ['--rpm-tag', line]);
 }
 
-export class FpmRpmPackager implements Packager {
+export class FpmRpmPackager extends FpmPackager {
   readonly format = 'rpm' as const;
-  readonly backend = 'fpm' as const;
 
   constructor(
-    private readonly native: Packager,
+    native: Packager,
     private readonly rendering: RpmRendering,
-  ) {}
-
-  fileName(plan: PackagePlan): string {
-    return this.native.fileName(plan);
-  }
-
-  version(plan: PackagePlan): string {
-    return this.native.version(plan);
-  }
-
-  dependencies(plan: PackagePlan): string[] {
-    return this.native.dependencies(plan);
-  }
-
-  elfRequires(plan: PackagePlan, root: string, scratch: string): Promise<string[]> {
-    return this.native.elfRequires(plan, root, scratch);
+  ) {
+    super(native);
   }
 
   /** The requires are those `rpm -qp --requires` shows, as natively. */

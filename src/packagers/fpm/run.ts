@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { run } from '../../run.ts';
+import type { BuildContext, BuiltFile, PackagePlan, Packager } from '../packager.ts';
 
 /** `REQSET_FPM` when set (a path or a name on PATH), else `fpm`. */
 export function fpmExecutable(): string {
@@ -71,4 +72,34 @@ export async function runFpm(format: 'rpm' | 'deb', job: FpmRun): Promise<string
     throw error;
   }
   return job.out;
+}
+
+/**
+ * What an fpm-built package shares with its native twin: the name, version,
+ * relations and ELF requirements are the native packager's; only `build`
+ * (fpm writing the file) is the subclass's.
+ */
+export abstract class FpmPackager implements Packager {
+  abstract readonly format: Packager['format'];
+  readonly backend = 'fpm' as const;
+
+  constructor(protected readonly native: Packager) {}
+
+  fileName(plan: PackagePlan): string {
+    return this.native.fileName(plan);
+  }
+
+  version(plan: PackagePlan): string {
+    return this.native.version(plan);
+  }
+
+  dependencies(plan: PackagePlan): string[] {
+    return this.native.dependencies(plan);
+  }
+
+  elfRequires(plan: PackagePlan, root: string, scratch: string): Promise<string[]> {
+    return this.native.elfRequires(plan, root, scratch);
+  }
+
+  abstract build(plan: PackagePlan, root: string, context: BuildContext): Promise<BuiltFile>;
 }
