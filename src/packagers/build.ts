@@ -5,7 +5,6 @@
  * its tree or zip with the runtime helper, so the manifest can say whether the
  * target will get the very same .whl back.
  */
-import { existsSync } from 'node:fs';
 import { chmod, mkdir, stat, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { computeClosure, type Dependency } from '../closure/closure.ts';
@@ -36,7 +35,6 @@ import {
   planPinsPackage,
   planRuntimePackage,
   planWheelPackage,
-  pycacheDir,
   reqsetPaths,
   wheelPayloadPath,
   wheelStem,
@@ -262,21 +260,6 @@ async function stageWheel(wheelPath: string, payload: string, layout: WheelLayou
   }
 }
 
-/**
- * The build machine's interpreter of the target's Python version (`python3.11`
- * on PATH), which byte-compiles the unpacked trees at build time: the .pyc
- * then come in the wheel packages, and the endpoint's post-install links them
- * into the venv instead of compiling (the slowest part of a first install).
- * None: the post-install compiles, as for the stored-zip layout.
- */
-export function bytecodePython(target: Target): string | undefined {
-  const name = `python${target.python.version}`;
-  for (const dir of (process.env.PATH ?? '').split(path.delimiter)) {
-    if (dir && existsSync(path.join(dir, name))) return path.join(dir, name);
-  }
-  return undefined;
-}
-
 const executables = new Map<string, Promise<string>>();
 
 /**
@@ -293,17 +276,11 @@ function executableOf(python: string): Promise<string> {
   return found;
 }
 
-/**
- * The wheel the post-install will rebuild from the staged payload, by the
- * runtime helper itself; with `bytecode` (the target's interpreter), the same
- * process byte-compiles the tree into its pycacheDir.
- */
-async function checkPayload(python: string, payload: string, bytecode?: string): Promise<{ sha256: string; identical: boolean }> {
+/** The wheel the post-install will rebuild from the staged payload, by the runtime helper itself. */
+async function rebuiltWheel(python: string, payload: string): Promise<{ sha256: string; identical: boolean }> {
   return withTempDir('reqset-rebuild-', async (out) => {
     const helper = await writeRuntimeZipapp(path.join(out, RUNTIME_ZIPAPP_NAME));
-    const compile = bytecode ? ['--compile-into', pycacheDir(payload)] : [];
-    // A fixed hash seed: the .pyc of a set or frozenset constant are the same bytes on every build.
-    const result = await run([await executableOf(bytecode ?? python), helper, 'rebuild-wheel', payload, out, ...compile], { env: { PYTHONHASHSEED: '0' } });
+    const result = await run([await executableOf(python), helper, 'rebuild-wheel', payload, out]);
     const line = JSON.parse(result.stdout.trim().split('\n').pop() ?? '{}') as { sha256: string; identical: boolean };
     return { sha256: line.sha256, identical: line.identical };
   });
@@ -325,7 +302,6 @@ async function storedZipElfRequires(options: PackagesOptions, plan: PackagePlan,
 
 async function wheelPackagePlan(options: PackagesOptions, wheel: WheelRecord, dependencies: Dependency[], abi: { key: string; version: string }[]): Promise<PackagePlan> {
   const layout = options.layout ?? DEFAULT_WHEEL_LAYOUT;
-  const bytecode = layout === 'unpacked' && !!bytecodePython(options.target);
   const input: WheelPackageInput = {
     reqset: options.reqset,
     target: options.target,
@@ -337,7 +313,6 @@ async function wheelPackagePlan(options: PackagesOptions, wheel: WheelRecord, de
     compiledAgainst: abi,
     bundledLibraries: bundledLibraries(wheel.members),
     layout,
-    bytecode,
   };
   const plan = planWheelPackage(input);
   if (layout !== 'stored-zip' || isPureWheel(wheel.facts.name)) return plan;
@@ -351,15 +326,14 @@ async function buildWheelPackage(options: PackagesOptions, wheel: WheelRecord, d
   const abi = compiledAgainst(wheel, byKey);
   const plan = await wheelPackagePlan(options, wheel, dependencies, abi);
   const payloadPath = wheelPayloadPath(options.reqset, wheel.filename, layout);
-  const python = plan.contents.includes(pycacheDir(payloadPath)) ? bytecodePython(options.target) : undefined;
   const produced = await produce(options, {
     plan,
-    payload: { wheel: wheel.sha256, layout, compiledAgainst: abi.map((c) => `${c.key}==${c.version}`).join(' '), bytecode: python ? `python${options.target.python.version}` : 'none' },
+    payload: { wheel: wheel.sha256, layout, compiledAgainst: abi.map((c) => `${c.key}==${c.version}`).join(' ') },
     item: `${wheel.pin.name}==${wheel.pin.version}`,
-    // What the package installs (the .pyc compiled once the tree has its time), and what the post-install rebuilds the wheel from.
+    // What the package installs, and what the post-install rebuilds the wheel from.
     stage: async (root) => {
       await stageWheel(wheel.path, path.join(root, payloadPath), layout, new Date(options.epoch * 1000), options.wheelLimits);
-      return { rebuilt: await checkPayload(options.python, path.join(root, payloadPath), python) };
+      return { rebuilt: await rebuiltWheel(options.python, path.join(root, payloadPath)) };
     },
   });
   const rebuilt = produced.facts.rebuilt;

@@ -45,13 +45,6 @@ export type WheelLayout = 'unpacked' | 'stored-zip';
 export const WHEEL_LAYOUTS: readonly WheelLayout[] = ['unpacked', 'stored-zip'];
 export const DEFAULT_WHEEL_LAYOUT: WheelLayout = 'unpacked';
 
-/**
- * Where an unpacked wheel package ships the .pyc of its tree, compiled at build
- * time: `<tree>.pycache/`, each at its member's PEP 3147 place (the helper's
- * venv_install.pycache_dir is the other half of this pair).
- */
-export const pycacheDir = (tree: string) => `${tree}.pycache`;
-
 /** Where a wheel is on the target in a layout: the tree directory or the stored zip. */
 export function wheelPayloadPath(reqset: string, filename: string, layout: WheelLayout = DEFAULT_WHEEL_LAYOUT): string {
   const dir = reqsetPaths(reqset).wheels;
@@ -90,8 +83,6 @@ export interface WheelPackageInput {
    * files rpmbuild and dpkg-shlibdeps cannot see inside the zip.
    */
   systemRequires?: string[];
-  /** The package ships the tree's .pyc (pycacheDir), compiled at build time by the target's Python version. */
-  bytecode?: boolean;
 }
 
 export function planWheelPackage(input: WheelPackageInput): PackagePlan {
@@ -112,7 +103,6 @@ export function planWheelPackage(input: WheelPackageInput): PackagePlan {
     description:
       (layout === 'stored-zip' ? `The wheel ${input.wheel.filename}, stored uncompressed in ${tree}. ` : `The wheel ${input.wheel.filename}, unpacked under ${tree}. `) +
       `Installing it rebuilds ${wheelFile} for the virtualenvs of the ${input.reqset} applications.` +
-      (input.bytecode ? ` Its .pyc, compiled at build time, are in ${pycacheDir(tree)}.` : '') +
       (input.summary ? `\n${input.summary}` : ''),
     license: input.license || 'see the wheel metadata',
     url: input.homepage,
@@ -127,7 +117,7 @@ export function planWheelPackage(input: WheelPackageInput): PackagePlan {
       ...(input.systemRequires ?? []).map((text) => ({ kind: 'system' as const, text })),
     ],
     scriptletRequires: [runtime, python],
-    contents: input.bytecode ? [tree, pycacheDir(tree)] : [tree],
+    contents: [tree],
     ownedDirs: [],
     ghostFiles: [wheelFile],
     privateLibraries: input.bundledLibraries.map((file) => file.split('/').pop() as string).sort(),

@@ -9,7 +9,7 @@
  */
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { copyFile, mkdir, mkdtemp, readdir, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readdir, readFile, rm, utimes, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import * as api from '../../src/api.ts';
@@ -21,7 +21,7 @@ import { writeStoredZip } from '../../src/wheels/stored-zip.ts';
 import { TARGET_PYTHONS } from '../helpers/runtime-fixtures.ts';
 import { dnf, fakeProvideRpm, freshRoot, rpmRepo } from '../helpers/target-root.ts';
 import { CORPUS, makeWorkspace, reqsset3Pins, type Workspace } from '../helpers/workspace.ts';
-import { corpusWheelsDir, debianPython } from '../helpers/env.ts';
+import { corpusWheelsDir } from '../helpers/env.ts';
 
 const REQSET = 'demo';
 const APP_SPEC = `name: app\nreqset: ${REQSET}\ndistribution: an_example_pypi_project\nsummary: The example application\nscripts: [an-example]\n`;
@@ -167,28 +167,6 @@ describe('the stored-zip layout', () => {
     await copyFile(wheelFile(build, pin.wheel.file), foreign);
     assertOneLineError(await helper(['rebuild-wheel', foreign, out]), 'not a stored wheel zip made by reqset');
     assertOneLineError(await helper(['verify', path.join(work, 'nothing.zip')]), 'nothing.zip');
-  });
-
-  it('the unpacked layout ships each tree\'s .pyc, current for its source (magic of the target\'s Python, source time and size); the stored-zip layout ships none', async () => {
-    const payload = path.join(work, 'payload-pyc');
-    for (const layout of ['unpacked', 'stored-zip']) {
-      const build = builds[`el9-py311 ${layout}`] as api.BuildResult;
-      for (const pin of build.manifest.pins) await extractRpm(path.join(build.outDir, pin.package.path), path.join(payload, layout));
-    }
-    const pycs = async (layout: string) =>
-      (await readdir(path.join(payload, layout), { recursive: true })).filter((f) => f.endsWith('.pyc')).map((f) => path.join(payload, layout, f));
-    assert.deepEqual(await pycs('stored-zip'), []);
-    const shipped = await pycs('unpacked');
-    const magic = (await run([debianPython(), '-c', 'import importlib.util; print(importlib.util.MAGIC_NUMBER.hex())'])).stdout.trim();
-    assert.ok(shipped.length >= 4, shipped.join(', '));
-    for (const pyc of shipped) {
-      // <stem>.pycache/<dir>/__pycache__/<name>.cpython-311.pyc is the .pyc of <stem>/<dir>/<name>.py
-      const source = pyc.replace('.pycache/', '/').replace(/__pycache__\/([^/]+)\.cpython-311\.pyc$/, '$1.py');
-      const header = (await readFile(pyc)).subarray(0, 16);
-      const st = await stat(source);
-      assert.equal(header.subarray(0, 4).toString('hex'), magic, pyc);
-      assert.deepEqual([header.readUInt32LE(4), header.readUInt32LE(8), header.readUInt32LE(12)], [0, Math.floor(st.mtimeMs / 1000), st.size], pyc);
-    }
   });
 
   it('compiled wheels keep the shared-library requirements of the unpacked layout (RPM and DEB)', () => {

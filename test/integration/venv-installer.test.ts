@@ -7,7 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { cp, lstat, mkdir, readdir, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
+import { cp, lstat, mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { run, type RunResult } from '../../src/run.ts';
@@ -230,40 +230,6 @@ describe('install-venv, native installer, the example closure on Debian 12\'s Py
 });
 
 describe('install-venv details', () => {
-  it('links the .pyc that rebuild-wheel --compile-into made beside each tree (the wheel packages ship them) instead of compiling; a stale one is compiled again', async () => {
-    const dir = path.join(work, 'shipped');
-    const trees: string[] = [];
-    for (const tree of exampleTrees) {
-      const copy = path.join(dir, path.basename(tree));
-      await cp(tree, copy, { recursive: true, preserveTimestamps: true });
-      const made = parseJsonLine<{ identical: boolean; compiled: number; not_compiled: number }>((await helper(PYTHON311, ['rebuild-wheel', copy, path.join(dir, 'wheelhouse'), '--compile-into', `${copy}.pycache`])).stdout);
-      assert.equal(made.identical, true);
-      assert.equal(made.not_compiled, 0);
-      trees.push(copy);
-    }
-    // The same bytes wherever the tree is staged (each build stages it in a new directory).
-    const elsewhere = path.join(work, 'shipped-elsewhere', 'textfmt');
-    await cp(byName(trees, 'textfmt-'), elsewhere, { recursive: true, preserveTimestamps: true });
-    await helper(PYTHON311, ['rebuild-wheel', elsewhere, path.join(work, 'shipped-elsewhere', 'wheelhouse'), '--compile-into', `${elsewhere}.pycache`]);
-    const pyc = (tree: string) => readFile(path.join(`${tree}.pycache`, 'textfmt', '__pycache__', '__init__.cpython-311.pyc'));
-    assert.deepEqual(await pyc(elsewhere), await pyc(byName(trees, 'textfmt-')));
-    const venv = freshVenv('shipped');
-    const report = await installVenv(PYTHON311, venv, trees, ['--script', 'an-example']);
-    assert.equal(report.compiled, 0);
-    assert.ok(report.reused_pyc > 0);
-    const textfmt = byName(trees, 'textfmt-');
-    const shipped = await stat(path.join(`${textfmt}.pycache`, 'textfmt', '__pycache__', '__init__.cpython-311.pyc'));
-    const linked = await stat(path.join(sitePackages(venv, '3.11'), 'textfmt', '__pycache__', '__init__.cpython-311.pyc'));
-    assert.equal(linked.ino, shipped.ino);
-    assert.deepEqual((await recordProblems(sitePackages(venv, '3.11'))).problems, []);
-    assert.match((await run([path.join(venv, 'bin', 'an-example')])).stdout, /norm=5\.0 cosine=1\.0/);
-    // A source whose time no longer matches its shipped .pyc (the tree checks by content only).
-    await utimes(path.join(textfmt, 'textfmt', '__init__.py'), 1_000_000, 1_000_000);
-    const again = await installVenv(PYTHON311, freshVenv('shipped-stale'), trees);
-    assert.equal(again.compiled, 1);
-    assert.equal(again.reused_pyc, report.reused_pyc - 1);
-  });
-
   it('removes leftovers of a crashed run first', async () => {
     const venv = freshVenv('leftovers');
     await mkdir(path.join(`${venv}.new-crash1`, 'bin'), { recursive: true });

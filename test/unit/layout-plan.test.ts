@@ -13,7 +13,6 @@ import {
   WHEEL_LAYOUTS,
   planEndpointPackage,
   planWheelPackage,
-  pycacheDir,
   storedZipName,
   wheelPayloadPath,
   type WheelLayout,
@@ -88,14 +87,6 @@ describe('wheel package plan per layout', () => {
     assert.deepEqual(plan.contents, [`/opt/orbit/wheels/${STEM}`]);
     assert.equal(plan.scriptlets.afterInstall, `/usr/bin/python3.11 /opt/orbit/runtime/reqset_runtime.pyz rebuild-wheel /opt/orbit/wheels/${STEM} /opt/orbit/wheelhouse >/dev/null`);
     assert.match(plan.description, /unpacked under/);
-  });
-
-  it('unpacked with bytecode: also owns the .pyc compiled at build time, beside the tree', () => {
-    const plan = planWheelPackage(input('unpacked', { bytecode: true }));
-    assert.deepEqual(plan.contents, [`/opt/orbit/wheels/${STEM}`, `/opt/orbit/wheels/${STEM}.pycache`]);
-    assert.equal(pycacheDir(wheelPayloadPath('orbit', FILE)), `/opt/orbit/wheels/${STEM}.pycache`);
-    assert.match(plan.description, new RegExp(`compiled at build time, are in /opt/orbit/wheels/${STEM}\\.pycache`));
-    assert.deepEqual(plan.scriptlets, planWheelPackage(input('unpacked')).scriptlets);
   });
 
   it('stored-zip: owns the one zip file, rebuilds the wheel from it', () => {

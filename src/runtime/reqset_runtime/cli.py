@@ -35,10 +35,8 @@ unpacked wheel trees, for an application's endpoint package.
      --find-links WHEELHOUSE name==version..., then the staging path is
      replaced by PATH in bin/* (and RECORD updated).
   4. --compile (default) byte-compiles in parallel with PATH as the file
-     name recorded in each .pyc; a current .pyc that the wheel package ships
-     (TREE.pycache/, made at build time by rebuild-wheel --compile-into), or
-     of the previous venv whose source is the same file (an unchanged tree),
-     is hard-linked instead.
+     name recorded in each .pyc; a .pyc of the previous venv whose source is
+     the same file (an unchanged tree) is reused.
   5. Checks: every Requires-Dist of every installed distribution is satisfied
      (markers evaluated for this Python), every --script exists, every
      --check-import module imports. Any failure removes the new venv and
@@ -73,8 +71,6 @@ def cmd_verify(args):
 
 def cmd_rebuild_wheel(args):
     tree, outdir = os.fsencode(args.tree), os.fsencode(args.outdir)
-    if args.compile_into and is_stored_zip(tree):
-        raise UsageError('--compile-into needs an unpacked tree, not a stored zip')
     if not is_stored_zip(tree):
         info = load_wheel_info(tree)
         verify_tree(tree, info)
@@ -112,13 +108,8 @@ def cmd_rebuild_wheel(args):
                 if isinstance(e, zipfile.BadZipFile):
                     raise HelperError('%s: damaged: %s' % (show(tree), e))
                 raise
-    report = {'path': json_path(os.path.join(outdir, name)), 'sha256': sha256, 'size': size,
-              'identical': sha256 == info.sha256}
-    if args.compile_into:
-        from .venv_compile import compile_tree
-        report['compiled'], report['not_compiled'] = compile_tree(
-            os.path.abspath(tree), os.fsencode(os.path.abspath(args.compile_into)))
-    print_json(report)
+    print_json({'path': json_path(os.path.join(outdir, name)), 'sha256': sha256, 'size': size,
+                'identical': sha256 == info.sha256})
 
 
 def venv_command(name):
@@ -165,9 +156,6 @@ def add_commands(subparsers):
     p = subparsers.add_parser('rebuild-wheel', help='verify an unpacked wheel tree (or stored zip) and rebuild its .whl')
     p.add_argument('tree', metavar='TREE', help='the unpacked wheel (holds %s), or its stored zip' % INFO_NAME)
     p.add_argument('outdir', metavar='OUTDIR', help='directory to write the .whl into')
-    p.add_argument('--compile-into', metavar='DIR',
-                   help='also byte-compile the tree\'s .py files into DIR, at their PEP 3147 places (at build time, '
-                        'for the wheel package to ship beside the tree: one process for both)')
     p.set_defaults(func=cmd_rebuild_wheel)
 
     p = subparsers.add_parser('verify', help='check an unpacked wheel tree (or stored zip) against its RECORD')

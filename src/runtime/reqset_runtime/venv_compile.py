@@ -8,8 +8,13 @@ import struct
 import sys
 
 from .util import CHUNK, join, one_line, record_b64, usable_cpus, write_new_file
-from .venv_install import LINK_FALLBACK_ERRNOS, MAX_COMPILE_WORKERS, pyc_path, sha256_record
-from .wheelinfo import load_wheel_info
+from .venv_install import LINK_FALLBACK_ERRNOS, MAX_COMPILE_WORKERS, sha256_record
+
+
+def pyc_path(source):
+    directory, name = os.path.split(source)
+    tag = sys.implementation.cache_tag.encode('ascii')
+    return join(directory, b'__pycache__', name[:-3] + b'.' + tag + b'.pyc')
 
 
 def pyc_header(st):
@@ -146,28 +151,10 @@ def reusable_pyc(source, old_source, old_cfile, by_content=False):
         return False
 
 
-def linked_pyc(record, source, cfile, candidates):
-    """Hard-link the first current .pyc of `candidates` [(its source, its .pyc, by content)] at
-    `cfile` and add it to RECORD; False if none is current or linking is refused."""
-    for old_source, old_cfile, by_content in candidates:
-        if not reusable_pyc(source, old_source, old_cfile, by_content):
-            continue
-        try:
-            os.link(old_cfile, cfile)
-        except OSError as e:
-            if e.errno not in LINK_FALLBACK_ERRNOS:
-                raise
-            return False
-        record.add(cfile, sha256_record(cfile))
-        return True
-    return False
-
-
 def byte_compile(records, installer, old_exists, notes):
     """Compile every record's .py files with their final path as co_filename; add the .pyc to RECORD.
 
-    A current .pyc is hard-linked instead: the one the wheel package ships (compiled
-    at build time, see compile_tree), else the previous venv's when its source is the
+    A .pyc of the previous venv is hard-linked instead when its source is the
     same inode (an unchanged tree): upgrades compile only what changed.
     """
     jobs, owners, reused = [], [], 0
@@ -178,12 +165,17 @@ def byte_compile(records, installer, old_exists, notes):
             if directory not in installer.made_dirs:
                 os.makedirs(directory, exist_ok=True)
                 installer.made_dirs.add(directory)
-            candidates = [record.shipped[source] + (False,)] if source in record.shipped else []
             if old_exists:
-                candidates.append((installer.final_of(source), installer.final_of(cfile), record.by_content))
-            if linked_pyc(record, source, cfile, candidates):
-                reused += 1
-                continue
+                old_cfile = installer.final_of(cfile)
+                if reusable_pyc(source, installer.final_of(source), old_cfile, record.by_content):
+                    try:
+                        os.link(old_cfile, cfile)
+                        record.add(cfile, sha256_record(cfile))
+                        reused += 1
+                        continue
+                    except OSError as e:
+                        if e.errno not in LINK_FALLBACK_ERRNOS:
+                            raise
             jobs.append((source, cfile, os.fsdecode(installer.final_of(source))))
             owners.append(record)
     failed = []
@@ -200,28 +192,3 @@ def byte_compile(records, installer, old_exists, notes):
 
 
 # Creating, checking and swapping the virtualenv ------------------------------
-
-
-def compile_tree(tree, out):
-    """Byte-compile every .py member of the unpacked wheel `tree` into `out`, at the members'
-    PEP 3147 places, for its wheel package to ship (pycache_dir): the post-install then links
-    them instead of compiling. A file that does not compile gets no .pyc (the post-install
-    tries it again and says so). Returns (compiled, failed)."""
-    info = load_wheel_info(tree)
-    jobs = []
-    for m in info.members:
-        if m.is_dir or not m.name.endswith('.py'):
-            continue
-        rel = m.name.encode('utf-8', 'surrogateescape')
-        source, cfile = join(tree, rel), join(out, pyc_path(rel))
-        directory = os.path.dirname(cfile)
-        if not os.path.isdir(directory):
-            os.makedirs(directory)
-        # co_filename: the member's name, not where the tree is staged, so that the bytes are the same
-        # on every build; importing from the .pyc puts the real path there.
-        jobs.append((source, cfile, m.name))
-    for root, dirs, _ in os.walk(out):
-        os.chmod(root, 0o755)  # whatever the umask: the modes are part of the package
-    results = compile_all(jobs, compile_workers())
-    failed = sum(1 for digest, _ in results if digest is None)
-    return len(jobs) - failed, failed

@@ -70,20 +70,13 @@ class Tree(object):
     """An unpacked wheel tree, verified, with what installing it needs."""
 
     __slots__ = ('path', 'info', 'digests', 'dist_info', 'data_dir', 'name', 'version', 'purelib', 'label',
-                 'members', 'unpacked', 'pycache')
-
-
-def pycache_dir(tree):
-    """Where a wheel package ships the .pyc of its unpacked tree, compiled at build time: beside
-    the tree, the members' PEP 3147 places under `<tree>.pycache/` (plan.ts pycacheDir)."""
-    return tree + b'.pycache'
+                 'members', 'unpacked')
 
 
 def load_tree(path_text):
     tree = Tree()
     tree.unpacked = False
     tree.path = os.fsencode(os.path.abspath(path_text))
-    tree.pycache = pycache_dir(tree.path) if os.path.isdir(pycache_dir(tree.path)) else None
     tree.info = load_wheel_info(tree.path)
     tree.digests = {}
     verify_tree(tree.path, tree.info, tree.digests)
@@ -134,7 +127,6 @@ def unpack_stored_zip(path, under):
             raise HelperError('%s: damaged: %s' % (show(path), e))
         tree = Tree()
         tree.unpacked = True
-        tree.pycache = None
         tree.path = dest
         tree.info = stored.info
         tree.digests = {}
@@ -205,14 +197,12 @@ def launcher_script(python, group, script, module, attr):
 class DistRecord(object):
     """What goes into one dist's RECORD: rows {path relative to `root`: (hash, size)} and its .py files."""
 
-    __slots__ = ('label', 'dist_info', 'root', 'rows', 'py', 'shipped', 'by_content')
+    __slots__ = ('label', 'dist_info', 'root', 'rows', 'py', 'by_content')
 
     def __init__(self, label, dist_info, root):
         self.label, self.dist_info, self.root = label, dist_info, root
         self.rows = {}
         self.py = []
-        # {installed .py: (its tree file, the .pyc the wheel package ships for it)}
-        self.shipped = {}
         # Its files come from a tree unpacked for this run: a .pyc is reused by content, not inode.
         self.by_content = False
 
@@ -309,8 +299,6 @@ class Installer(object):
             record.add(dest, digest)
             if name.endswith('.py') and any(dest.startswith(s) for s in self.sites):
                 record.py.append(dest)
-                if tree.pycache is not None:
-                    record.shipped[dest] = (src, join(tree.pycache, pyc_path(fs_path(name))))
         for group, script, module, attr in read_entry_points(tree):
             dest = join(layout.scripts, fs_path(script))
             self.claim(dest, tree.label)
@@ -329,13 +317,6 @@ class Installer(object):
         # Not a "#!python" script: as it is, but executable (a link shares the tree's mode).
         executable = stat.S_IMODE(os.stat(src).st_mode) & 0o111 == 0o111
         return self.place(src, dest, digest, None if executable else 0o755)
-
-
-def pyc_path(source):
-    """The PEP 3147 .pyc of a .py path (bytes) for this interpreter."""
-    directory, name = os.path.split(source)
-    tag = sys.implementation.cache_tag.encode('ascii')
-    return join(directory, b'__pycache__', name[:-3] + b'.' + tag + b'.pyc')
 
 
 def sha256_record(path):
