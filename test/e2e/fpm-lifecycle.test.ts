@@ -11,44 +11,14 @@ import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import * as api from '../../src/api.ts';
-import { sha256File } from '../../src/fsutil.ts';
+import { assertVenvRuns, assertWheelhouse, buildBoth as buildNativeBoth, LIFECYCLE_REQSET as REQSET, packageFiles, wheelPackages } from '../helpers/lifecycle.ts';
 import { apt, aptRepo, dnf, fakeProvideRpm, freshRoot, rpmRepo, type TargetRoot } from '../helpers/target-root.ts';
 import { makeUpgradeWorkspaces, type Workspace } from '../helpers/workspace.ts';
 
-const REQSET = 'demo';
 const FPM_RUN = path.resolve(import.meta.dirname, '..', '..', '..', 'shared', 'vendor', 'fpm-run');
 if (!existsSync(FPM_RUN)) throw new Error(`test environment: ${FPM_RUN} (fpm 1.17.0 for the fpm backend's tests) is missing; it comes with ../shared/vendor`);
 
-interface Built {
-  v1: api.BuildResult;
-  v2: api.BuildResult;
-}
-
-async function buildBoth(v1: Workspace, v2: Workspace, target: string): Promise<Built> {
-  const options = (ws: Workspace) => ({ workspace: ws.dir, out: ws.out, wheelCache: v1.cache, jobs: 2, packager: 'fpm' as const });
-  return {
-    v1: await api.buildTarget(REQSET, target, options(v1)),
-    v2: await api.buildTarget(REQSET, target, { ...options(v2), release: '2' }),
-  };
-}
-
-const packageFiles = (result: api.BuildResult) => api.manifestPackages(result.manifest).map((p) => path.join(result.outDir, p.path));
-const wheelPackages = (result: api.BuildResult) => result.manifest.pins.map((p) => p.package.name);
-
-/** The wheelhouse holds exactly the wheels of `result`'s packages, rebuilt as the build said they would be. */
-async function assertWheelhouse(root: TargetRoot, result: api.BuildResult) {
-  const pins = result.manifest.pins;
-  assert.deepEqual(await root.filesUnder(`/opt/${REQSET}/wheelhouse`), pins.map((p) => `/opt/${REQSET}/wheelhouse/${p.wheel.file}`).sort());
-  for (const pin of pins) assert.equal(await sha256File(path.join(root.dir, 'opt', REQSET, 'wheelhouse', pin.wheel.file)), pin.rebuiltWheel.sha256, pin.wheel.file);
-}
-
-async function assertVenvRuns(root: TargetRoot, python: string) {
-  await root.exec(['rm', '-rf', '/root/venv']);
-  await root.exec([python, '-m', 'venv', '/root/venv']);
-  await root.exec(['/root/venv/bin/pip', 'install', '-q', '--no-index', '--find-links', `/opt/${REQSET}/wheelhouse`, 'an_example_pypi_project']);
-  assert.match((await root.exec(['/root/venv/bin/an-example'])).stdout, /norm=5\.0 cosine=1\.0/);
-}
+const buildBoth = (v1: Workspace, v2: Workspace, target: string) => buildNativeBoth(v1, v2, target, { packager: 'fpm' });
 
 const wheelhouseHas = async (root: TargetRoot, wheel: string) => (await root.filesUnder(`/opt/${REQSET}/wheelhouse`)).includes(`/opt/${REQSET}/wheelhouse/${wheel}`);
 
@@ -77,11 +47,11 @@ describe('fpm-built packages installed by the real package managers', () => {
       await dnf(root, repo1, ['install', 'reqset-test-fakeprovide']);
       const names = wheelPackages(built.v1);
       await dnf(root, repo1, ['install', ...names]);
-      await assertWheelhouse(root, built.v1);
+      await assertWheelhouse(root, built.v1, wheelPackages(built.v1));
       await assertVenvRuns(root, '/usr/bin/python3.11');
 
       await dnf(root, repo2, ['upgrade']);
-      await assertWheelhouse(root, built.v2);
+      await assertWheelhouse(root, built.v2, wheelPackages(built.v1));
       await assertVenvRuns(root, '/usr/bin/python3.11');
 
       await dnf(root, repo2, ['downgrade', 'demo-wheel-textfmt-1.0-1', 'demo-wheel-an-example-pypi-project-0.0.4-1']);
@@ -102,12 +72,12 @@ describe('fpm-built packages installed by the real package managers', () => {
       const names = wheelPackages(built.v1);
       await aptRepo(root, packageFiles(built.v1));
       await apt(root, ['install', ...names]);
-      await assertWheelhouse(root, built.v1);
+      await assertWheelhouse(root, built.v1, wheelPackages(built.v1));
       await assertVenvRuns(root, '/usr/bin/python3');
 
       await aptRepo(root, [...packageFiles(built.v1), ...packageFiles(built.v2)]);
       await apt(root, ['upgrade']);
-      await assertWheelhouse(root, built.v2);
+      await assertWheelhouse(root, built.v2, wheelPackages(built.v1));
       await assertVenvRuns(root, '/usr/bin/python3');
 
       await apt(root, ['install', 'demo-wheel-textfmt=1.0-1', 'demo-wheel-an-example-pypi-project=0.0.4-1']);

@@ -9,51 +9,10 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import * as api from '../../src/api.ts';
-import { sha256File } from '../../src/fsutil.ts';
+import { assertVenvRuns, assertWheelhouse, buildBoth, LIFECYCLE_REQSET as REQSET, packageFiles, wheelPackages } from '../helpers/lifecycle.ts';
 import { apt, aptRepo, dnf, fakeProvideRpm, freshRoot, rpmRepo, type TargetRoot } from '../helpers/target-root.ts';
 import { CORPUS, CORPUS_PINS, makeUpgradeWorkspaces, makeWorkspace, type Workspace } from '../helpers/workspace.ts';
 import { corpusWheelsDir } from '../helpers/env.ts';
-
-const REQSET = 'demo';
-
-interface Built {
-  v1: api.BuildResult;
-  v2: api.BuildResult;
-}
-
-/** v2 bumps textfmt; --release 2 gives every package of its build release 2, so each one is an upgrade. */
-async function buildBoth(v1: Workspace, v2: Workspace, target: string): Promise<Built> {
-  const options = (ws: Workspace) => ({ workspace: ws.dir, out: ws.out, wheelCache: v1.cache, jobs: 2 });
-  return {
-    v1: await api.buildTarget(REQSET, target, options(v1)),
-    v2: await api.buildTarget(REQSET, target, { ...options(v2), release: '2' }),
-  };
-}
-
-const packageFiles = (result: api.BuildResult) => api.manifestPackages(result.manifest).map((p) => path.join(result.outDir, p.path));
-const wheelPackages = (result: api.BuildResult) => result.manifest.pins.map((p) => p.package.name);
-
-async function assertWheelhouse(root: TargetRoot, result: api.BuildResult, names: string[]) {
-  const expected = result.manifest.pins.filter((p) => names.includes(p.package.name));
-  assert.deepEqual(await root.filesUnder(`/opt/${REQSET}/wheelhouse`), expected.map((p) => `/opt/${REQSET}/wheelhouse/${p.wheel.file}`).sort());
-  for (const pin of expected) {
-    const rebuilt = await sha256File(path.join(root.dir, 'opt', REQSET, 'wheelhouse', pin.wheel.file));
-    assert.equal(rebuilt, pin.rebuiltWheel.sha256, pin.wheel.file);
-    // Identical to the original wheel: every unpacked file arrived byte for byte.
-    if (pin.rebuiltWheel.identical) assert.equal(rebuilt, pin.wheel.sha256, pin.wheel.file);
-  }
-  const compiled = (await root.filesUnder(`/opt/${REQSET}/wheels`)).filter((f) => f.endsWith('.pyc') || f.includes('.build-id'));
-  assert.deepEqual(compiled, [], 'no byte-compiled or debug files');
-}
-
-async function assertVenvRuns(root: TargetRoot, python: string) {
-  await root.exec(['rm', '-rf', '/root/venv']);
-  await root.exec([python, '-m', 'venv', '/root/venv']);
-  await root.exec(['/root/venv/bin/pip', 'install', '-q', '--no-index', '--find-links', `/opt/${REQSET}/wheelhouse`, 'an_example_pypi_project']);
-  const out = await root.exec(['/root/venv/bin/an-example']);
-  assert.match(out.stdout, /norm=5\.0 cosine=1\.0/);
-  await root.exec(['/root/venv/bin/python', '-c', 'import textfmt, tinyvec, tinystats, an_example_pypi_project']);
-}
 
 describe('wheel packages installed by the real package managers', () => {
   let v1: Workspace;
