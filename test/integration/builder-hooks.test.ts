@@ -14,11 +14,11 @@ import { InputError } from '../../src/errors.ts';
 import { sha256 } from '../../src/fsutil.ts';
 import type { ProgressEvent } from '../../src/progress.ts';
 import { run } from '../../src/run.ts';
-import { openWheel } from '../../src/wheels/source.ts';
 import type { WheelRecord } from '../../src/wheels/wheelhouse.ts';
 import { engineRun } from '../../src/builders/engine.ts';
 import { buildWheels, requirePodman, TEST_BUILDER_IMAGE, testBuilderImage, testEngine } from '../helpers/podman.ts';
 import { makeWorkspace, type Workspace } from '../helpers/workspace.ts';
+import { readWheelMember } from '../helpers/wheel-member.ts';
 
 /** A one-module sdist whose setup.py records $PROBE_FLAVOUR in the package (and, with needsYaml, fails without yaml.h). */
 async function probeSdist(dir: string, name: string, options: { needsYaml?: boolean } = {}): Promise<void> {
@@ -42,19 +42,10 @@ async function probeSdist(dir: string, name: string, options: { needsYaml?: bool
   await run(['tar', '--sort=name', '--mtime=2020-01-01', '--owner=0', '--group=0', '-C', path.join(dir, 'src'), '-czf', path.join(dir, `${name}-1.0.tar.gz`), `${name}-1.0`]);
 }
 
-async function readMember(wheel: string, member: string): Promise<string> {
-  const source = await openWheel(wheel);
-  try {
-    return (await source.read(member)).toString('utf8');
-  } finally {
-    await source.close();
-  }
-}
-
 const flavour = async (wheels: WheelRecord[], key: string) => {
   const wheel = wheels.find((w) => w.pin.key === key);
   assert.ok(wheel, key);
-  return (await readMember(wheel.path, `${key.replace(/-/g, '_')}/_built.py`)).trim();
+  return (await readWheelMember(wheel.path, `${key.replace(/-/g, '_')}/_built.py`)).trim();
 };
 
 async function cacheInputs(cache: string): Promise<Map<string, { extra: Record<string, string> }>> {

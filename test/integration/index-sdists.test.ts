@@ -15,10 +15,10 @@ import * as api from '../../src/api.ts';
 import { InputError } from '../../src/errors.ts';
 import type { ProgressEvent } from '../../src/progress.ts';
 import { run } from '../../src/run.ts';
-import { openWheel } from '../../src/wheels/source.ts';
 import type { WheelRecord } from '../../src/wheels/wheelhouse.ts';
 import { serveIndex, type IndexServer } from '../helpers/index-server.ts';
 import { makeWorkspace, type Workspace } from '../helpers/workspace.ts';
+import { readWheelMember } from '../helpers/wheel-member.ts';
 
 const CLI = path.resolve(import.meta.dirname, '..', '..', 'src', 'cli', 'main.ts');
 const TSX = import.meta.resolve('tsx');
@@ -39,15 +39,6 @@ async function sdist(dir: string, name: string, version: string, buildRequires: 
 
 /** tinyapp's setup.py writes the helperlib version of its build environment into the package. */
 const RECORD_HELPERLIB = ['import helperlib, os', 'with open(os.path.join("tinyapp", "_built_with.py"), "w") as f:', '    f.write("HELPERLIB = %r\\n" % helperlib.VERSION)'];
-
-async function readMember(wheel: string, member: string): Promise<string> {
-  const source = await openWheel(wheel);
-  try {
-    return (await source.read(member)).toString('utf8');
-  } finally {
-    await source.close();
-  }
-}
 
 const sha256 = (data: Buffer) => createHash('sha256').update(data).digest('hex');
 
@@ -114,8 +105,8 @@ describe('sdists from an index', () => {
     assert.equal(app.origin, 'built');
     assert.deepEqual(app.artifact, { from: `${html.origin}/files/tinyapp-1.0.tar.gz`, sha256: hashes['tinyapp-1.0.tar.gz'], hashCheckedBy: 'reqset' });
     assert.deepEqual(app.buildRequirements, ['setuptools', 'wheel', 'helperlib']);
-    assert.equal((await readMember(app.path, 'tinyapp/_built_with.py')).trim(), "HELPERLIB = '1.0'", 'built with the pinned helperlib, not the newer one');
-    assert.match(await readMember(app.path, 'tinyapp-1.0.dist-info/WHEEL'), /^Generator: bdist_wheel \(0\.38\.4\)$/m, 'built with the pinned wheel');
+    assert.equal((await readWheelMember(app.path, 'tinyapp/_built_with.py')).trim(), "HELPERLIB = '1.0'", 'built with the pinned helperlib, not the newer one');
+    assert.match(await readWheelMember(app.path, 'tinyapp-1.0.dist-info/WHEEL'), /^Generator: bdist_wheel \(0\.38\.4\)$/m, 'built with the pinned wheel');
     assert.equal(first.records.get('helperlib')?.origin, 'built');
     assert.equal(first.records.get('setuptools')?.origin, 'collected');
     const at = (item: string, state: string) => first.events.findIndex((e) => e.item === item && e.state === state);
