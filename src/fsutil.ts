@@ -6,10 +6,15 @@ import { homedir, tmpdir } from 'node:os';
 import path from 'node:path';
 import pLimit from 'p-limit';
 
-export async function sha256File(file: string): Promise<string> {
-  const hash = createHash('sha256');
+/** A file's hex digest in a hash algorithm node knows (sha256, and pip's sha384 and sha512), read as a stream. */
+export async function fileDigest(file: string, algorithm: string): Promise<string> {
+  const hash = createHash(algorithm);
   for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
   return hash.digest('hex');
+}
+
+export function sha256File(file: string): Promise<string> {
+  return fileDigest(file, 'sha256');
 }
 
 export function sha256(data: string | Buffer): string {

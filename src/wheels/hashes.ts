@@ -1,24 +1,12 @@
 /** A distribution checked against its pin's --hash values, by reqset itself. */
-import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
 import { InputError } from '../errors.ts';
+import { fileDigest } from '../fsutil.ts';
 import type { Pin } from '../reqset/load.ts';
 
 export const pinLabel = (pin: Pin) => `${pin.name}==${pin.version}`;
 
 /** Who checked a distribution against its pin's --hash: `reqset`, or `none` when the pin has none. */
 export type HashCheck = 'reqset' | 'none';
-
-/** A file's digest in one of pip's hash algorithms (sha256, sha384, sha512). */
-function fileDigest(file: string, algorithm: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const hash = createHash(algorithm);
-    createReadStream(file)
-      .on('error', reject)
-      .on('data', (chunk) => hash.update(chunk))
-      .on('end', () => resolve(hash.digest('hex')));
-  });
-}
 
 /** `what`: the file, or the URL it came from (credentials redacted). */
 export function hashMismatch(pin: Pin, what: string, got: string): InputError {
