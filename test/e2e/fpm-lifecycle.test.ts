@@ -11,8 +11,8 @@ import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { assertVenvRuns, assertWheelhouse, buildBoth as buildNativeBoth, LIFECYCLE_REQSET as REQSET, packageFiles, wheelPackages } from '../helpers/lifecycle.ts';
-import { apt, aptRepo, dnf, fakeProvideRpm, freshRoot, rpmRepo, type TargetRoot } from '../helpers/target-root.ts';
+import { assertVenvRuns, assertWheelhouse, buildBoth as buildNativeBoth, LIFECYCLE_REQSET as REQSET, packageFiles, rpmUpgradeRepos, wheelPackages } from '../helpers/lifecycle.ts';
+import { apt, aptRepo, dnf, freshRoot, type TargetRoot } from '../helpers/target-root.ts';
 import { makeUpgradeWorkspaces, type Workspace } from '../helpers/workspace.ts';
 
 const FPM_RUN = path.resolve(import.meta.dirname, '..', '..', '..', 'shared', 'vendor', 'fpm-run');
@@ -40,18 +40,14 @@ describe('fpm-built packages installed by the real package managers', () => {
     const built = await buildBoth(v1, v2, 'el9-py311');
     const root = await freshRoot();
     try {
-      const all = [...packageFiles(built.v1), ...packageFiles(built.v2)];
-      const fake = await fakeProvideRpm(all, path.join(root.dir, 'tmp'));
-      const repo1 = await rpmRepo([...packageFiles(built.v1), fake], path.join(v1.dir, 'repo1'));
-      const repo2 = await rpmRepo([...all, fake], path.join(v1.dir, 'repo2'));
-      await dnf(root, repo1, ['install', 'reqset-test-fakeprovide']);
+      const { repo1, repo2 } = await rpmUpgradeRepos(root, built, v1.dir);
       const names = wheelPackages(built.v1);
       await dnf(root, repo1, ['install', ...names]);
-      await assertWheelhouse(root, built.v1, wheelPackages(built.v1));
+      await assertWheelhouse(root, built.v1, names);
       await assertVenvRuns(root, '/usr/bin/python3.11');
 
       await dnf(root, repo2, ['upgrade']);
-      await assertWheelhouse(root, built.v2, wheelPackages(built.v1));
+      await assertWheelhouse(root, built.v2, names);
       await assertVenvRuns(root, '/usr/bin/python3.11');
 
       await dnf(root, repo2, ['downgrade', 'demo-wheel-textfmt-1.0-1', 'demo-wheel-an-example-pypi-project-0.0.4-1']);
@@ -72,12 +68,12 @@ describe('fpm-built packages installed by the real package managers', () => {
       const names = wheelPackages(built.v1);
       await aptRepo(root, packageFiles(built.v1));
       await apt(root, ['install', ...names]);
-      await assertWheelhouse(root, built.v1, wheelPackages(built.v1));
+      await assertWheelhouse(root, built.v1, names);
       await assertVenvRuns(root, '/usr/bin/python3');
 
       await aptRepo(root, [...packageFiles(built.v1), ...packageFiles(built.v2)]);
       await apt(root, ['upgrade']);
-      await assertWheelhouse(root, built.v2, wheelPackages(built.v1));
+      await assertWheelhouse(root, built.v2, names);
       await assertVenvRuns(root, '/usr/bin/python3');
 
       await apt(root, ['install', 'demo-wheel-textfmt=1.0-1', 'demo-wheel-an-example-pypi-project=0.0.4-1']);

@@ -9,7 +9,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import * as api from '../../src/api.ts';
-import { assertVenvRuns, assertWheelhouse, buildBoth, LIFECYCLE_REQSET as REQSET, packageFiles, wheelPackages } from '../helpers/lifecycle.ts';
+import { assertVenvRuns, assertWheelhouse, buildBoth, LIFECYCLE_REQSET as REQSET, packageFiles, rpmUpgradeRepos, wheelPackages } from '../helpers/lifecycle.ts';
 import { apt, aptRepo, dnf, fakeProvideRpm, freshRoot, rpmRepo, type TargetRoot } from '../helpers/target-root.ts';
 import { CORPUS, CORPUS_PINS, makeUpgradeWorkspaces, makeWorkspace, type Workspace } from '../helpers/workspace.ts';
 import { corpusWheelsDir } from '../helpers/env.ts';
@@ -34,11 +34,7 @@ describe('wheel packages installed by the real package managers', () => {
     assert.deepEqual(requires, ['/bin/sh', 'demo-pydist(textfmt) >= 1.0', 'demo-pydist(tinystats) >= 1.0', 'demo-pydist(tinyvec) >= 1.0', 'demo-runtime', 'python(abi) = 3.11']);
     const root = await freshRoot();
     try {
-      const all = [...packageFiles(built.v1), ...packageFiles(built.v2)];
-      const fake = await fakeProvideRpm(all, path.join(root.dir, 'tmp'));
-      const repo1 = await rpmRepo([...packageFiles(built.v1), fake], path.join(v1.dir, 'repo1'));
-      const repo2 = await rpmRepo([...all, fake], path.join(v1.dir, 'repo2'));
-      await dnf(root, repo1, ['install', 'reqset-test-fakeprovide']);
+      const { repo1, repo2 } = await rpmUpgradeRepos(root, built, v1.dir);
 
       const names = wheelPackages(built.v1);
       await dnf(root, repo1, ['install', ...names]);

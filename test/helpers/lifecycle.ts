@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import path from 'node:path';
 import * as api from '../../src/api.ts';
 import { sha256File } from '../../src/fsutil.ts';
-import type { TargetRoot } from './target-root.ts';
+import { dnf, fakeProvideRpm, rpmRepo, type TargetRoot } from './target-root.ts';
 import type { Workspace } from './workspace.ts';
 
 export const LIFECYCLE_REQSET = 'demo';
@@ -52,4 +52,18 @@ export async function assertVenvRuns(root: TargetRoot, python: string) {
   const out = await root.exec(['/root/venv/bin/an-example']);
   assert.match(out.stdout, /norm=5\.0 cosine=1\.0/);
   await root.exec(['/root/venv/bin/python', '-c', 'import textfmt, tinyvec, tinystats, an_example_pypi_project']);
+}
+
+/**
+ * The two yum repositories of an upgrade (v1's packages; v1's and v2's), each
+ * with the test-only RPM that provides the root's Python and libraries, which
+ * is installed into the root first.
+ */
+export async function rpmUpgradeRepos(root: TargetRoot, built: Built, dir: string): Promise<{ repo1: string; repo2: string }> {
+  const all = [...packageFiles(built.v1), ...packageFiles(built.v2)];
+  const fake = await fakeProvideRpm(all, path.join(root.dir, 'tmp'));
+  const repo1 = await rpmRepo([...packageFiles(built.v1), fake], path.join(dir, 'repo1'));
+  const repo2 = await rpmRepo([...all, fake], path.join(dir, 'repo2'));
+  await dnf(root, repo1, ['install', 'reqset-test-fakeprovide']);
+  return { repo1, repo2 };
 }
