@@ -27,6 +27,8 @@ packages=(
   libc6-dev
   busybox-static # a /bin/sh inside throwaway rpm roots (scriptlet tests)
   libyaml-dev    # PyYAML's C extension in the webapp example (its build hook)
+  rpmlint        # lints every RPM of the example reqsets (test/integration/lint.test.ts)
+  lintian        # lints every .deb of the example reqsets (test/integration/lint.test.ts)
   # fpm's Ruby and its Debian-packaged gems (../shared/vendor/README.md): the fpm backend's tests
   ruby ruby-cabin ruby-backports ruby-clamp ruby-stud ruby-mustache ruby-insist ruby-dotenv
 )
