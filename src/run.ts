@@ -3,6 +3,7 @@
  * failure an error that names the command, its exit code and the tail of its
  * output, with an install hint when the tool itself is missing.
  */
+import { createInterface } from 'node:readline';
 import { execa } from 'execa';
 import { ToolError } from './errors.ts';
 
@@ -83,6 +84,12 @@ function diskErrorIn(output: string, place: string, command: string): Error | un
   return Object.assign(new Error(`${command}: ${found[1]}`), { code: found[1], path: place, syscall: 'write' });
 }
 
+/** A missing command, with the package that installs it. */
+function notFound(file: string): ToolError {
+  const hint = INSTALL_HINTS[file.split('/').pop() ?? file];
+  return new ToolError(`${file}: command not found${hint ? ` (install it with: ${hint}; scripts/setup-debian.sh installs every tool reqset needs)` : ''}`);
+}
+
 export function formatCommand(argv: readonly string[]): string {
   return argv.map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`)).join(' ');
 }
@@ -111,10 +118,7 @@ export async function run(argv: readonly string[], options: RunOptions = {}): Pr
   const stdout = typeof result.stdout === 'string' ? result.stdout : '';
   const stderr = typeof result.stderr === 'string' ? result.stderr : '';
   const code = (result as { code?: string }).code;
-  if (code === 'ENOENT') {
-    const hint = INSTALL_HINTS[file.split('/').pop() ?? file];
-    throw new ToolError(`${file}: command not found${hint ? ` (install it with: ${hint}; scripts/setup-debian.sh installs every tool reqset needs)` : ''}`);
-  }
+  if (code === 'ENOENT') throw notFound(file);
   const exitCode = result.exitCode ?? -1;
   if (exitCode !== 0 && !options.allowFailure) {
     const diskError = options.writesTo ? diskErrorIn(`${stderr}\n${stdout}`, options.writesTo, command) : undefined;
@@ -128,4 +132,51 @@ export async function run(argv: readonly string[], options: RunOptions = {}): Pr
     );
   }
   return { command, exitCode, stdout, stderr };
+}
+
+/**
+ * A command started once that answers one line on stdout for each line on
+ * its stdin, in order: a helper's batch mode, for work that would otherwise
+ * start one process per item.
+ */
+export interface LineServer {
+  /** Sends `line` (without a line break) and resolves with the answer line. */
+  ask(line: string): Promise<string>;
+  /** Ends its stdin and waits for it to exit (a failure shows in the answers it owed). */
+  close(): Promise<void>;
+}
+
+export function startLineServer(argv: readonly string[], options: Pick<RunOptions, 'env' | 'tailLines'> = {}): LineServer {
+  const [file, ...args] = argv;
+  if (!file) throw new Error('startLineServer() needs a command');
+  const command = formatCommand(argv);
+  commandTrace?.(command);
+  const child = execa(file, args, { env: options.env, stdin: 'pipe', stdout: 'pipe', stderr: 'pipe', buffer: false, reject: false, encoding: 'utf8' });
+  const waiting: { resolve: (line: string) => void; reject: (error: Error) => void }[] = [];
+  let stderr = '';
+  let failure: Error | undefined;
+  child.stderr?.on('data', (data: Buffer | string) => void (stderr = `${stderr}${data}`.slice(-65536)));
+  // A write after it died fails here; what is owed gets the failure below.
+  child.stdin?.on('error', () => {});
+  createInterface({ input: child.stdout as NodeJS.ReadableStream }).on('line', (line) => waiting.shift()?.resolve(line));
+  const exited = child.then((result) => {
+    const code = (result as { code?: string }).code;
+    const why = result.signal ? `killed by ${result.signal}` : `exit code ${result.exitCode ?? -1}`;
+    const output = tail(stderr, options.tailLines ?? 20);
+    failure = code === 'ENOENT' ? notFound(file) : new ToolError(`command ended (${why}) before answering: ${command}${output ? `\n${output.replace(/^/gm, '  | ')}` : ''}`);
+    for (const owed of waiting.splice(0)) owed.reject(failure);
+  });
+  return {
+    ask(line) {
+      if (failure) return Promise.reject(failure);
+      return new Promise((resolve, reject) => {
+        waiting.push({ resolve, reject });
+        child.stdin?.write(`${line}\n`);
+      });
+    },
+    async close() {
+      child.stdin?.end();
+      await exited;
+    },
+  };
 }

@@ -12,10 +12,9 @@ import { normalizeName } from '../python/names.ts';
 import { mapLimit, sha256, sha256File, withTempDir } from '../fsutil.ts';
 import type { MarkerEnvironment } from '../python/markers.ts';
 import type { Progress } from '../progress.ts';
-import { run } from '../run.ts';
 import type { Pin } from '../reqset/load.ts';
 import type { EndpointSpec } from '../specs/spec.ts';
-import { RUNTIME_SOURCE_DIR, RUNTIME_ZIPAPP_NAME, runtimeZipappOnce, writeRuntimeZipapp } from '../runtime/zipapp.ts';
+import { RUNTIME_SOURCE_DIR, runtimeZipappOnce, writeRuntimeZipapp } from '../runtime/zipapp.ts';
 import type { Target } from '../targets/target.ts';
 import type { WheelRecord } from '../wheels/wheelhouse.ts';
 import { extractWheel } from '../wheels/extract.ts';
@@ -26,6 +25,7 @@ import { isPureWheel } from '../python/tags.ts';
 import type { CachedFacts, PackageCache } from './cache.ts';
 import { decideVersion, type History, type VersionDecision, type VersionReason } from './history.ts';
 import type { Packager, PackagePlan } from './packager.ts';
+import { RebuildChecker } from './rebuild-check.ts';
 import {
   DEFAULT_WHEEL_LAYOUT,
   endpointPaths,
@@ -260,32 +260,6 @@ async function stageWheel(wheelPath: string, payload: string, layout: WheelLayou
   }
 }
 
-const executables = new Map<string, Promise<string>>();
-
-/**
- * The interpreter's own executable (its sys.executable), asked once per
- * process: `python3` on PATH may be a version manager's shim (pyenv's costs
- * about 100 ms a call), and the build runs the helper once per wheel package.
- */
-function executableOf(python: string): Promise<string> {
-  let found = executables.get(python);
-  if (!found) {
-    found = run([python, '-c', 'import sys; print(sys.executable)']).then((r) => r.stdout.trim() || python);
-    executables.set(python, found);
-  }
-  return found;
-}
-
-/** The wheel the post-install will rebuild from the staged payload, by the runtime helper itself. */
-async function rebuiltWheel(python: string, payload: string): Promise<{ sha256: string; identical: boolean }> {
-  return withTempDir('reqset-rebuild-', async (out) => {
-    const helper = await writeRuntimeZipapp(path.join(out, RUNTIME_ZIPAPP_NAME));
-    const result = await run([await executableOf(python), helper, 'rebuild-wheel', payload, out]);
-    const line = JSON.parse(result.stdout.trim().split('\n').pop() ?? '{}') as { sha256: string; identical: boolean };
-    return { sha256: line.sha256, identical: line.identical };
-  });
-}
-
 /**
  * The shared-library requirements of a compiled wheel in the stored-zip
  * layout: its ELF files are inside the zip, out of sight of rpmbuild and
@@ -321,7 +295,7 @@ async function wheelPackagePlan(options: PackagesOptions, wheel: WheelRecord, de
 }
 
 /** One wheel's package: from the cache, or staged, checked (the rebuilt wheel) and built. */
-async function buildWheelPackage(options: PackagesOptions, wheel: WheelRecord, dependencies: Dependency[], byKey: ReadonlyMap<string, WheelRecord>): Promise<WheelPackage> {
+async function buildWheelPackage(options: PackagesOptions, checker: RebuildChecker, wheel: WheelRecord, dependencies: Dependency[], byKey: ReadonlyMap<string, WheelRecord>): Promise<WheelPackage> {
   const layout = options.layout ?? DEFAULT_WHEEL_LAYOUT;
   const abi = compiledAgainst(wheel, byKey);
   const plan = await wheelPackagePlan(options, wheel, dependencies, abi);
@@ -333,7 +307,7 @@ async function buildWheelPackage(options: PackagesOptions, wheel: WheelRecord, d
     // What the package installs, and what the post-install rebuilds the wheel from.
     stage: async (root) => {
       await stageWheel(wheel.path, path.join(root, payloadPath), layout, new Date(options.epoch * 1000), options.wheelLimits);
-      return { rebuilt: await rebuiltWheel(options.python, path.join(root, payloadPath)) };
+      return { rebuilt: await checker.check(path.join(root, payloadPath)) };
     },
   });
   const rebuilt = produced.facts.rebuilt;
@@ -349,7 +323,9 @@ export async function buildWheelPackages(options: PackagesOptions): Promise<Whee
   // The largest first, so that the longest job does not start last; after a
   // failure no queued job starts, and the running ones end before staging goes.
   const largestFirst = [...wheels].sort((a, b) => b.size - a.size);
-  const made = await mapLimit(largestFirst, options.jobs, (wheel) => buildWheelPackage(options, wheel, closure.dependencies.get(wheel.pin.key) ?? [], byKey));
+  const made = await RebuildChecker.during(options.python, (checker) =>
+    mapLimit(largestFirst, options.jobs, (wheel) => buildWheelPackage(options, checker, wheel, closure.dependencies.get(wheel.pin.key) ?? [], byKey)),
+  );
   const byWheel = new Map(made.map((m) => [m.wheel, m]));
   return wheels.map((w) => byWheel.get(w) as WheelPackage);
 }

@@ -1,6 +1,7 @@
 """The subcommands and main(): one JSON line on success, one error line on failure."""
 
 import argparse
+import json
 import os
 import sys
 import zipfile
@@ -69,8 +70,9 @@ def cmd_verify(args):
     print_json({'tree': json_path(tree), 'filename': info.filename, 'checked': checked})
 
 
-def cmd_rebuild_wheel(args):
-    tree, outdir = os.fsencode(args.tree), os.fsencode(args.outdir)
+def rebuild_wheel(tree, outdir):
+    """Verifies TREE (an unpacked wheel, or its stored zip) and writes its .whl into OUTDIR (bytes
+    paths); returns the result line."""
     if not is_stored_zip(tree):
         info = load_wheel_info(tree)
         verify_tree(tree, info)
@@ -108,8 +110,26 @@ def cmd_rebuild_wheel(args):
                 if isinstance(e, zipfile.BadZipFile):
                     raise HelperError('%s: damaged: %s' % (show(tree), e))
                 raise
-    print_json({'path': json_path(os.path.join(outdir, name)), 'sha256': sha256, 'size': size,
-                'identical': sha256 == info.sha256})
+    return {'path': json_path(os.path.join(outdir, name)), 'sha256': sha256, 'size': size,
+            'identical': sha256 == info.sha256}
+
+
+def cmd_rebuild_wheel(args):
+    print_json(rebuild_wheel(os.fsencode(args.tree), os.fsencode(args.outdir)))
+
+
+def cmd_rebuild_wheels(args):
+    """rebuild-wheel for many trees in one process: the build checks every wheel package, and a
+    Python start-up with this helper's imports costs more than checking a small wheel. One JSON
+    request per stdin line, one answer line each, in order, until EOF; a failed check is an
+    answer ({"error": ...}), not the end."""
+    for line in sys.stdin.buffer:
+        try:
+            request = json.loads(line.decode('utf-8'))
+            result = rebuild_wheel(fs_path(request['tree']), fs_path(request['outdir']))
+        except Exception as e:
+            result = {'error': error_message(e)[0]}
+        print_json(result)
 
 
 def venv_command(name):
@@ -157,6 +177,11 @@ def add_commands(subparsers):
     p.add_argument('tree', metavar='TREE', help='the unpacked wheel (holds %s), or its stored zip' % INFO_NAME)
     p.add_argument('outdir', metavar='OUTDIR', help='directory to write the .whl into')
     p.set_defaults(func=cmd_rebuild_wheel)
+
+    p = subparsers.add_parser(
+        'rebuild-wheels', help='rebuild-wheel for each stdin line {"tree": TREE, "outdir": OUTDIR}, '
+                               'one JSON answer line each (the build\'s check of many wheels)')
+    p.set_defaults(func=cmd_rebuild_wheels)
 
     p = subparsers.add_parser('verify', help='check an unpacked wheel tree (or stored zip) against its RECORD')
     p.add_argument('tree', metavar='TREE')
@@ -210,21 +235,26 @@ def build_parser():
     return parser
 
 
+def error_message(e):
+    """The one line and the exit status a failure ends with."""
+    if isinstance(e, HelperError):
+        return '%s: error: %s' % (PROG, e), e.exit_code
+    if isinstance(e, OSError):
+        where = ': %s' % show(e.filename) if e.filename else ''
+        return '%s: error: %s%s' % (PROG, e.strerror or e, where), EXIT_FAILURE
+    # a bug: still one line, with the exception's type
+    return '%s: error: internal error: %s: %s' % (PROG, type(e).__name__, e), EXIT_FAILURE
+
+
 def main(argv=None):
     try:
         args = build_parser().parse_args(argv)
         args.func(args)
         return 0
-    except HelperError as e:
-        write_line(sys.stderr, '%s: error: %s' % (PROG, e))
-        return e.exit_code
-    except OSError as e:
-        where = ': %s' % show(e.filename) if e.filename else ''
-        write_line(sys.stderr, '%s: error: %s%s' % (PROG, e.strerror or e, where))
-        return EXIT_FAILURE
     except KeyboardInterrupt:
         write_line(sys.stderr, '%s: error: interrupted' % PROG)
         return 130
-    except Exception as e:  # a bug: still one line, with the exception's type
-        write_line(sys.stderr, '%s: error: internal error: %s: %s' % (PROG, type(e).__name__, e))
-        return EXIT_FAILURE
+    except Exception as e:
+        message, exit_code = error_message(e)
+        write_line(sys.stderr, message)
+        return exit_code
