@@ -11,8 +11,10 @@ from .util import (
     show, write_line,
 )
 from .wheelinfo import check_filename, load_wheel_info
-from .readers import StoredZip, is_stored_zip
-from .verify import HashingReader, check_record, check_stored_members, verify_stored_zip, verify_tree
+from .readers import StoredZip, TreeReader, is_stored_zip
+from .verify import (
+    HashingReader, check_record, check_stored_members, check_tree_members, verify_stored_zip, verify_tree,
+)
 from .zipwriter import temp_files_of, write_atomically, write_wheel, write_wheel_from
 
 
@@ -75,43 +77,49 @@ def rebuild_wheel(tree, outdir):
     paths); returns the result line."""
     if not is_stored_zip(tree):
         info = load_wheel_info(tree)
-        verify_tree(tree, info)
-        os.makedirs(outdir, exist_ok=True)
-        name = fs_path(info.filename)
-        sha256, size = write_atomically(outdir, name, lambda f: write_wheel(f, tree, info))
+        checked = check_tree_members(tree, info)
+        reader = HashingReader(TreeReader(tree))
+        (sha256, size), name = write_checked_wheel(tree, outdir, info, reader, checked,
+                                                   lambda f: write_wheel(f, tree, info, reader))
     else:
         with StoredZip(tree) as stored:
             info = stored.info
-            problems, files, expected = check_stored_members(stored)
-            problems.raise_if_any()
             reader = HashingReader(stored)
-
-            def fill(f):
-                # Written and checked in one pass: RECORD on the bytes just deflated; on a
-                # mismatch the temporary file goes and OUTDIR keeps what it had.
-                write_wheel_from(f, reader, info)
-                check_record(reader, info, files, expected, problems, None)
-
-            # Directories made here go again on failure: a failed rebuild writes nothing.
-            missing, parent = [], os.path.abspath(outdir)
-            while not os.path.isdir(parent) and parent not in missing:
-                missing.append(parent)
-                parent = os.path.dirname(parent)
-            os.makedirs(outdir, exist_ok=True)
-            name = fs_path(info.filename)
-            try:
-                sha256, size = write_atomically(outdir, name, fill)
-            except BaseException as e:
-                for directory in missing:
-                    try:
-                        os.rmdir(directory)
-                    except OSError:
-                        break
-                if isinstance(e, zipfile.BadZipFile):
-                    raise HelperError('%s: damaged: %s' % (show(tree), e))
-                raise
+            (sha256, size), name = write_checked_wheel(tree, outdir, info, reader, check_stored_members(stored),
+                                                       lambda f: write_wheel_from(f, reader, info))
     return {'path': json_path(os.path.join(outdir, name)), 'sha256': sha256, 'size': size,
             'identical': sha256 == info.sha256}
+
+
+def write_checked_wheel(tree, outdir, info, reader, checked, write):
+    """The .whl written by write(f) and checked against RECORD in one pass (RECORD on the bytes just
+    deflated, read through the HashingReader `reader`); the structure `checked` (problems, files,
+    expected) first. On any problem the temporary file goes and OUTDIR keeps what it had; directories
+    made for OUTDIR go too: a failed rebuild writes nothing. Returns ((sha256, size), file name)."""
+    problems, files, expected = checked
+    problems.raise_if_any()
+
+    def fill(f):
+        write(f)
+        check_record(reader, info, files, expected, problems, None)
+
+    missing, parent = [], os.path.abspath(outdir)
+    while not os.path.isdir(parent) and parent not in missing:
+        missing.append(parent)
+        parent = os.path.dirname(parent)
+    os.makedirs(outdir, exist_ok=True)
+    name = fs_path(info.filename)
+    try:
+        return write_atomically(outdir, name, fill), name
+    except BaseException as e:
+        for directory in missing:
+            try:
+                os.rmdir(directory)
+            except OSError:
+                break
+        if isinstance(e, zipfile.BadZipFile):
+            raise HelperError('%s: damaged: %s' % (show(tree), e))
+        raise
 
 
 def cmd_rebuild_wheel(args):

@@ -144,15 +144,21 @@ def check_record_row(reader, row, problems, digests=None):
         digests[name] = (record_b64(digest), size)
 
 
+def check_tree_members(tree, info):
+    """The structure of a tree, without reading its files: exactly the wheel's files, no symlinks.
+    Returns (problems so far, files present, expected files) for check_record."""
+    problems = Problems(tree)
+    files, dirs = scan_tree(tree, problems)
+    return problems, files, check_members_present(info, files, dirs, problems)
+
+
 def verify_tree(tree, info, digests=None):
     """Raise HelperError naming every file that differs from the wheel; return the count checked.
 
     With `digests` (a dict), also collect the sha256 of every file RECORD
     hashes with sha256, so that an installer need not read them again.
     """
-    problems = Problems(tree)
-    files, dirs = scan_tree(tree, problems)
-    expected = check_members_present(info, files, dirs, problems)
+    problems, files, expected = check_tree_members(tree, info)
     return check_record(TreeReader(tree), info, files, expected, problems, digests)
 
 
@@ -204,7 +210,9 @@ class HashingReader(object):
         return self.reader.label(name)
 
     def size(self, name):
-        return self.reader.size(name)
+        # Once read, the size of the bytes read: RECORD's size is checked on them too.
+        seen = self.seen.get(name)
+        return seen[1] if seen is not None else self.reader.size(name)
 
     def open(self, name):
         return HashingFile(self.reader.open(name), name, self.seen)

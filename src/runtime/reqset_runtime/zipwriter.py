@@ -250,9 +250,10 @@ def deflate_ahead(reader, members, workers):
     return dict((row[0], (spool,) + tuple(row[1:])) for spool, row in done)
 
 
-def write_wheel(f, tree, info):
-    """The .whl of an unpacked tree, its large members deflated by two processes where there are two CPUs."""
-    reader = TreeReader(tree)
+def write_wheel(f, tree, info, reader=None):
+    """The .whl of an unpacked tree, read through `reader` (default: a TreeReader of it), its large
+    members deflated by two processes where there are two CPUs."""
+    reader = reader or TreeReader(tree)
     ahead = deflate_ahead(reader, info.members, usable_cpus())
     try:
         writer = ZipWriter(f)
