@@ -23,7 +23,8 @@ import { PackageCache } from './packagers/cache.ts';
 import { diffRevision, type RevisionDiff } from './packagers/diff.ts';
 import { emptyHistory, latestRevision, loadHistory } from './packagers/history.ts';
 import { packagerFor, type PackagerBackend } from './packagers/index.ts';
-import type { WheelLayout } from './packagers/plan.ts';
+import { SBOM_FILE_NAME, type WheelLayout } from './packagers/plan.ts';
+import { renderSbom, sbomInputOf } from './packagers/sbom.ts';
 import { loadReqset, pinsForTarget, withCliIndexOptions, type CliIndexOptions, type Pin, type Reqset } from './reqset/load.ts';
 import { checkSpec, loadSpecs } from './specs/spec.ts';
 import { loadTarget, loadTargets, markerEnvironment, TOOL_ROOT, type Target } from './targets/target.ts';
@@ -249,7 +250,7 @@ export interface BuildResult {
 
 /**
  * `reqset build` for one target: checked wheels, then the wheel and runtime
- * packages and manifest.json, all staged and moved to `<out>/<reqset>/<target>`
+ * packages, manifest.json and sbom.cdx.json, all staged and moved to `<out>/<reqset>/<target>`
  * only when everything succeeded.
  */
 export async function buildTarget(reqsetName: string, targetName: string | undefined, options: CommonOptions = {}): Promise<BuildResult> {
@@ -288,11 +289,14 @@ export async function buildTarget(reqsetName: string, targetName: string | undef
       layout: options.layout,
       wheelLimits: options.wheelLimits,
     };
-    const runtime = await buildRuntimePackage(packagesOptions);
     const packages = await buildWheelPackages(packagesOptions);
     const pinsPackage = await buildPinsPackage(packagesOptions, packages);
     const endpoints = [];
     for (const spec of specs) endpoints.push(await buildEndpointPackage(packagesOptions, spec, options.venvInstaller ?? 'native', packages));
+    // Last: the runtime package ships the SBOM, which names every other package's version.
+    const sbom = renderSbom(sbomInputOf({ ...packagesOptions, workspace: job.workspace }, { wheelPackages: packages, pinsPackage, endpoints }));
+    await writeFile(path.join(staging, SBOM_FILE_NAME), sbom);
+    const runtime = await buildRuntimePackage(packagesOptions, sbom);
     const manifest = manifestOf({ ...job, outDir: staging }, runtime, pinsPackage, packages, endpoints);
     await writeFile(path.join(staging, 'manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`);
     await replaceDir(staging, job.outDir);

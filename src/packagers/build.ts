@@ -37,6 +37,7 @@ import {
   planWheelPackage,
   reqsetPaths,
   wheelPayloadPath,
+  wheelPackageName,
   wheelStem,
   type WheelLayout,
   type WheelPackageInput,
@@ -59,6 +60,8 @@ export interface BuiltPackage {
   sha256: string;
   size: number;
   requires: string[];
+  /** The packages it requires by name (any version, exactly, or a pydist only that wheel package provides): the SBOM's graph. */
+  requiresPackages: string[];
   /** sha256 of everything the package was built from except its epoch and release (packageInputs). */
   inputs: string;
   /** What the inputs are made of, for `reqset diff` and `reqset explain`. */
@@ -164,6 +167,11 @@ interface Made {
   reused: boolean;
 }
 
+function packagesRequired(plan: PackagePlan): string[] {
+  const names = plan.requires.flatMap((r) => (r.kind === 'any' || r.kind === 'package' ? [r.name] : r.kind === 'pydist' ? [wheelPackageName(r.reqset, r.key)] : []));
+  return [...new Set(names)].sort();
+}
+
 async function describe(options: PackagesOptions, plan: PackagePlan, inputs: PackageInputs, decision: VersionDecision, made: Made): Promise<BuiltPackage> {
   const { file, sha256, requires, reused } = made;
   const { size } = await stat(file);
@@ -179,6 +187,7 @@ async function describe(options: PackagesOptions, plan: PackagePlan, inputs: Pac
     sha256,
     size,
     requires,
+    requiresPackages: packagesRequired(plan),
     inputs: inputs.key,
     sources: inputs.sources,
     reason: decision.reason,
@@ -219,18 +228,25 @@ async function produce(options: PackagesOptions, job: PackageJob): Promise<Produ
   });
 }
 
-export async function buildRuntimePackage(options: PackagesOptions): Promise<BuiltPackage> {
+/**
+ * The runtime package: the helper and the SBOM (sbom.ts), which names every
+ * other package's version, so it is built after them; none of them requires
+ * it at a version, and the SBOM leaves its version out.
+ */
+export async function buildRuntimePackage(options: PackagesOptions, sbom: string): Promise<BuiltPackage> {
   const plan = planRuntimePackage(options.reqset, options.target, options.toolVersion);
   const paths = reqsetPaths(options.reqset);
   const produced = await produce(options, {
     plan,
-    payload: { helper: sha256(await runtimeZipappOnce()) },
+    payload: { helper: sha256(await runtimeZipappOnce()), sbom: sha256(sbom) },
     item: plan.name,
     stage: async (root) => {
       const helper = path.join(root, paths.helper);
       await mkdir(path.dirname(helper), { recursive: true });
       for (const dir of plan.ownedDirs) await mkdir(path.join(root, dir), { recursive: true });
       await writeRuntimeZipapp(helper);
+      await writeFile(path.join(root, paths.sbom), sbom);
+      await chmod(path.join(root, paths.sbom), 0o644); // whatever the umask: the mode is part of the package
     },
   });
   return produced.package;

@@ -17,8 +17,17 @@ export function reqsetPaths(reqset: string) {
     wheelhouse: `${root}/wheelhouse`,
     runtimeDir: `${root}/runtime`,
     helper: `${root}/runtime/${RUNTIME_ZIPAPP_NAME}`,
+    /**
+     * The CycloneDX SBOM of the build (sbom.ts), in the runtime package: not
+     * under /usr/share/doc, which container images leave out (dpkg
+     * path-exclude, dnf tsflags=nodocs).
+     */
+    sbom: `${root}/runtime/${SBOM_FILE_NAME}`,
   };
 }
+
+/** The SBOM's file name, in the build's output directory and on the target. */
+export const SBOM_FILE_NAME = 'sbom.cdx.json';
 
 export const wheelPackageName = (reqset: string, key: string) => `${reqset}-wheel-${key}`;
 export const runtimePackageName = (reqset: string) => `${reqset}-runtime`;
