@@ -5,7 +5,7 @@
  * its tree or zip with the runtime helper, so the manifest can say whether the
  * target will get the very same .whl back.
  */
-import { chmod, mkdir, stat, symlink, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile, stat, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { computeClosure, type Dependency } from '../closure/closure.ts';
 import { normalizeName } from '../python/names.ts';
@@ -28,6 +28,7 @@ import type { Packager, PackagePlan } from './packager.ts';
 import { RebuildChecker } from './rebuild-check.ts';
 import {
   DEFAULT_WHEEL_LAYOUT,
+  endpointFiles,
   endpointPaths,
   pinsFilePath,
   pinsFileText,
@@ -39,6 +40,8 @@ import {
   wheelPayloadPath,
   wheelPackageName,
   wheelStem,
+  type EndpointFile,
+  type EndpointPackageInput,
   type WheelLayout,
   type WheelPackageInput,
 } from './plan.ts';
@@ -355,6 +358,21 @@ export interface EndpointPackage {
   closure: string[];
 }
 
+/** The contents of the endpoint's files from the workspace (`files:` sources), by source: read once, hashed into the inputs and staged. */
+async function workspaceSources(workspace: string, files: EndpointFile[]): Promise<Map<string, Buffer>> {
+  const sources = new Map<string, Buffer>();
+  for (const file of files) if ('source' in file) sources.set(file.source, await readFile(path.resolve(workspace, file.source)));
+  return sources;
+}
+
+/** One service or configuration file in the staged tree, at its mode whatever the umask. */
+async function writeEndpointFile(root: string, file: EndpointFile, sources: ReadonlyMap<string, Buffer>): Promise<void> {
+  const dest = path.join(root, file.path);
+  await mkdir(path.dirname(dest), { recursive: true });
+  await writeFile(dest, 'text' in file ? file.text : (sources.get(file.source) as Buffer));
+  await chmod(dest, file.mode);
+}
+
 /** One application: its venv is made on the target from the closure's unpacked wheels (or stored zips). */
 export async function buildEndpointPackage(options: PackagesOptions, spec: EndpointSpec, installer: 'native' | 'pip', wheelPackages: WheelPackage[]): Promise<EndpointPackage> {
   const facts = new Map(options.wheels.map((w) => [w.pin.key, w.facts]));
@@ -363,7 +381,7 @@ export async function buildEndpointPackage(options: PackagesOptions, spec: Endpo
   const closure = computeClosure([{ key: app.pin.key, extras: app.pin.extras }], facts, options.env);
   const byKey = new Map(wheelPackages.map((w) => [w.pin.key, w]));
   const members = closure.keys.map((key) => byKey.get(key)).filter((w): w is WheelPackage => !!w);
-  const plan = planEndpointPackage({
+  const input: EndpointPackageInput = {
     reqset: options.reqset,
     target: options.target,
     spec,
@@ -371,16 +389,20 @@ export async function buildEndpointPackage(options: PackagesOptions, spec: Endpo
     closure: members.map((w) => ({ key: w.pin.key, version: w.pin.version, filename: w.wheel.filename, package: exactly(w.package) })),
     installer,
     layout: options.layout ?? DEFAULT_WHEEL_LAYOUT,
-  });
+  };
+  const plan = planEndpointPackage(input);
+  const files = endpointFiles(input);
+  const sources = await workspaceSources(spec.workspace, files);
   const venv = endpointPaths(options.reqset, spec.name).venv;
   const produced = await produce(options, {
     plan,
-    payload: {},
+    payload: { ...(sources.size ? { files: sha256(JSON.stringify([...sources].map(([source, bytes]) => [source, sha256(bytes)]))) } : {}) },
     item: `${plan.name} (${spec.file})`,
     stage: async (root) => {
       await mkdir(path.join(root, 'usr', 'bin'), { recursive: true });
       for (const dir of plan.ownedDirs) await mkdir(path.join(root, dir), { recursive: true });
       for (const script of spec.scripts) await symlink(`${venv}/bin/${script}`, path.join(root, 'usr', 'bin', script));
+      for (const file of files) await writeEndpointFile(root, file, sources);
     },
   });
   return { spec, package: produced.package, closure: members.map((w) => w.pin.key) };

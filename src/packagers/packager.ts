@@ -43,6 +43,24 @@ export interface Scriptlets {
   afterRemove?: string;
 }
 
+/** A configuration file: kept as the admin edited it when the package is upgraded (RPM %config(noreplace), Debian conffiles). */
+export interface ConfigFile {
+  path: string;
+  /** Permission bits, whatever the format would make of the staged file's mode. */
+  mode: number;
+}
+
+/** A systemd service the package ships (its unit file is among the contents) and manages in its scriptlets (services.ts). */
+export interface ServicePlan {
+  /** `<name>.service` */
+  unit: string;
+  /** The system user and group it runs as, created by the package. */
+  user: string;
+  group: string;
+  /** Enabled on install; unset: the distribution's policy (presets on RPM, enabled on Debian). */
+  enable?: boolean;
+}
+
 export interface PackagePlan {
   kind: 'wheel' | 'runtime' | 'endpoint' | 'pins';
   /** e.g. `reqsset3-wheel-tinyvec` */
@@ -68,6 +86,10 @@ export interface PackagePlan {
   contents: string[];
   /** Further directories this package owns without their contents (e.g. /opt/<reqset>). */
   ownedDirs: string[];
+  /** Configuration files (below /etc), in no other list; none: []. */
+  configFiles?: ConfigFile[];
+  /** systemd services; none: []. */
+  services?: ServicePlan[];
   /** Absolute paths of files created on the target by scriptlets (RPM %ghost). */
   ghostFiles: string[];
   /** Shared-library names never to be provided or required (wheel-bundled `*.libs`). */

@@ -5,8 +5,10 @@
 import { isPureWheel, type WheelName } from '../python/tags.ts';
 import { RUNTIME_ZIPAPP_NAME } from '../runtime/zipapp.ts';
 import type { Target } from '../targets/target.ts';
+import { endpointConfigDir, type ConfigFileSpec, type ServiceSpec } from '../specs/spec.ts';
 import type { PackageDependency, PackagePlan, PackageVersion } from './packager.ts';
 import { exactBound, specifierBounds } from './ranges.ts';
+import { SERVICE_TOOLS, serviceFiles, servicePlans } from './services.ts';
 
 /** Where everything of a reqset lives on the target. */
 export function reqsetPaths(reqset: string) {
@@ -161,7 +163,15 @@ export function planRuntimePackage(reqset: string, target: Target, toolVersion: 
 export interface EndpointPackageInput {
   reqset: string;
   target: Target;
-  spec: { name: string; summary: string; scripts: string[]; requires: { rpm: string[]; deb: string[] } };
+  spec: {
+    name: string;
+    summary: string;
+    scripts: string[];
+    requires: { rpm: string[]; deb: string[] };
+    services?: ServiceSpec[];
+    /** Configuration files; `source` relative to the workspace. */
+    files?: ConfigFileSpec[];
+  };
   /** The application's own distribution and pinned version. */
   distribution: { key: string; name: string; version: string; topLevel: string[] };
   /** Every wheel of the application's closure on the target (the application's own included), with its package. */
@@ -179,6 +189,34 @@ export function endpointPaths(reqset: string, app: string) {
 
 export const endpointPackageName = (reqset: string, app: string) => `${reqset}-${app}`;
 
+/** A file of the endpoint package besides /usr/bin: written from `text`, or copied from the workspace's `source`. */
+export type EndpointFile = { path: string; mode: number; config: boolean } & ({ text: string } | { source: string });
+
+/** The endpoint's service files (services.ts) and its configuration files from the workspace. */
+export function endpointFiles(input: EndpointPackageInput): EndpointFile[] {
+  const services = serviceFiles({
+    reqset: input.reqset,
+    app: input.spec.name,
+    packageName: endpointPackageName(input.reqset, input.spec.name),
+    summary: input.spec.summary,
+    venv: endpointPaths(input.reqset, input.spec.name).venv,
+    services: input.spec.services ?? [],
+    target: input.target,
+  });
+  const files = (input.spec.files ?? []).map((f) => ({ path: f.dest, mode: Number.parseInt(f.mode ?? '0644', 8), config: true, source: f.source }));
+  return [...services, ...files];
+}
+
+/** The directories below /etc/<reqset>-<app> that hold configuration files, and it: the package owns them. */
+function configDirs(reqset: string, app: string, files: EndpointFile[]): string[] {
+  const top = endpointConfigDir(reqset, app);
+  const dirs = new Set<string>();
+  for (const file of files.filter((f) => f.path.startsWith(`${top}/`))) {
+    for (let dir = file.path.slice(0, file.path.lastIndexOf('/')); dir.startsWith(top); dir = dir.slice(0, dir.lastIndexOf('/'))) dirs.add(dir);
+  }
+  return [...dirs].sort();
+}
+
 /**
  * The application's package: requires its closure's wheel packages at exact
  * package versions (epoch, version and release); its post-install builds the venv beside the old one and swaps it
@@ -191,6 +229,9 @@ export function planEndpointPackage(input: EndpointPackageInput): PackagePlan {
   const runtime: PackageDependency = { kind: 'any', name: runtimePackageName(input.reqset) };
   const wheels = input.closure.map((w) => ({ kind: 'package' as const, ...w.package }));
   const format = input.target.format;
+  const services = input.spec.services ?? [];
+  const files = endpointFiles(input);
+  const tools = services.length ? SERVICE_TOOLS[format].map((text) => ({ kind: 'system' as const, text })) : [];
   const install = [
     shellQuote(input.target.python.path),
     paths.helper,
@@ -202,7 +243,7 @@ export function planEndpointPackage(input: EndpointPackageInput): PackagePlan {
     '--wheelhouse',
     paths.wheelhouse,
     ...input.closure.flatMap((w) => ['--tree', shellQuote(wheelPayloadPath(input.reqset, w.filename, input.layout))]),
-    ...input.spec.scripts.flatMap((s) => ['--script', shellQuote(s)]),
+    ...[...new Set([...input.spec.scripts, ...services.map((s) => s.exec[0] as string)])].flatMap((s) => ['--script', shellQuote(s)]),
     ...input.distribution.topLevel.flatMap((m) => ['--check-import', m]),
   ];
   return {
@@ -217,9 +258,11 @@ export function planEndpointPackage(input: EndpointPackageInput): PackagePlan {
       `in its own virtualenv at ${app.venv}, built on install from the reqset's wheel packages.`,
     license: 'see the application wheel metadata',
     requires: [runtime, python, ...wheels, ...input.spec.requires[format].map((text) => ({ kind: 'system' as const, text }))],
-    scriptletRequires: [runtime, python, ...wheels],
-    contents: input.spec.scripts.map((s) => `/usr/bin/${s}`),
-    ownedDirs: [app.root],
+    scriptletRequires: [runtime, python, ...wheels, ...tools],
+    contents: [...input.spec.scripts.map((s) => `/usr/bin/${s}`), ...files.filter((f) => !f.config).map((f) => f.path)],
+    ownedDirs: [app.root, ...configDirs(input.reqset, input.spec.name, files)],
+    ...(files.some((f) => f.config) ? { configFiles: files.filter((f) => f.config).map((f) => ({ path: f.path, mode: f.mode })) } : {}),
+    ...(services.length ? { services: servicePlans(services) } : {}),
     ghostFiles: [],
     privateLibraries: [],
     scriptlets: {

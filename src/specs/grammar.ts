@@ -97,3 +97,77 @@ export function debRelationProblem(text: string): string | undefined {
     '" (op version)" with op one of << <= = >= >>, or such alternatives joined with "|"'
   );
 }
+
+/**
+ * A service name: the unit is `<name>.service`, its environment file
+ * `/etc/<reqset>-<app>/<name>.env`. systemd allows letters, digits and
+ * `: - _ . \` in unit names; `:` and `\` (systemd's escapes) and `@`
+ * (templates) are left out so the name is a plain file name everywhere.
+ */
+export function serviceNameProblem(name: string): string | undefined {
+  if (name.endsWith('.service')) return `${quoted(name)} ends in ".service": give the name without it (the unit is <name>.service)`;
+  if (!/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(name)) {
+    return `${quoted(name)} is not a systemd unit name: use letters, digits, "_", "." and "-", starting with a letter or digit (no "@": templates are not supported)`;
+  }
+  if (name.length > 255 - '.service'.length) return `${quoted(name.slice(0, 40))}... is too long: a unit name has at most 255 characters with ".service"`;
+  return undefined;
+}
+
+/**
+ * A system user or group the package creates: what systemd-sysusers and
+ * Debian's adduser --system both accept (lower-case letters, digits, "_" and
+ * "-", not starting with a digit or "-", at most 31 characters). root is the
+ * system's own: a service of a reqset runs as a user of its own.
+ */
+export function accountNameProblem(name: string): string | undefined {
+  if (!/^[a-z_][a-z0-9_-]*$/.test(name)) {
+    return `${quoted(name)} is not a system user or group name: use lower-case letters, digits, "_" and "-", starting with a letter or "_"`;
+  }
+  if (name.length > 31) return `${quoted(name)} is longer than 31 characters, the longest name systemd-sysusers accepts`;
+  if (name === 'root') return '"root" is the system\'s own account: give the service a user of its own, which the package creates';
+  return undefined;
+}
+
+/** One argument of a service's command line: escaped for systemd's ExecStart, except what cannot be. */
+export function execArgumentProblem(argument: string): string | undefined {
+  if (!argument) return 'is empty: an ExecStart argument has at least one character';
+  if (CONTROL.test(argument)) return `${quoted(argument)} has a line break or control character, which an ExecStart line cannot hold`;
+  return undefined;
+}
+
+/** Path characters every format and systemd take as they are: nothing rpm globs or expands, no systemd specifier. */
+const PLAIN_PATH = /^(\/[A-Za-z0-9_.+@,=:~-]+)+$/;
+
+function plainPathProblem(value: string): string | undefined {
+  if (!PLAIN_PATH.test(value) || value.split('/').some((part) => part === '.' || part === '..')) {
+    return `${quoted(value)} is not a plain absolute path: start with "/" and use letters, digits and _ . + @ , = : ~ - between the slashes (no "." or ".." parts)`;
+  }
+  return undefined;
+}
+
+/** A service's working directory. */
+export function workingDirectoryProblem(dir: string): string | undefined {
+  return plainPathProblem(dir);
+}
+
+/** Where a configuration file from the workspace is installed: below /etc. */
+export function configDestProblem(dest: string): string | undefined {
+  const problem = plainPathProblem(dest);
+  if (problem) return problem;
+  if (!dest.startsWith('/etc/')) return `${quoted(dest)} is not below /etc: configuration files live in /etc (put the file below /etc/...)`;
+  return undefined;
+}
+
+/** A file of the workspace, relative to it, that stays inside it. */
+export function workspacePathProblem(source: string): string | undefined {
+  if (!source || CONTROL.test(source)) return `${quoted(source)} is not a file name: give a path relative to the workspace, on one line`;
+  if (source.startsWith('/')) return `${quoted(source)} is absolute: give the path relative to the workspace (e.g. config/app.toml)`;
+  if (source.split('/').includes('..')) return `${quoted(source)} leaves the workspace: give a path inside it, without ".."`;
+  return undefined;
+}
+
+/** A file mode as an octal string: permission bits only. */
+export function modeProblem(mode: string): string | undefined {
+  if (/^0?[0-7]{3}$/.test(mode)) return undefined;
+  return `${quoted(mode)} is not a file mode: write the permission bits in octal, quoted, such as "0640" (no setuid, setgid or sticky bit)`;
+}

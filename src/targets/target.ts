@@ -74,9 +74,21 @@ export const targetSchema = z.strictObject({
   }),
   /** The payload compression, e.g. `{ compression: zstd, level: 3 }` (see payloadSchema); a file may say `small` (SMALL_PAYLOAD). */
   payload: payloadSchema.optional(),
+  /** Where packages put systemd unit files (see systemdUnitDir); none: the format's convention. */
+  systemdUnitDir: z.enum(['/usr/lib/systemd/system', '/lib/systemd/system']).optional(),
 });
 
 export type Target = z.infer<typeof targetSchema>;
+
+/**
+ * The distribution's directory for the unit files of packages: RPM
+ * distributions use /usr/lib/systemd/system; Debian 12 packages still ship
+ * /lib/systemd/system (dpkg does not know /lib is /usr/lib on a usr-merged
+ * system), Ubuntu 24.04's /usr/lib/systemd/system (its target says so).
+ */
+export function systemdUnitDir(target: Pick<Target, 'format' | 'systemdUnitDir'>): string {
+  return target.systemdUnitDir ?? (target.format === 'rpm' ? '/usr/lib/systemd/system' : '/lib/systemd/system');
+}
 
 /** A target file: `payload: small` stands for its format's SMALL_PAYLOAD. */
 const targetFileSchema = z.preprocess((raw) => {
@@ -111,6 +123,7 @@ const FIELDS: FieldHelpTable = {
   payload: { what: 'the payload compression', type: '"small", or a mapping with compression (zstd or xz) and level' },
   'payload.compression': { what: 'zstd or xz', type: 'a string' },
   'payload.level': { what: 'the compression level', type: 'a number' },
+  systemdUnitDir: { what: 'where packages put systemd unit files (default: /usr/lib/systemd/system for rpm, /lib/systemd/system for deb)', type: 'a string' },
 };
 
 export function parseTarget(text: string, file: string): Target {

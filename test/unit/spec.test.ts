@@ -30,7 +30,7 @@ describe('endpoint spec files', () => {
   });
   it('names file, line and the unknown field', () => {
     assert.deepEqual(problemsOf(`${good}colour: blue\n`), [
-      'specs/orbit.yml:6: colour: unknown field: the fields here are name, reqset, distribution, summary, scripts, requires',
+      'specs/orbit.yml:6: colour: unknown field: the fields here are name, reqset, distribution, summary, scripts, requires, services, files',
     ]);
   });
   it('a missing field points at the line of its mapping and says what the field is', () => {
@@ -46,7 +46,7 @@ describe('endpoint spec files', () => {
       'specs/orbit.yml:6: requires: expected a mapping with rpm and deb, got a list: the system packages the application needs',
     ]);
     assert.deepEqual(problemsOf('- name: orbit\n'), [
-      'specs/orbit.yml:1: expected a mapping with the fields name, reqset, distribution, summary, scripts, requires, got a list',
+      'specs/orbit.yml:1: expected a mapping with the fields name, reqset, distribution, summary, scripts, requires, services, files, got a list',
     ]);
   });
   it('reports every problem of the file at once, each with its line', () => {
@@ -223,5 +223,96 @@ describe('endpoint package plan', () => {
     );
     assert.equal(plan.scriptlets.beforeRemove, '/usr/bin/python3.11 /opt/orbit/runtime/reqset_runtime.pyz remove-venv --venv /opt/orbit-orbit/venv');
     assert.equal(plan.scriptlets.afterRemove, undefined, 'an upgrade must never remove the venv that works');
+  });
+});
+
+describe('services and files', () => {
+  const service = (fields: string) => `services:\n  - name: orbit-api\n    exec: [orbit-report, serve]\n    user: orbit\n${fields}`;
+  it('reads a service with the defaults: group = user, restart on-failure, enable by policy', () => {
+    const spec = parseSpec(`${good}${service('')}files:\n  - {source: conf/orbit.toml, dest: /etc/orbit/orbit.toml, mode: "0640"}\n`, 'specs/orbit.yml');
+    assert.deepEqual(spec.services, [{ name: 'orbit-api', exec: ['orbit-report', 'serve'], user: 'orbit', restart: 'on-failure' }]);
+    assert.deepEqual(spec.files, [{ source: 'conf/orbit.toml', dest: '/etc/orbit/orbit.toml', mode: '0640' }]);
+    assert.deepEqual(spec.lines.services, [{ name: 7, exec: 8 }]);
+  });
+  it('every bad value names its line and field, with the fix', () => {
+    const problems = problemsWith(
+      'services:\n  - name: orbit@api.service\n    exec: []\n    user: Root\n    group: "1x"\n    working-directory: var/lib\n    restart: sometimes\n    enable: yes please\n    colour: blue\n',
+    );
+    assert.deepEqual(problems, [
+      'specs/orbit.yml:7: services.name: "orbit@api.service" ends in ".service": give the name without it (the unit is <name>.service)',
+      'specs/orbit.yml:8: services.exec: is empty: give the console script to run, then its arguments',
+      'specs/orbit.yml:9: services.user: "Root" is not a system user or group name: use lower-case letters, digits, "_" and "-", starting with a letter or "_"',
+      'specs/orbit.yml:10: services.group: "1x" is not a system user or group name: use lower-case letters, digits, "_" and "-", starting with a letter or "_"',
+      'specs/orbit.yml:11: services.working-directory: "var/lib" is not a plain absolute path: start with "/" and use letters, digits and _ . + @ , = : ~ - between the slashes (no "." or ".." parts)',
+      'specs/orbit.yml:12: services.restart: "sometimes" is not a systemd Restart= value: use one of no, on-success, on-failure, on-abnormal, on-watchdog, on-abort, always',
+      'specs/orbit.yml:13: services.enable: expected true or false, got a string: whether installing enables the service (default: the distribution\'s policy: presets on RPM, enabled on Debian)',
+      'specs/orbit.yml:14: services.colour: unknown field: the fields here are name, exec, user, group, working-directory, restart, enable',
+    ]);
+  });
+  it('unit names systemd takes; root is not a service user', () => {
+    for (const name of ['orbit-api', 'orbit_api.v2', 'A1']) assert.deepEqual(problemsWith(service('').replace('orbit-api', name)), [], name);
+    for (const name of ['orbit@', '-api', 'a b', 'a:b', '"a\\\\b"']) assert.equal(problemsWith(service('').replace('orbit-api', name)).length, 1, name);
+    assert.match(problemsWith(service('').replace('user: orbit', 'user: root')).join(), /"root" is the system's own account/);
+    assert.match(problemsWith(service('').replace('user: orbit', `user: ${'u'.repeat(32)}`)).join(), /longer than 31 characters/);
+  });
+  it('exec: the first word is a script name, the others anything on one line', () => {
+    assert.deepEqual(problemsWith(service('').replace('[orbit-report, serve]', '[orbit-report, "a b", "100%", "$HOME", ";", "\\"q\\""]')), []);
+    assert.deepEqual(problemsWith(service('').replace('[orbit-report, serve]', '["bin/orbit", "a\\nb", ""]')), [
+      'specs/orbit.yml:8: services.exec: "bin/orbit" is not a plain file name: no "/", whitespace or control characters',
+      'specs/orbit.yml:8: services.exec: "a\\nb" has a line break or control character, which an ExecStart line cannot hold',
+      'specs/orbit.yml:8: services.exec: is empty: an ExecStart argument has at least one character',
+    ]);
+  });
+  it('two services of a spec with one name, or one user with two groups, are named with both lines', () => {
+    const two = `services:\n  - {name: api, exec: [orbit-report], user: orbit}\n  - {name: api, exec: [orbit-admin], user: orbit, group: staff}\n`;
+    assert.deepEqual(problemsWith(two), [
+      'specs/orbit.yml:8: services.name: "api" is also the service at line 7: give each service its own name',
+      'specs/orbit.yml:8: services.group: user "orbit" has group "orbit" at line 7: a user has one primary group: give both services the same group',
+    ]);
+  });
+  it('files: relative sources inside the workspace, destinations below /etc, quoted octal modes, no clash with an environment file', () => {
+    const file = (f: string) => problemsWith(`files:\n  - ${f}\n`);
+    assert.deepEqual(file('{source: a/b.toml, dest: /etc/x/b.toml}'), []);
+    assert.match(file('{source: /etc/passwd, dest: /etc/x}').join(), /files\.source: "\/etc\/passwd" is absolute/);
+    assert.match(file('{source: ../secret, dest: /etc/x}').join(), /files\.source: "\.\.\/secret" leaves the workspace/);
+    assert.match(file('{source: a, dest: /usr/share/x}').join(), /files\.dest: "\/usr\/share\/x" is not below \/etc/);
+    assert.match(file('{source: a, dest: /etc/a b}').join(), /files\.dest: "\/etc\/a b" is not a plain absolute path/);
+    assert.deepEqual(file('{source: a, dest: /etc/x, mode: 0640}'), [
+      'specs/orbit.yml:7: files.mode: expected an octal string such as "0640" (quoted: YAML reads 0640 as the number 640), got a number: its permission bits (default "0644")',
+    ]);
+    assert.match(file('{source: a, dest: /etc/x, mode: "4755"}').join(), /is not a file mode/);
+    assert.deepEqual(problemsWith(`${service('')}files:\n  - {source: a, dest: /etc/orbit-orbit/orbit-api.env}\n`), [
+      'specs/orbit.yml:11: files.dest: "/etc/orbit-orbit/orbit-api.env" is a service\'s environment file, which the package makes: choose another destination',
+    ]);
+  });
+  it('loadSpecs: sources must exist in the workspace; services and destinations unique across the reqset\'s endpoints', async () => {
+    const ws = await mkdtemp(path.join(tmpdir(), 'reqset-specs-'));
+    try {
+      await mkdir(path.join(ws, 'specs'));
+      await writeFile(path.join(ws, 'specs', 'a.yml'), `${good}${service('')}files:\n  - {source: conf/a.toml, dest: /etc/orbit/a.toml}\n`);
+      await writeFile(path.join(ws, 'specs', 'b.yml'), `${good.replace('name: orbit', 'name: other')}${service('')}files:\n  - {source: conf, dest: /etc/orbit/a.toml}\n`);
+      await mkdir(path.join(ws, 'conf'));
+      await assert.rejects(loadSpecs(ws, 'orbit'), (error) => {
+        assert.ok(error instanceof InputError);
+        assert.deepEqual(error.problems, [
+          'specs/b.yml:7: services.name: "orbit-api" is also the services.name in specs/a.yml:7: both would be the unit orbit-api.service: give each service of a reqset its own name',
+          'specs/b.yml:11: files.dest: "/etc/orbit/a.toml" is also the files.dest in specs/a.yml:11: two packages cannot ship one file: choose another destination',
+          `specs/a.yml:11: files.source: "conf/a.toml" does not exist in the workspace ${ws}: create it or fix the path`,
+          'specs/b.yml:11: files.source: "conf" is not a regular file: give a file',
+        ]);
+        return true;
+      });
+      await writeFile(path.join(ws, 'conf', 'a.toml'), 'x = 1\n');
+      await rm(path.join(ws, 'specs', 'b.yml'));
+      const [spec] = await loadSpecs(ws, 'orbit');
+      assert.equal(spec?.workspace, path.resolve(ws));
+    } finally {
+      await rm(ws, { recursive: true, force: true });
+    }
+  });
+  it('checkSpec: a service runs a console script of the distribution', () => {
+    const pinned = new Map([['orbit-report', { name: 'orbit-report', version: '1.2', consoleScripts: ['orbit-report'] }]]);
+    const spec = parseSpec(`${good}${service('').replace('[orbit-report, serve]', '[orbitd]')}`, 'specs/orbit.yml');
+    assert.deepEqual(checkSpec(spec, pinned, 'r'), ['specs/orbit.yml:8: services.exec: "orbitd" is not a console script of orbit-report 1.2 (its console scripts are orbit-report)']);
   });
 });

@@ -14,6 +14,7 @@
 import { InputError } from '../../errors.ts';
 import type { PackageDependency, PackagePlan } from '../packager.ts';
 import { boundVersion, type Bound } from '../ranges.ts';
+import { debScriptlets } from '../services.ts';
 import { mappedVersion, toDebianVersion } from '../version.ts';
 
 export interface ControlOptions {
@@ -261,11 +262,20 @@ function script(plan: PackagePlan, kind: 'postinst' | 'prerm' | 'postrm', action
  */
 export function debMaintainerScripts(plan: PackagePlan): MaintainerScripts {
   const scripts: MaintainerScripts = {};
-  const postinst = script(plan, 'postinst', SCRIPT_ACTIONS.afterInstall, plan.scriptlets.afterInstall);
-  const prerm = script(plan, 'prerm', SCRIPT_ACTIONS.beforeRemove, plan.scriptlets.beforeRemove);
-  const postrm = script(plan, 'postrm', SCRIPT_ACTIONS.afterRemove, plan.scriptlets.afterRemove);
+  const scriptlets = debScriptlets(plan);
+  const postinst = script(plan, 'postinst', SCRIPT_ACTIONS.afterInstall, scriptlets.afterInstall);
+  const prerm = script(plan, 'prerm', SCRIPT_ACTIONS.beforeRemove, scriptlets.beforeRemove);
+  const postrm = script(plan, 'postrm', SCRIPT_ACTIONS.afterRemove, scriptlets.afterRemove);
   if (postinst) scripts.postinst = postinst;
   if (prerm) scripts.prerm = prerm;
   if (postrm) scripts.postrm = postrm;
   return scripts;
+}
+
+/** `DEBIAN/conffiles`: the plan's configuration files, which dpkg keeps as edited on upgrade; undefined when it has none. */
+export function debConffiles(plan: PackagePlan): string | undefined {
+  const files = (plan.configFiles ?? []).map((c) => c.path);
+  const broken = files.find((f) => !f.startsWith('/') || /\s/.test(f));
+  if (broken !== undefined) throw new InputError(`${plan.name}: cannot list ${JSON.stringify(broken)} in conffiles: an absolute path without whitespace`);
+  return files.length ? files.map((f) => `${f}\n`).join('') : undefined;
 }

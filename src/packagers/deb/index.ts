@@ -23,11 +23,11 @@ import path from 'node:path';
 import { run } from '../../run.ts';
 import { SMALL_PAYLOAD, type Payload } from '../../targets/target.ts';
 import type { BuildContext, BuiltFile, Packager, PackagePlan } from '../packager.ts';
-import { debControl, debDependencies, debFileName, debMaintainerScripts, debVersion } from './control.ts';
+import { debConffiles, debControl, debDependencies, debFileName, debMaintainerScripts, debVersion } from './control.ts';
 import { shlibsDepends } from './shlibs.ts';
 import { installedSizeKiB, md5sums, normaliseModes, setTimes, walkTree, type TreeEntry } from './tree.ts';
 
-export { debArchitecture, debControl, debDependencies, debFileName, debMaintainerScripts, debVersion } from './control.ts';
+export { debArchitecture, debConffiles, debControl, debDependencies, debFileName, debMaintainerScripts, debVersion } from './control.ts';
 export { installedSizeKiB, normaliseModes, walkTree } from './tree.ts';
 
 /** Without the target's `payload`: its `small` one, xz -6, what every dpkg reads (and dpkg-deb's own default). */
@@ -73,15 +73,25 @@ function isWithin(file: string, dir: string): boolean {
 
 /** Every file of the staged tree must belong to the plan's contents (the tree holds only this package's files). */
 function checkContents(plan: PackagePlan, entries: TreeEntry[]): void {
-  const stray = entries.filter((e) => e.type !== 'dir' && !plan.contents.some((c) => isWithin(`/${e.rel}`, c)));
+  const owned = [...plan.contents, ...(plan.configFiles ?? []).map((c) => c.path)];
+  const stray = entries.filter((e) => e.type !== 'dir' && !owned.some((c) => isWithin(`/${e.rel}`, c)));
   if (stray.length) {
     const shown = stray.slice(0, 5).map((e) => `/${e.rel}`);
     throw new Error(`internal: the staged tree of ${plan.name} holds files outside its contents (${plan.contents.join(', ') || 'none'}): ${shown.join(', ')}${stray.length > 5 ? ', ...' : ''}`);
   }
 }
 
+/** Configuration files keep the plan's mode (a secret's 0600), not the normal one. */
+export async function applyConfigModes(plan: PackagePlan, rootDir: string, entries: TreeEntry[]): Promise<void> {
+  for (const config of plan.configFiles ?? []) {
+    await chmod(path.join(rootDir, config.path), config.mode);
+    const entry = entries.find((e) => `/${e.rel}` === config.path);
+    if (entry) entry.mode = config.mode;
+  }
+}
+
 /**
- * Writes DEBIAN/ (control, md5sums, maintainer scripts) for the staged tree
+ * Writes DEBIAN/ (control, md5sums, conffiles, maintainer scripts) for the staged tree
  * at `rootDir`, whose DEBIAN/ exists and is empty; returns the
  * shared-library relations found for its ELF files.
  */
@@ -98,6 +108,8 @@ async function writeControlDir(plan: PackagePlan, rootDir: string, entries: Tree
   const control = debControl(plan, { installedSizeKiB: installedSizeKiB(entries), maintainer: context.maintainer, shlibsDepends: shlibs });
   await writeFile(path.join(debianDir, 'control'), control);
   await writeFile(path.join(debianDir, 'md5sums'), await md5sums(rootDir, entries));
+  const conffiles = debConffiles(plan);
+  if (conffiles) await writeFile(path.join(debianDir, 'conffiles'), conffiles, { mode: 0o644 });
   for (const [name, text] of Object.entries(debMaintainerScripts(plan))) {
     await writeFile(path.join(debianDir, name), text);
     await chmod(path.join(debianDir, name), 0o755);
@@ -168,6 +180,7 @@ export class DebPackager implements Packager {
     const entries = await walkTree(rootDir);
     checkContents(plan, entries);
     await normaliseModes(rootDir, entries);
+    await applyConfigModes(plan, rootDir, entries);
     await mkdir(debianDir);
     try {
       const shlibs = await writeControlDir(plan, rootDir, entries, context);

@@ -11,10 +11,11 @@
  *
  * What fpm adds and cannot be told not to: `/usr/share/doc/<name>/changelog.gz`,
  * a boilerplate changelog dated SOURCE_DATE_EPOCH (so reproducible); dpkg
- * owns it and removes it with the package. `/etc` files would become
- * conffiles: `--deb-no-default-config-files` (no reqset package ships /etc).
+ * owns it and removes it with the package. Conffiles are the plan's
+ * configuration files (`--config-files` each, at the plan's mode), not fpm's
+ * default of every file below /etc (`--deb-no-default-config-files`).
  */
-import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { InputError } from '../../errors.ts';
 import type { Payload } from '../../targets/target.ts';
@@ -76,6 +77,8 @@ export class FpmDebPackager extends FpmPackager {
     const workDir = path.resolve(context.workDir);
     for (const dir of plan.ownedDirs) await mkdir(path.join(rootDir, dir), { recursive: true });
     const installedSizeKiB = await this.rendering.prepareTree(rootDir);
+    // As deb/index.ts's applyConfigModes: the plan's mode, not the normal one prepareTree gave.
+    for (const config of plan.configFiles ?? []) await chmod(path.join(rootDir, config.path), config.mode);
     const shlibs = await this.shlibs(plan, rootDir, workDir);
     const input = path.join(workDir, 'fpm-input');
     await rm(input, { recursive: true, force: true });
@@ -84,6 +87,7 @@ export class FpmDebPackager extends FpmPackager {
     await writeFile(control, this.rendering.control(plan, { installedSizeKiB, maintainer: context.maintainer, shlibsDepends: shlibs }));
     const args = [...changelogVersionArgs(plan.name, this.native.version(plan)), '--deb-custom-control', control, '--deb-no-default-config-files'];
     args.push('--deb-user', 'root', '--deb-group', 'root', ...compressionArgs(plan, context.payload ?? this.rendering.defaultPayload));
+    for (const config of plan.configFiles ?? []) args.push('--config-files', config.path);
     for (const [name, text] of Object.entries(this.rendering.maintainerScripts(plan))) {
       const file = path.join(input, name);
       await writeFile(file, text, { mode: 0o755 });

@@ -27,8 +27,10 @@
  * ghost is an empty placeholder whose `--rpm-attr` text (which fpm writes
  * verbatim inside `%attr(...)`) adds `%ghost`, so the payload carries no
  * content for it and the header the same entry as natively (the equivalence
- * test compares file flags, modes, sizes and times). fpm's generated `%changelog` entry is replaced
- * by an empty changelog (`--rpm-changelog` of an empty file).
+ * test compares file flags, modes, sizes and times). Configuration files:
+ * `--config-files`, which fpm lists as `%config(noreplace)` with the staged
+ * mode (the plan's, as the native `%attr`). fpm's generated `%changelog`
+ * entry is replaced by an empty changelog (`--rpm-changelog` of an empty file).
  */
 import { copyFile, mkdir, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -133,6 +135,7 @@ export class FpmRpmPackager extends FpmPackager {
     const args = [...metadataArgs(plan, spec), ...verbatimTags(spec), '--rpm-tag', `%global _fileattrsdir ${await elfOnlyFileattrs(workDir)}`, ...extra.args];
     // The native %defattr(-,root,root,0755): file modes as staged, directories 0755.
     args.push('--rpm-autoreqprov', '--rpm-defattrdir', '0755');
+    for (const config of plan.configFiles ?? []) args.push('--config-files', config.path);
     for (const dir of [...plan.ownedDirs, ...(await directories(rootDir, plan.contents))]) args.push('--directories', dir);
     const out = path.join(path.resolve(context.outDir), this.native.fileName(plan));
     const env = await this.rendering.buildEnv(workDir);
