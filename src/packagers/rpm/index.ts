@@ -9,12 +9,13 @@
  * that no ~/.rpmmacros is read, and MAGIC to reqset's file-class database
  * (magic.ts).
  */
-import { access, mkdir, writeFile } from 'node:fs/promises';
+import { access, mkdir, readdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { ToolError } from '../../errors.ts';
 import { run } from '../../run.ts';
 import type { BuildContext, BuiltFile, PackagePlan, Packager } from '../packager.ts';
 import { linkedElfFiles } from '../elf.ts';
+import { readRpmContents } from './header.ts';
 import { elfOnlyMagic } from './magic.ts';
 import { privateLibrariesRegex, rpmDependencies, rpmDisplayVersion, rpmFileName, rpmSpec } from './spec.ts';
 
@@ -23,6 +24,28 @@ export { elfOnlyMagic } from './magic.ts';
 
 /** rpmbuild's output file name format, matching rpmFileName(). */
 export const BUILD_NAME_FORMAT = '%%{NAME}-%%{VERSION}-%%{RELEASE}.%%{ARCH}.rpm';
+
+/** The target paths of the files and links under `root` (what rpmbuild's check-files lists). */
+async function stagedFiles(root: string): Promise<string[]> {
+  const entries = await readdir(root, { recursive: true, withFileTypes: true });
+  return entries.filter((entry) => !entry.isDirectory()).map((entry) => `/${path.relative(root, path.join(entry.parentPath, entry.name))}`);
+}
+
+/**
+ * The requires `rpm -qp --requires` shows (ELF ones included), without rpmlib
+ * features, read from the package's header. And the check rpmbuild's
+ * check-files makes, which the build turns off (a find | sort | diff
+ * pipeline per package): every file of the staged tree is in the package.
+ */
+async function builtRequires(plan: PackagePlan, file: string, buildRoot: string): Promise<string[]> {
+  const contents = await readRpmContents(file);
+  const packaged = new Set(contents.files);
+  const unpackaged = (await stagedFiles(buildRoot)).filter((staged) => !packaged.has(staged));
+  if (unpackaged.length) {
+    throw new Error(`internal: the staged tree of ${plan.name} holds files its package does not: ${unpackaged.slice(0, 5).join(', ')}${unpackaged.length > 5 ? ', ...' : ''}`);
+  }
+  return [...new Set(contents.requires.filter((requirement) => !requirement.startsWith('rpmlib(')))];
+}
 
 export class RpmPackager implements Packager {
   readonly format = 'rpm' as const;
@@ -53,7 +76,7 @@ export class RpmPackager implements Packager {
     return [...new Set(requires)].sort();
   }
 
-  /** The requires are those `rpm -qp --requires` shows (ELF ones included), without rpmlib features. */
+  /** The requires are builtRequires'. */
   async build(plan: PackagePlan, root: string, context: BuildContext): Promise<BuiltFile> {
     const workDir = path.resolve(context.workDir);
     const outDir = path.resolve(context.outDir);
@@ -79,6 +102,9 @@ export class RpmPackager implements Packager {
       `_rpmdir ${outDir}`,
       '--define',
       `_build_name_fmt ${BUILD_NAME_FORMAT}`,
+      // builtRequires checks what check-files would, without its processes.
+      '--define',
+      '__check_files %{nil}',
       '--buildroot',
       buildRoot,
     ];
@@ -106,8 +132,6 @@ export class RpmPackager implements Packager {
     } catch {
       throw new ToolError(`rpmbuild succeeded but did not write ${file} (spec: ${specFile})`);
     }
-    const query = await run(['rpm', '-qp', '--requires', file]);
-    const requires = query.stdout.split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('rpmlib('));
-    return { path: file, requires: [...new Set(requires)] };
+    return { path: file, requires: await builtRequires(plan, file, buildRoot) };
   }
 }
