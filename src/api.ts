@@ -38,7 +38,7 @@ export { formatDiff } from './packagers/diff.ts';
 export { DEFAULT_WHEEL_LAYOUT, WHEEL_LAYOUTS, type WheelLayout } from './packagers/plan.ts';
 export { PACKAGER_BACKENDS, type PackagerBackend } from './packagers/index.ts';
 export { formatReport } from './publish/index.ts';
-export { DEFAULT_WHEEL_LIMITS, parseByteSize } from './wheels/limits.ts';
+export { DEFAULT_WHEEL_LIMITS, parseByteSize, RATIO_FLOOR_TEXT } from './wheels/limits.ts';
 export { ALLOW_UNPINNED_FLAG } from './wheels/pip.ts';
 
 export interface CommonOptions extends CliIndexOptions {

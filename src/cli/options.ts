@@ -87,7 +87,7 @@ export function withCommonOptions(command: Command, { build = true }: { build?: 
     .option('--builder-image <image>', "run this builder image instead of the target's")
     .option('--max-wheel-size <bytes|NNG|NNM>', `refuse a wheel that unpacks to more than this (default: ${limits.maxSize / 1024 ** 3}G)`, byteSize)
     .option('--max-wheel-members <n>', `refuse a wheel with more members than this (default: ${limits.maxMembers})`, positiveInt)
-    .option('--max-compression-ratio <n>', `refuse a wheel member over 1 MiB compressed more than n:1, a zip bomb (default: ${limits.maxCompressionRatio})`, ratio);
+    .option('--max-compression-ratio <n>', `refuse a wheel member over ${api.RATIO_FLOOR_TEXT} compressed more than n:1, a zip bomb (default: ${limits.maxCompressionRatio})`, ratio);
 }
 
 /** The api's options from withCommonOptions' flags; --verbose traces every external command on stderr. */

@@ -85,6 +85,15 @@ describe('wheel limits', () => {
     assert.equal(error.problems.length, 1, error.message);
   });
 
+  it('a shared library padded to 2 MiB, past 200:1 like pillow 13 bundles, is admitted with the defaults', async () => {
+    // pillow 13's pillow.libs/libXau-*.so: 2,100,545 bytes from 9,389 (224:1).
+    const padded = Buffer.alloc(2 * 1024 * 1024);
+    padded.write('\x7fELF', 0, 'latin1');
+    const file = await makeWheel(fresh('padded'), { name: 'padded', version: '1.0', files: { 'padded/__init__.py': 'x = 1\n', 'padded.libs/libpad.so.0': padded } });
+    const w = await openWheel(file);
+    await w.close();
+  });
+
   it('the limits are checked before any member is read: a corrupt member is not reported', async () => {
     // The small member's CRC is wrong: reading it would report a CRC mismatch.
     const file = await makeWheel(fresh('bomb-crc'), bomb({ memberOptions: { 'bomb/__init__.py': { crc: 0x12345678 } } }));
