@@ -16,6 +16,7 @@ import type { PackageDependency, PackagePlan } from '../packager.ts';
 import { boundVersion, type Bound } from '../ranges.ts';
 import { debScriptlets } from '../services.ts';
 import { mappedVersion, toDebianVersion } from '../version.ts';
+import { wrapLine } from '../wrap.ts';
 
 export interface ControlOptions {
   /** Installed-Size in KiB (dpkg's estimate of the unpacked size). */
@@ -152,26 +153,6 @@ function singleLine(value: string, field: string): string {
   return text;
 }
 
-/** Wraps one line at spaces so that ` ` + line stays within `width` columns; long words stay whole. */
-function wrap(line: string, width: number): string[] {
-  if (line.length < width) return [line];
-  const indent = /^ */.exec(line)?.[0] ?? '';
-  // Lines that start with a space are shown verbatim by apt and dpkg: keep them whole.
-  if (indent) return [line];
-  const out: string[] = [];
-  let current = '';
-  for (const word of line.split(/ +/)) {
-    if (current && current.length + 1 + word.length >= width) {
-      out.push(current);
-      current = word;
-    } else {
-      current = current ? `${current} ${word}` : word;
-    }
-  }
-  if (current) out.push(current);
-  return out;
-}
-
 /**
  * The extended description as continuation lines: each line starts with a
  * space, an empty line is ` .`, a line of its own that starts with `.` gets a
@@ -195,7 +176,8 @@ function extendedDescription(text: string): string[] {
       continue;
     }
     previousEmpty = false;
-    for (const part of wrap(line, 79)) out.push(part.startsWith('.') ? `  ${part}` : ` ${part}`);
+    // ` ` + each part stays within 79 columns.
+    for (const part of wrapLine(line, 79)) out.push(part.startsWith('.') ? `  ${part}` : ` ${part}`);
   }
   return out;
 }
