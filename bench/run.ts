@@ -18,6 +18,7 @@ import { fixedCostBench } from './fixedcost.ts';
 import { fpmBench } from './fpm.ts';
 import { installBench } from './install.ts';
 import { layoutsBench } from './layouts.ts';
+import { manyFilesBench } from './manyfiles.ts';
 import { publishBench } from './publish.ts';
 import { venvBench } from './venv.ts';
 
@@ -113,6 +114,7 @@ async function packagesBench(): Promise<Row[]> {
 const sections: Record<string, () => Promise<Row[]>> = {
   wheels: wheelsBench,
   packages: async () => [...(await packagesBench()), ...(await fixedCostBench()), ...(await fpmBench())],
+  manyfiles: manyFilesBench,
   venv: venvBench,
   install: installBench,
   publish: publishBench,

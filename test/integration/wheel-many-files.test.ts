@@ -1,7 +1,8 @@
 /**
  * A wheel of 20,000 small files (issue "Hardening": it took 38 s to package)
  * opens, validates and unpacks with a few seconds of work of our own, into the
- * exact tree: every file, its bytes, its mode and the one mtime.
+ * exact tree: every file, its bytes, its mode and the one mtime; the runtime
+ * helper's rebuild check of that tree reads each file once.
  *
  * The bound is on user-mode CPU time, the work reqset does itself: the wall
  * time also holds the kernel's file creation, which on a loaded virtual machine
@@ -13,6 +14,8 @@ import { mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { run } from '../../src/run.ts';
+import { RUNTIME_SOURCE_DIR } from '../../src/runtime/zipapp.ts';
 import { extractWheel } from '../../src/wheels/extract.ts';
 import { openWheel } from '../../src/wheels/source.ts';
 import { ZIPINFO_FILE } from '../../src/wheels/zipinfo.ts';
@@ -23,6 +26,32 @@ const DIRECTORIES = 40;
 /** User-mode CPU time allowed: some 8 s went to thread-pool round trips and promises before, 2 to 3 s now. */
 const BOUND_MS = 5_000;
 const MTIME = new Date('2024-05-06T07:08:09Z');
+/** CPU time (user and system) allowed to the rebuild check of the tree: about 2 s now, 2.5 s when it read every file twice. */
+const REBUILD_BOUND_S = 10;
+
+/**
+ * `rebuild-wheel TREE OUTDIR` with every open() of a file under TREE counted;
+ * prints the exit status, the CPU time and the count of each path opened.
+ */
+const COUNTING_REBUILD = `
+import builtins, json, os, resource, sys
+source, tree, outdir = sys.argv[1:4]
+prefix = os.path.abspath(tree) + os.sep
+opened = {}
+real_open = builtins.open
+def counting_open(file, *args, **kwargs):
+    if isinstance(file, (str, bytes)):
+        name = os.fsdecode(file)
+        if name.startswith(prefix):
+            opened[name[len(prefix):]] = opened.get(name[len(prefix):], 0) + 1
+    return real_open(file, *args, **kwargs)
+builtins.open = counting_open
+sys.path.insert(0, source)
+from reqset_runtime.cli import main
+status = main(['rebuild-wheel', tree, outdir])
+usage = resource.getrusage(resource.RUSAGE_SELF)
+print(json.dumps({'status': status, 'cpu': usage.ru_utime + usage.ru_stime, 'opened': opened}))
+`;
 
 const nameOf = (i: number) => `many/d${i % DIRECTORIES}/m${i}.py`;
 const textOf = (i: number) => `value = ${i}\n`;
@@ -31,6 +60,8 @@ const isExecutable = (i: number) => i % 97 === 0;
 const isStored = (i: number) => i % 101 === 0;
 
 let tmp: string;
+/** The tree the first test extracts, for the second. */
+let extracted: string | undefined;
 before(async () => {
   tmp = await mkdtemp(path.join(tmpdir(), 'reqset-wheel-many-'));
 });
@@ -87,5 +118,19 @@ describe('a wheel of 20,000 files', () => {
     }
     const info = JSON.parse(await readFile(path.join(dest, ZIPINFO_FILE), 'utf8')) as { members: unknown[] };
     assert.equal(info.members.length, FILES + 3);
+    extracted = dest;
+  });
+
+  it(`is checked by the runtime helper's rebuild-wheel reading each file once, in under ${REBUILD_BOUND_S} s of CPU time`, async (t) => {
+    assert.ok(extracted, 'the extraction test ran first');
+    const result = await run(['python3', '-c', COUNTING_REBUILD, RUNTIME_SOURCE_DIR, extracted, path.join(tmp, 'rebuilt')]);
+    const { status, cpu, opened } = JSON.parse(result.stdout.trim().split('\n').pop() ?? '{}') as { status: number; cpu: number; opened: Record<string, number> };
+    t.diagnostic(`rebuild-wheel: ${cpu.toFixed(2)} s of CPU time`);
+    assert.equal(status, 0, result.stderr);
+    // RECORD is read twice: deflated into the new wheel, then parsed to check the others.
+    const more = Object.entries(opened).filter(([name, count]) => count > (name === 'many-1.0.dist-info/RECORD' ? 2 : 1));
+    assert.deepEqual(more, [], 'files opened more than once');
+    assert.equal(Object.keys(opened).length, FILES + 3 + 1, 'every file and the zipinfo file opened');
+    assert.ok(cpu < REBUILD_BOUND_S, `took ${cpu.toFixed(2)} s of CPU time, over ${REBUILD_BOUND_S} s`);
   });
 });
