@@ -23,7 +23,8 @@ import { type WheelLimits } from '../wheels/limits.ts';
 import { writeStoredZip } from '../wheels/stored-zip.ts';
 import { isPureWheel } from '../python/tags.ts';
 import type { CachedFacts, PackageCache } from './cache.ts';
-import { decideVersion, type History, type VersionDecision, type VersionReason } from './history.ts';
+import { changelogLines, pinListSource, type ChangeSubject } from './changelog.ts';
+import { decideVersion, publishedBefore, type History, type VersionDecision, type VersionReason } from './history.ts';
 import type { Packager, PackagePlan } from './packager.ts';
 import { RebuildChecker } from './rebuild-check.ts';
 import {
@@ -149,6 +150,8 @@ interface PackageJob {
   plan: PackagePlan;
   /** Identity of the files beyond the plan (a wheel's sha256, the helper's), part of the inputs. */
   payload: Record<string, string>;
+  /** What its changelog entry is about. */
+  changes: ChangeSubject;
   item: string;
   /**
    * Lays out the package's files under `root`, and returns what the cache must
@@ -205,9 +208,14 @@ async function describe(options: PackagesOptions, plan: PackagePlan, inputs: Pac
 async function produce(options: PackagesOptions, job: PackageJob): Promise<Produced> {
   const started = Date.now();
   const inputs = packageInputs(options, job.plan, job.payload);
-  const decision = decideVersion(job.plan.pep440, inputs.key, options.history.packages[job.plan.name] ?? [], options.release);
-  const plan: PackagePlan = { ...job.plan, epoch: decision.epoch, release: decision.release };
-  const key = sha256(`${inputs.key}\n${decision.epoch}\n${decision.release}`);
+  const published = options.history.packages[job.plan.name] ?? [];
+  const decision = decideVersion(job.plan.pep440, inputs.key, published, options.release);
+  const version = { epoch: decision.epoch, pep440: job.plan.pep440, release: decision.release };
+  // After the version: the entry compares with what was published before that version, so a rebuild writes it again.
+  const changelog = changelogLines(job.changes, publishedBefore(published, version));
+  const plan: PackagePlan = { ...job.plan, epoch: decision.epoch, release: decision.release, changelog };
+  // The entry is in the bytes: a build continuing another history may write another one at the same version.
+  const key = sha256(`${inputs.key}\n${decision.epoch}\n${decision.release}\n${JSON.stringify(changelog)}`);
   const fileName = options.packager.fileName(plan);
   const found = options.cache ? await options.cache.take(key, fileName, options.packagesDir) : { hit: false as const };
   if (found.hit) {
@@ -242,6 +250,7 @@ export async function buildRuntimePackage(options: PackagesOptions, sbom: string
   const produced = await produce(options, {
     plan,
     payload: { helper: sha256(await runtimeZipappOnce()), sbom: sha256(sbom) },
+    changes: { ships: `the runtime helper of reqset ${options.toolVersion} and the SBOM of the set` },
     item: plan.name,
     stage: async (root) => {
       const helper = path.join(root, paths.helper);
@@ -302,6 +311,9 @@ async function wheelPackagePlan(options: PackagesOptions, wheel: WheelRecord, de
     version: wheel.pin.version,
     wheel: { filename: wheel.filename, name: wheel.facts.name },
     summary: wheel.facts.summary,
+    license: wheel.facts.license,
+    homepage: wheel.facts.homePage,
+    copyright: wheel.facts.copyright,
     dependencies: dependencies.map((d) => ({ key: d.key, specifier: d.specifier })),
     compiledAgainst: abi,
     bundledLibraries: bundledLibraries(wheel.members),
@@ -322,6 +334,7 @@ async function buildWheelPackage(options: PackagesOptions, checker: RebuildCheck
   const produced = await produce(options, {
     plan,
     payload: { wheel: wheel.sha256, layout, compiledAgainst: abi.map((c) => `${c.key}==${c.version}`).join(' ') },
+    changes: { ships: `the wheel ${wheel.filename}` },
     item: `${wheel.pin.name}==${wheel.pin.version}`,
     // What the package installs, and what the post-install rebuilds the wheel from.
     stage: async (root) => {
@@ -385,7 +398,7 @@ export async function buildEndpointPackage(options: PackagesOptions, spec: Endpo
     reqset: options.reqset,
     target: options.target,
     spec,
-    distribution: { key: app.pin.key, name: app.pin.name, version: app.pin.version, topLevel: app.facts.topLevel },
+    distribution: { key: app.pin.key, name: app.pin.name, version: app.pin.version, topLevel: app.facts.topLevel, license: app.facts.license, homePage: app.facts.homePage, copyright: app.facts.copyright },
     closure: members.map((w) => ({ key: w.pin.key, version: w.pin.version, filename: w.wheel.filename, package: exactly(w.package) })),
     installer,
     layout: options.layout ?? DEFAULT_WHEEL_LAYOUT,
@@ -394,9 +407,11 @@ export async function buildEndpointPackage(options: PackagesOptions, spec: Endpo
   const files = endpointFiles(input);
   const sources = await workspaceSources(spec.workspace, files);
   const venv = endpointPaths(options.reqset, spec.name).venv;
+  const closurePins = pinListSource(members.map((w) => ({ name: w.pin.name, version: w.pin.version })));
   const produced = await produce(options, {
     plan,
-    payload: { ...(sources.size ? { files: sha256(JSON.stringify([...sources].map(([source, bytes]) => [source, sha256(bytes)]))) } : {}) },
+    payload: { closure: closurePins, ...(sources.size ? { files: sha256(JSON.stringify([...sources].map(([source, bytes]) => [source, sha256(bytes)]))) } : {}) },
+    changes: { pinsSource: 'closure', pins: closurePins },
     item: `${plan.name} (${spec.file})`,
     stage: async (root) => {
       await mkdir(path.join(root, 'usr', 'bin'), { recursive: true });
@@ -412,9 +427,12 @@ export async function buildEndpointPackage(options: PackagesOptions, spec: Endpo
 export async function buildPinsPackage(options: PackagesOptions, wheelPackages: WheelPackage[]): Promise<BuiltPackage> {
   const plan = planPinsPackage(options.reqset, options.target, wheelPackages.map((w) => exactly(w.package)));
   const text = pinsFileText(wheelPackages.map((w) => ({ name: w.pin.name, pep440: w.pin.version })));
+  // The pins themselves (the file's lines), not a digest: the next version's changelog compares with them.
+  const pins = pinListSource(wheelPackages.map((w) => ({ name: w.pin.name, version: w.pin.version })));
   const produced = await produce(options, {
     plan,
-    payload: { pins: sha256(text) },
+    payload: { pins },
+    changes: { pinsSource: 'pins', pins },
     item: plan.name,
     stage: async (root) => {
       const file = path.join(root, pinsFilePath(options.reqset));

@@ -156,6 +156,19 @@ function highest(entries: readonly HistoryEntry[]): HistoryEntry | undefined {
 }
 
 /**
+ * The highest version published below `version` (epoch, PEP 440, release):
+ * what a version's changelog entry compares with (changelog.ts). Versions
+ * published later above it do not change it.
+ */
+export function publishedBefore(entries: readonly HistoryEntry[], version: { epoch: number; pep440: string; release: string }): HistoryEntry | undefined {
+  const below = (e: HistoryEntry) => {
+    const order = compareEV(e, version);
+    return order < 0 || (order === 0 && compareReleases(e.release, version.release) < 0);
+  };
+  return highest(entries.filter(below));
+}
+
+/**
  * The epoch and release of a package at PEP 440 `version` built from
  * `inputs`, given what was published of it before (`published`).
  */

@@ -77,8 +77,18 @@ export interface PackagePlan {
   arch: 'noarch' | 'x86_64' | 'aarch64';
   summary: string;
   description: string;
+  /** An SPDX expression: the wheel's for wheel and endpoint packages, reqset's own for the others. */
   license: string;
   url?: string;
+  /** The Python distribution whose work the package ships (wheel and endpoint packages), for the copyright file. */
+  upstream?: string;
+  /** The copyright statements of its license files, for the copyright file. */
+  copyright?: string[];
+  /**
+   * This version's changelog entry, one line per change (changelog.ts):
+   * given once the version is known, never part of the package's inputs.
+   */
+  changelog?: string[];
   requires: PackageDependency[];
   /** Needed while the scriptlets run (RPM Requires(post), DEB Pre-Depends is not used). */
   scriptletRequires: PackageDependency[];

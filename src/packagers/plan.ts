@@ -35,6 +35,11 @@ export const wheelPackageName = (reqset: string, key: string) => `${reqset}-whee
 export const runtimePackageName = (reqset: string) => `${reqset}-runtime`;
 export const pinsPackageName = (reqset: string) => `${reqset}-pins`;
 
+/** The License of a package whose wheel declares none: an SPDX LicenseRef that says so, rather than a guess. */
+export const UNKNOWN_LICENSE = 'LicenseRef-unknown';
+/** The license of what reqset itself writes: the runtime helper and the pins package. */
+export const REQSET_LICENSE = 'MIT';
+
 /** Release 1 at the PEP 440 epoch: the version of a package built without history (src/packagers/history.ts). */
 export const FIRST_RELEASE = '1';
 
@@ -77,9 +82,11 @@ export interface WheelPackageInput {
   key: string;
   version: string;
   wheel: { filename: string; name: WheelName };
+  /** The wheel's METADATA Summary, License (SPDX) and home page, and its license files' copyright statements. */
   summary?: string;
   license?: string;
   homepage?: string;
+  copyright?: string[];
   /** Dependencies of the wheel on the target (markers evaluated): distribution key and PEP 440 specifier. */
   dependencies: { key: string; specifier: string }[];
   /** Pins this compiled wheel was built against here (its ABI): required at exactly their pinned version. */
@@ -115,8 +122,10 @@ export function planWheelPackage(input: WheelPackageInput): PackagePlan {
       (layout === 'stored-zip' ? `The wheel ${input.wheel.filename}, stored uncompressed in ${tree}. ` : `The wheel ${input.wheel.filename}, unpacked under ${tree}. `) +
       `Installing it rebuilds ${wheelFile} for the virtualenvs of the ${input.reqset} applications.` +
       (input.summary ? `\n${input.summary}` : ''),
-    license: input.license || 'see the wheel metadata',
-    url: input.homepage,
+    license: input.license ?? UNKNOWN_LICENSE,
+    ...(input.homepage ? { url: input.homepage } : {}),
+    upstream: input.key,
+    ...(input.copyright?.length ? { copyright: input.copyright } : {}),
     requires: [
       runtime,
       python,
@@ -149,7 +158,7 @@ export function planRuntimePackage(reqset: string, target: Target, toolVersion: 
     arch: 'noarch',
     summary: `Runtime helper of the ${reqset} reqset`,
     description: `Owns ${paths.root} and the stdlib-only helper that rebuilds and checks the wheels of the ${reqset} wheel packages.`,
-    license: 'MIT',
+    license: REQSET_LICENSE,
     requires: [pythonDependency(target), ...target.packages.runtime.map((text) => ({ kind: 'system' as const, text }))],
     scriptletRequires: [],
     contents: [paths.runtimeDir],
@@ -172,8 +181,8 @@ export interface EndpointPackageInput {
     /** Configuration files; `source` relative to the workspace. */
     files?: ConfigFileSpec[];
   };
-  /** The application's own distribution and pinned version. */
-  distribution: { key: string; name: string; version: string; topLevel: string[] };
+  /** The application's own distribution and pinned version; its wheel's license and home page. */
+  distribution: { key: string; name: string; version: string; topLevel: string[]; license?: string; homePage?: string; copyright?: string[] };
   /** Every wheel of the application's closure on the target (the application's own included), with its package. */
   closure: { key: string; version: string; filename: string; package: { name: string; version: PackageVersion } }[];
   /** Which installer the post-install uses to fill the virtualenv. */
@@ -256,7 +265,10 @@ export function planEndpointPackage(input: EndpointPackageInput): PackagePlan {
     description:
       `${input.spec.summary}. The ${input.distribution.name} ${input.distribution.version} application of the ${input.reqset} reqset, ` +
       `in its own virtualenv at ${app.venv}, built on install from the reqset's wheel packages.`,
-    license: 'see the application wheel metadata',
+    license: input.distribution.license ?? UNKNOWN_LICENSE,
+    ...(input.distribution.homePage ? { url: input.distribution.homePage } : {}),
+    upstream: input.distribution.name,
+    ...(input.distribution.copyright?.length ? { copyright: input.distribution.copyright } : {}),
     requires: [runtime, python, ...wheels, ...input.spec.requires[format].map((text) => ({ kind: 'system' as const, text }))],
     scriptletRequires: [runtime, python, ...wheels, ...tools],
     contents: [...input.spec.scripts.map((s) => `/usr/bin/${s}`), ...files.filter((f) => !f.config).map((f) => f.path)],
@@ -295,7 +307,7 @@ export function planPinsPackage(reqset: string, target: Target, wheels: { name: 
     arch: 'noarch',
     summary: `Every pin of the ${reqset} reqset`,
     description: `Requires the wheel package of every pin of the ${reqset} reqset at its exact version; ${pinsFilePath(reqset)} lists the pins.`,
-    license: 'MIT',
+    license: REQSET_LICENSE,
     requires: [runtime, pythonDependency(target), ...wheels.map((w) => ({ kind: 'package' as const, ...w }))],
     scriptletRequires: [],
     contents: [pinsFilePath(reqset)],

@@ -7,6 +7,12 @@ export interface WheelFacts {
   metadataName: string;
   metadataVersion: string;
   summary?: string;
+  /** SPDX license expression from METADATA (metadata.ts licenseOf); none when the wheel declares none. */
+  license?: string;
+  /** The project's home page from METADATA (metadata.ts homePageOf). */
+  homePage?: string;
+  /** The copyright statements of its license files (metadata.ts copyrightNotices). */
+  copyright?: string[];
   requiresDist: string[];
   requiresPython?: string;
   providesExtra: string[];
@@ -15,3 +21,6 @@ export interface WheelFacts {
   /** Importable top-level modules and packages it installs. */
   topLevel: string[];
 }
+
+/** Part of the key of every cached wheel verdict: a change of WheelFacts' fields makes the cached facts read again. */
+export const WHEEL_FACTS_VERSION = 2;

@@ -89,6 +89,10 @@ export interface CoreMetadata {
   version: string;
   summary?: string;
   requiresPython?: string;
+  /** SPDX license expression (licenseOf), when the metadata declares one. */
+  license?: string;
+  /** The project's home page (homePageOf), when it names one. */
+  homePage?: string;
   /** Every `Requires-Dist` value as written (PEP 508 requirement strings). */
   requiresDist: string[];
   providesExtra: string[];
@@ -120,6 +124,10 @@ export function parseCoreMetadata(text: string): CoreMetadata {
     if (e === '') problems.push(`Provides-Extra #${i + 1} is empty`);
   });
 
+  // Only described, never checked: the first of a repeated field, as pip would not refuse the wheel for it.
+  const license = licenseOf(headers.all('License-Expression')[0], headers.all('Classifier'), headers.all('License')[0]);
+  const homePage = homePageOf(headers.all('Home-page')[0], headers.all('Project-URL'));
+
   if (problems.length) throw new InputError('invalid core metadata', problems);
   return {
     metadataVersion: metadataVersion as string,
@@ -127,9 +135,132 @@ export function parseCoreMetadata(text: string): CoreMetadata {
     version: version as string,
     ...(summary !== undefined ? { summary } : {}),
     ...(requiresPython !== undefined ? { requiresPython } : {}),
+    ...(license !== undefined ? { license } : {}),
+    ...(homePage !== undefined ? { homePage } : {}),
     requiresDist,
     providesExtra,
   };
+}
+
+// ---------------------------------------------------------------------------
+// License and home page
+
+/** SPDX ids of the `License ::` classifiers in common use (PEP 639's mapping for the unambiguous ones). */
+const LICENSE_CLASSIFIERS: Readonly<Record<string, string>> = {
+  'License :: OSI Approved :: MIT License': 'MIT',
+  'License :: OSI Approved :: MIT No Attribution License (MIT-0)': 'MIT-0',
+  'License :: OSI Approved :: Apache Software License': 'Apache-2.0',
+  'License :: OSI Approved :: ISC License (ISCL)': 'ISC',
+  'License :: OSI Approved :: Python Software Foundation License': 'PSF-2.0',
+  'License :: OSI Approved :: Mozilla Public License 2.0 (MPL 2.0)': 'MPL-2.0',
+  'License :: OSI Approved :: GNU General Public License v2 (GPLv2)': 'GPL-2.0-only',
+  'License :: OSI Approved :: GNU General Public License v2 or later (GPLv2+)': 'GPL-2.0-or-later',
+  'License :: OSI Approved :: GNU General Public License v3 (GPLv3)': 'GPL-3.0-only',
+  'License :: OSI Approved :: GNU General Public License v3 or later (GPLv3+)': 'GPL-3.0-or-later',
+  'License :: OSI Approved :: GNU Lesser General Public License v2 (LGPLv2)': 'LGPL-2.0-only',
+  'License :: OSI Approved :: GNU Lesser General Public License v2 or later (LGPLv2+)': 'LGPL-2.0-or-later',
+  'License :: OSI Approved :: GNU Lesser General Public License v3 (LGPLv3)': 'LGPL-3.0-only',
+  'License :: OSI Approved :: GNU Lesser General Public License v3 or later (LGPLv3+)': 'LGPL-3.0-or-later',
+  'License :: OSI Approved :: GNU Affero General Public License v3': 'AGPL-3.0-only',
+  'License :: OSI Approved :: GNU Affero General Public License v3 or later (AGPLv3+)': 'AGPL-3.0-or-later',
+  'License :: OSI Approved :: The Unlicense (Unlicense)': 'Unlicense',
+  'License :: OSI Approved :: zlib/libpng License': 'Zlib',
+  'License :: OSI Approved :: Boost Software License 1.0 (BSL-1.0)': 'BSL-1.0',
+  'License :: OSI Approved :: Eclipse Public License 2.0 (EPL-2.0)': 'EPL-2.0',
+  'License :: OSI Approved :: European Union Public Licence 1.2 (EUPL 1.2)': 'EUPL-1.2',
+  'License :: CC0 1.0 Universal (CC0 1.0) Public Domain Dedication': 'CC0-1.0',
+};
+
+/** Classifiers that say nothing about which license: left out rather than made a LicenseRef. */
+const VAGUE_CLASSIFIERS: ReadonlySet<string> = new Set(['License :: OSI Approved', 'License :: DFSG approved', 'License :: Free for non-commercial use']);
+
+/** The characters of an SPDX expression (ids, LicenseRefs, AND/OR/WITH, parentheses) on one line: PEP 639's License-Expression. */
+const SPDX_EXPRESSION = /^[A-Za-z0-9.+() -]+$/;
+/** A short license name in the free-text `License` field: one token of an SPDX id's characters. */
+const LICENSE_ID = /^[A-Za-z][A-Za-z0-9.+-]{0,40}$/;
+
+/** `LicenseRef-` and the text in the characters SPDX allows there: an honest name for a license without an SPDX id. */
+export const licenseRef = (text: string) => `LicenseRef-${text.replace(/[^A-Za-z0-9.]+/g, '-').replace(/^-+|-+$/g, '') || 'unknown'}`;
+
+/**
+ * The wheel's license as an SPDX expression: `License-Expression` (PEP 639)
+ * as written; else the `License ::` classifiers, each mapped to its SPDX id
+ * (an unmapped one to a LicenseRef of its last part), several joined with
+ * OR (a project that lists two licenses offers either, as the classifiers
+ * cannot say more); else the `License` field when it is one short name (many
+ * hold the whole license text). Undefined when none of these says.
+ */
+export function licenseOf(expression: string | undefined, classifiers: string[], field: string | undefined): string | undefined {
+  const declared = expression?.trim();
+  if (declared && SPDX_EXPRESSION.test(declared)) return declared;
+  const named = classifiers
+    .map((c) => c.replace(/\s*::\s*/g, ' :: ').trim())
+    .filter((c) => c.startsWith('License ::') && !VAGUE_CLASSIFIERS.has(c))
+    .map((c) => LICENSE_CLASSIFIERS[c] ?? licenseRef(c.split(' :: ').pop() as string));
+  const ids = [...new Set(named)].sort();
+  if (ids.length) return ids.length === 1 ? ids[0] : ids.join(' OR ');
+  const short = field?.trim();
+  if (short && LICENSE_ID.test(short) && !/^(unknown|none|other|unlicensed|proprietary)$/i.test(short)) return short;
+  return undefined;
+}
+
+/** Project-URL labels that name the project's home, best first (normalised as PEP 753 does: lower case, no punctuation or space). */
+const HOME_LABELS = ['homepage', 'source', 'repository'];
+
+const isWebUrl = (url: string) => /^https?:\/\/[^\s/]+[^\s]*$/i.test(url);
+
+/** `Home-page`, else the `Project-URL` labelled Homepage, Source or Repository (in that order); only http(s) URLs. */
+export function homePageOf(homePage: string | undefined, projectUrls: string[]): string | undefined {
+  if (homePage && isWebUrl(homePage.trim())) return homePage.trim();
+  const labelled = projectUrls.map((entry) => {
+    const comma = entry.indexOf(',');
+    return { label: entry.slice(0, Math.max(comma, 0)).replace(/[^A-Za-z0-9]/g, '').toLowerCase(), url: entry.slice(comma + 1).trim() };
+  });
+  for (const label of HOME_LABELS) {
+    const found = labelled.find((l) => l.label === label && isWebUrl(l.url));
+    if (found) return found.url;
+  }
+  return undefined;
+}
+
+/** Most license files read for copyright notices (numpy has 17). */
+const MAX_LICENSE_FILES = 32;
+/** Most notices kept: the Copyright field of a package, not a copy of the license files. */
+const MAX_NOTICES = 40;
+
+/**
+ * The members of a wheel that hold its license texts: everything under
+ * `.dist-info/licenses/` (PEP 639), and the `.dist-info` files named as
+ * license files were before it (LICENSE, COPYING, NOTICE, AUTHORS, ...).
+ */
+export function licenseFileMembers(members: string[]): string[] {
+  const found = members.filter((name) => {
+    const parts = name.split('/');
+    if (!parts[0]?.endsWith('.dist-info') || parts.length < 2) return false;
+    if (parts[1] === 'licenses') return parts.length > 2;
+    return parts.length === 2 && /^(LICEN[CS]E|COPYING|NOTICE|AUTHORS|COPYRIGHT)/i.test(parts[1] as string);
+  });
+  return found.sort().slice(0, MAX_LICENSE_FILES);
+}
+
+/**
+ * A copyright statement as license texts open: `Copyright (c) 2010-2024
+ * Someone`, `Copyright Jason R. Coombs`; a year or a capitalised name
+ * follows, so neither a template's `[yyyy]` nor the terms' "copyright
+ * notice" or "COPYRIGHT HOLDERS" are taken.
+ */
+const NOTICE = /^(?:[Cc]opyright|COPYRIGHT|\([Cc]\)|\u00a9)(?:\s*(?:\([Cc]\)|\u00a9))?:?\s+(?:\d{4}|[A-Z][a-z])/;
+
+/** The copyright statements of license texts, each once, in the order found, whitespace collapsed. */
+export function copyrightNotices(texts: string[]): string[] {
+  const notices = new Set<string>();
+  for (const text of texts) {
+    for (const line of text.split(/\r\n|\n|\r/)) {
+      const notice = line.replace(/\s+/g, ' ').trim();
+      if (NOTICE.test(notice)) notices.add(notice);
+    }
+  }
+  return [...notices].slice(0, MAX_NOTICES);
 }
 
 // ---------------------------------------------------------------------------

@@ -25,13 +25,14 @@ import type { Progress } from '../progress.ts';
 import { traceNote, type RunResult } from '../run.ts';
 import { localBuilder, type Builder, type PreparedBuilder } from '../builders/builder.ts';
 import { hookCommand, hookKeyInputs, type Hook, type Hooks } from '../builders/hooks.ts';
-import type { WheelFacts } from './facts.ts';
+import { WHEEL_FACTS_VERSION, type WheelFacts } from './facts.ts';
 import { cacheKey, type BuildInputs, type EntryNotes, WheelCache } from './cache.ts';
 import { IndexFetcher, isRemoteUrl, netrcFile } from './fetch.ts';
 import { pinLabel as label, verifyHash, type HashCheck } from './hashes.ts';
 import { listFindLinks, locate, sdistBuildRequires } from './locate.ts';
 import { installedUnpinned, pipEnvironment, pipFailure, sdistRequirementFile, splitBuildRequires, unpinnedError } from './pip.ts';
-import { openWheel } from './source.ts';
+import { copyrightNotices, licenseFileMembers } from './metadata.ts';
+import { openWheel, type WheelSource } from './source.ts';
 import { DEFAULT_WHEEL_LIMITS, type WheelLimits } from './limits.ts';
 
 export type WheelOrigin = 'collected' | 'built' | 'cached';
@@ -137,7 +138,7 @@ class Wheelhouse {
   /** A wheel's facts: validated once per content (and limits and reqset version), then from the cache's verdict. */
   private async checkedWheel(file: string, digest: string): Promise<WheelVerdict> {
     const { cache, wheelLimits, toolVersion } = this.options;
-    const key = sha256(JSON.stringify({ wheel: digest, limits: { ...DEFAULT_WHEEL_LIMITS, ...wheelLimits }, validator: toolVersion }));
+    const key = sha256(JSON.stringify({ wheel: digest, limits: { ...DEFAULT_WHEEL_LIMITS, ...wheelLimits }, validator: toolVersion, facts: WHEEL_FACTS_VERSION }));
     const known = await cache.verdict<WheelVerdict>(key);
     if (known?.facts && Array.isArray(known.members)) return known;
     const verdict = await readWheel(file, wheelLimits);
@@ -361,6 +362,13 @@ export function topLevelModules(members: string[]): string[] {
   return [...modules].sort();
 }
 
+/** The copyright statements of a wheel's license files (read one at a time, as the source reads). */
+async function copyrightOf(source: WheelSource, members: string[]): Promise<string[]> {
+  const texts: string[] = [];
+  for (const name of licenseFileMembers(members)) texts.push((await source.read(name)).toString('utf8'));
+  return copyrightNotices(texts);
+}
+
 /** Opens (and so validates) a wheel and keeps what the closure check and the packages need. */
 interface WheelVerdict {
   facts: WheelFacts;
@@ -378,6 +386,9 @@ async function readWheel(wheel: string, limits: Partial<WheelLimits> = {}): Prom
       metadataName: source.metadata.name,
       metadataVersion: source.metadata.version,
       summary: source.metadata.summary,
+      license: source.metadata.license,
+      homePage: source.metadata.homePage,
+      copyright: await copyrightOf(source, members),
       requiresDist: source.metadata.requiresDist,
       requiresPython: source.metadata.requiresPython,
       providesExtra: source.metadata.providesExtra,

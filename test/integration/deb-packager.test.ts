@@ -22,7 +22,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { ToolError } from '../../src/errors.ts';
 import { DebPackager } from '../../src/packagers/deb/index.ts';
-import { debControl, debDependencies, debMaintainerScripts, debProvides } from '../../src/packagers/deb/control.ts';
+import { debianDocFiles } from '../../src/packagers/changelog.ts';
+import { debControl, debDependencies, debMaintainerScripts, debProvides, debVersion } from '../../src/packagers/deb/control.ts';
 import type { BuildContext, PackagePlan } from '../../src/packagers/packager.ts';
 import { planRuntimePackage, planWheelPackage, wheelStem } from '../../src/packagers/plan.ts';
 import { specifierBounds } from '../../src/packagers/ranges.ts';
@@ -127,10 +128,21 @@ function expectedPaths(prefix: string, files: StagedFile[], extraDirs: string[] 
 
 const tarPath = (item: TarItem) => (item.path.startsWith('./') ? item.path : `./${item.path}`);
 
-/** Checks the data tarball: exactly `files` below `prefix` (and their parent directories), root-owned, fixed times, normal modes, staged bytes. */
-async function checkPayload(deb: string, prefix: string, files: StagedFile[], extraDirs: string[] = []): Promise<TarItem[]> {
+/** The files the packager adds in /usr/share/doc/<name>/ (the changelog and the copyright file), as staged files below `/`. */
+function docFiles(plan: PackagePlan): StagedFile[] {
+  const docs = debianDocFiles(plan, { epoch: EPOCH, maintainer: MAINTAINER, version: debVersion(plan) });
+  return Object.entries(docs.files).map(([name, data]) => ({ name: `${docs.dir.slice(1)}/${name}`, data }));
+}
+
+/**
+ * Checks the data tarball: exactly `files` below `prefix` and the plan's doc
+ * files (and their parent directories), root-owned, fixed times, normal
+ * modes, staged bytes.
+ */
+async function checkPayload(deb: string, plan: PackagePlan, prefix: string, staged: StagedFile[], extraDirs: string[] = []): Promise<TarItem[]> {
   const items = readTar(await fsysTarfile(deb, await fresh('tar')));
-  const expected = expectedPaths(prefix, files, extraDirs);
+  const files = [...staged.map((f) => ({ ...f, name: `${prefix.slice(1)}/${f.name}` })), ...docFiles(plan)];
+  const expected = expectedPaths('', files, extraDirs);
   assert.deepEqual(items.map(tarPath).sort(), expected, 'the payload holds exactly the staged files');
   for (const item of items) {
     const where = tarPath(item);
@@ -144,7 +156,7 @@ async function checkPayload(deb: string, prefix: string, files: StagedFile[], ex
       continue;
     }
     assert.equal(item.type, 'File', where);
-    const file = files.find((f) => `./${prefix.replace(/^\//, '')}/${f.name}` === where);
+    const file = files.find((f) => `./${f.name}` === where);
     assert.ok(file, `${where} was staged`);
     assert.equal(item.sha256, sha256(file.data), `${where} holds the staged bytes`);
     assert.equal(item.mode, (file.mode ?? 0o644) & 0o111 ? 0o755 : 0o644, `${where} mode`);
@@ -205,10 +217,12 @@ describe('building .deb packages', () => {
 
     const md5 = (await controlMember(deb, 'md5sums')).trim().split('\n').sort();
     const prefix = `opt/rs/wheels/${wheelStem(PURE)}`;
-    assert.deepEqual(md5, files.map((f) => `${createHash('md5').update(f.data).digest('hex')}  ${prefix}/${f.name}`).sort());
+    const md5Lines = [...files.map((f) => ({ ...f, name: `${prefix}/${f.name}` })), ...docFiles(plan)].map((f) => `${createHash('md5').update(f.data).digest('hex')}  ${f.name}`);
+    assert.deepEqual(md5, md5Lines.sort());
 
-    await checkPayload(deb, `/${prefix}`, files);
+    await checkPayload(deb, plan, `/${prefix}`, files);
     assert.equal(existsSync(path.join(dir, 'work')) ? (await readdir(path.join(dir, 'work'))).length : 0, 0, 'the work directory is left empty');
+    assert.deepEqual(await readdir(path.join(dir, 'root')), ['opt'], 'the doc files are taken out of the staged tree again');
     assert.deepEqual(await readdir(path.join(dir, 'out')), [path.basename(deb)], 'no partial files next to the package');
   });
 
@@ -232,7 +246,7 @@ describe('building .deb packages', () => {
     assert.equal(packager.dependencies(plan).join(', '), planned, 'dependencies() gives the planned relations only, even after build()');
     assert.equal(await debField(deb, 'Provides'), 'rs-pydist-fastmath (= 2.0.1)');
 
-    const items = await checkPayload(deb, `/opt/rs/wheels/${wheelStem(COMPILED)}`, files);
+    const items = await checkPayload(deb, plan, `/opt/rs/wheels/${wheelStem(COMPILED)}`, files);
     assert.ok(items.some((i) => i.path.endsWith(`fastmath.libs/${LIBFOO}`)), 'the bundled library is shipped');
     assert.ok(items.some((i) => i.path.endsWith(EXT) && i.mode === 0o755));
   });
@@ -286,7 +300,7 @@ describe('building .deb packages', () => {
     const { path: deb } = await new DebPackager().build(plan, root, context(dir));
     assert.equal(path.basename(deb), 'rs-runtime_0.1-1_all.deb');
     assert.equal(await debField(deb, 'Depends'), 'python3 (>= 3.11), python3 (<< 3.12), python3-venv');
-    await checkPayload(deb, '/opt/rs/runtime', files, ['/opt/rs/wheels', '/opt/rs/wheelhouse']);
+    await checkPayload(deb, plan, '/opt/rs/runtime', files, ['/opt/rs/wheels', '/opt/rs/wheelhouse']);
     assert.equal((await run(['dpkg-deb', '--info', deb, 'postinst'], { allowFailure: true })).exitCode === 0, false, 'no maintainer scripts');
   });
 
@@ -365,7 +379,7 @@ describe('payload compression', () => {
       assert.deepEqual(members, ['debian-binary', `control.tar.${ext}`, `data.tar.${ext}`], `${label}: ar t`);
       // dpkg-deb decompresses both members: the control file, and every staged file.
       assert.match((await run(['dpkg-deb', '--info', deb])).stdout, /^ Package: rs-wheel-tinyvec$/m, label);
-      await checkPayload(deb, `/opt/rs/wheels/${wheelStem(PURE)}`, files);
+      await checkPayload(deb, purePlan(), `/opt/rs/wheels/${wheelStem(PURE)}`, files);
       hashes.set(label, sha256(await readFile(deb)));
     }
     assert.equal(hashes.get('default'), hashes.get('xz-6'), 'the default is xz -6');

@@ -30,7 +30,8 @@ const TARGETS = ['el9-py311', 'debian12'] as const;
 const ALLOWED_DIFFERENCES = {
   rpmUrl: 'rpm: fpm writes URL http://example.com/no-uri-given when the package has none (its --url default; an empty --url is replaced too): informational only',
   rpmGhostClass: "rpm: a %ghost's file class is `empty` (libmagic's word for fpm's empty placeholder) where rpmbuild, with no file, has none: the class only selects dependency generators (ELF only here) and colors (0 either way)",
-  debChangelog: 'deb: fpm always adds /usr/share/doc/<name>/changelog.gz (a boilerplate changelog dated SOURCE_DATE_EPOCH) and its directories: owned and removed by dpkg with the package',
+  debChangelog:
+    "deb: fpm writes the native changelog's text as /usr/share/doc/<name>/changelog.gz (it renames changelog.Debian.gz when there is no upstream changelog), gzipped by Ruby's zlib: the same text under the name of an upstream changelog (lintian: debian-changelog-file-missing-or-wrong-name)",
   debOwnerNames: 'deb: fpm\'s data.tar has owner 0/0 without the names (tar --numeric-owner), dpkg-deb\'s root/root: the same owner for dpkg',
   debMd5sumsOrder: 'deb: fpm writes md5sums in directory-walk order, dpkg-deb in path order: dpkg reads it as a set',
   debMemberSizes: 'deb: the compressed members differ (GNU tar and the zstd program at zstd\'s default level 3 where dpkg-deb uses libzstd at level 3): the sizes in dpkg-deb --info are not compared',
@@ -49,6 +50,7 @@ async function rpmFacts(file: string): Promise<Record<string, string>> {
     // ALLOWED_DIFFERENCES.rpmGhostClass: the class after a ghost's flags, mode, owner, size, mtime, verify flags and colors.
     files: (await q('--qf', '[%{FILENAMES} %{FILEFLAGS:fflags} %{FILEMODES:octal} %{FILEUSERNAME}:%{FILEGROUPNAME} %{FILESIZES} %{FILEMTIMES} %{FILEVERIFYFLAGS} %{FILECOLORS} %{FILECLASS} %{FILELINKTOS} %{FILEDIGESTS}\n]')).replace(/^(\S+ g (?:\S+ ){6})empty(?= )/gm, '$1'),
     scripts: await q('--scripts'),
+    changelog: await q('--changelog'),
   };
 }
 
@@ -58,19 +60,25 @@ async function controlMember(file: string, name: string): Promise<string> {
   return result.stdout;
 }
 
+/** The changelog's text, whichever of its names it has (ALLOWED_DIFFERENCES.debChangelog). */
+async function debChangelogText(file: string, changelogs: string[]): Promise<string> {
+  const script = 'dpkg-deb --fsys-tarfile "$0" | tar -xOf - "$@" 2>/dev/null | gzip -dc';
+  return (await run(['sh', '-c', script, file, ...changelogs], { allowFailure: true })).stdout;
+}
+
 /** The `dpkg-deb` facts of one package, the allowed differences normalised on both sides. */
 async function debFacts(file: string, name: string): Promise<Record<string, string>> {
   const docDir = `./usr/share/doc/${name}/`;
-  const fpmOnly = new Set(['./usr/', './usr/share/', './usr/share/doc/', docDir, `${docDir}changelog.gz`]);
+  const changelogs = [`${docDir}changelog.gz`, `${docDir}changelog.Debian.gz`];
   const listing = (await run(['dpkg-deb', '-c', file])).stdout
     .split('\n')
     .filter(Boolean)
     .map((line) => line.split(/\s+/))
-    .filter((fields) => !fpmOnly.has(fields[5] ?? '')) // ALLOWED_DIFFERENCES.debChangelog
+    .filter((fields) => !changelogs.includes(fields[5] ?? '')) // ALLOWED_DIFFERENCES.debChangelog: its text is compared below
     .map(([mode, owner, size, date, time, entry]) => [mode, owner === '0/0' ? 'root/root' : owner, size, date, time, entry].join(' ')); // ALLOWED_DIFFERENCES.debOwnerNames
   const md5sums = (await controlMember(file, 'md5sums'))
     .split('\n')
-    .filter((line) => line && !line.endsWith(`  usr/share/doc/${name}/changelog.gz`))
+    .filter((line) => line && !changelogs.some((c) => line.endsWith(`  ${c.slice(2)}`)))
     .sort(); // ALLOWED_DIFFERENCES.debMd5sumsOrder
   const controlFiles = (await run(['sh', '-c', 'dpkg-deb --ctrl-tarfile "$0" | tar -tvf -', file])).stdout
     .split('\n')
@@ -82,6 +90,7 @@ async function debFacts(file: string, name: string): Promise<Record<string, stri
     // The ar members and so their compression (ALLOWED_DIFFERENCES.debMemberSizes: not their sizes).
     members: (await run(['ar', 't', file])).stdout,
     control: (await run(['dpkg-deb', '-f', file])).stdout,
+    changelog: await debChangelogText(file, changelogs),
     files: listing.join('\n'),
     md5sums: (md5sums.map((line) => line.replace(/^(\S+)  (.*)$/, '$2 $1')).sort().join('\n')),
     controlFiles: controlFiles.join('\n'),
@@ -130,6 +139,7 @@ describe('the fpm backend', () => {
         const packageName = name.split(/_|-\d/)[0] as string;
         const facts = (label: string) => (name.endsWith('.rpm') ? rpmFacts(file(label)) : debFacts(file(label), packageName));
         const [native, fpm] = [await facts('native'), await facts('fpm')];
+        assert.match(native.changelog ?? '', /First build/, `${name}: the native package has its changelog entry`);
         for (const aspect of Object.keys(native)) assert.equal(fpm[aspect], native[aspect], `${name}: ${aspect} differs beyond ${Object.keys(ALLOWED_DIFFERENCES).join(', ')}`);
       }
     });

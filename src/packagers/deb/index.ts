@@ -23,7 +23,9 @@ import path from 'node:path';
 import { run } from '../../run.ts';
 import { SMALL_PAYLOAD, type Payload } from '../../targets/target.ts';
 import type { BuildContext, BuiltFile, Packager, PackagePlan } from '../packager.ts';
+import { debianDocFiles, stageFiles } from '../changelog.ts';
 import { debConffiles, debControl, debDependencies, debFileName, debMaintainerScripts, debVersion } from './control.ts';
+import { lintianOverrides, lintianOverridesPath } from './lintian.ts';
 import { shlibsDepends } from './shlibs.ts';
 import { installedSizeKiB, md5sums, normaliseModes, setTimes, walkTree, type TreeEntry } from './tree.ts';
 
@@ -71,9 +73,9 @@ function isWithin(file: string, dir: string): boolean {
   return file === d || file.startsWith(`${d}/`);
 }
 
-/** Every file of the staged tree must belong to the plan's contents (the tree holds only this package's files). */
-function checkContents(plan: PackagePlan, entries: TreeEntry[]): void {
-  const owned = [...plan.contents, ...(plan.configFiles ?? []).map((c) => c.path)];
+/** Every file of the staged tree must belong to the plan's contents or the files the build adds (the tree holds only this package's files). */
+function checkContents(plan: PackagePlan, entries: TreeEntry[], added: string[]): void {
+  const owned = [...plan.contents, ...(plan.configFiles ?? []).map((c) => c.path), ...added];
   const stray = entries.filter((e) => e.type !== 'dir' && !owned.some((c) => isWithin(`/${e.rel}`, c)));
   if (stray.length) {
     const shown = stray.slice(0, 5).map((e) => `/${e.rel}`);
@@ -177,11 +179,28 @@ export class DebPackager implements Packager {
       throw new Error(`internal: the staged tree of ${plan.name} has a top-level DEBIAN directory`);
     }
     for (const dir of plan.ownedDirs) await mkdir(path.join(rootDir, dir), { recursive: true });
-    const entries = await walkTree(rootDir);
-    checkContents(plan, entries);
-    await normaliseModes(rootDir, entries);
-    await applyConfigModes(plan, rootDir, entries);
-    await mkdir(debianDir);
+    const docs = debianDocFiles(plan, { epoch: context.epoch, maintainer: context.maintainer, version: debVersion(plan) });
+    const removeDocs = await stageFiles(rootDir, docs.dir, docs.files);
+    const overridesFile = lintianOverridesPath(plan.name);
+    let removeOverrides: (() => Promise<void>) | undefined;
+    try {
+      const overrides = lintianOverrides(plan, context.payload ?? DEFAULT_DEB_PAYLOAD);
+      if (overrides) removeOverrides = await stageFiles(rootDir, path.dirname(overridesFile), { [plan.name]: Buffer.from(overrides) });
+      const entries = await walkTree(rootDir);
+      checkContents(plan, entries, [docs.dir, overridesFile]);
+      await normaliseModes(rootDir, entries);
+      await applyConfigModes(plan, rootDir, entries);
+      await mkdir(debianDir);
+      return await this.buildTree(plan, rootDir, entries, context);
+    } finally {
+      await removeOverrides?.();
+      await removeDocs();
+    }
+  }
+
+  /** dpkg-deb on the prepared tree, with DEBIAN/ written for it and removed afterwards. */
+  private async buildTree(plan: PackagePlan, rootDir: string, entries: TreeEntry[], context: BuildContext): Promise<BuiltFile> {
+    const debianDir = path.join(rootDir, 'DEBIAN');
     try {
       const shlibs = await writeControlDir(plan, rootDir, entries, context);
       await setTimes(debianDir, await walkTree(debianDir), context.epoch);

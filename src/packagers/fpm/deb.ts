@@ -9,15 +9,18 @@
  * members (GNU tar, `--sort=name --mtime=@SOURCE_DATE_EPOCH`, owner 0:0) and
  * the ar archive.
  *
- * What fpm adds and cannot be told not to: `/usr/share/doc/<name>/changelog.gz`,
- * a boilerplate changelog dated SOURCE_DATE_EPOCH (so reproducible); dpkg
- * owns it and removes it with the package. Conffiles are the plan's
- * configuration files (`--config-files` each, at the plan's mode), not fpm's
- * default of every file below /etc (`--deb-no-default-config-files`).
+ * The changelog: fpm always writes one, gzipped by Ruby's zlib; given the
+ * native entry's text (`--deb-changelog`) it writes that text, but names the
+ * file `/usr/share/doc/<name>/changelog.gz` (where the native package has
+ * `changelog.Debian.gz`: fpm renames it when there is no upstream changelog).
+ * The copyright file is staged in the tree as natively. Conffiles are the
+ * plan's configuration files (`--config-files` each, at the plan's mode),
+ * not fpm's default of every file below /etc (`--deb-no-default-config-files`).
  */
 import { chmod, mkdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { InputError } from '../../errors.ts';
+import { debianChangelogText, debianDocFiles, stageFiles } from '../changelog.ts';
 import type { Payload } from '../../targets/target.ts';
 import type { BuildContext, BuiltFile, PackagePlan, Packager } from '../packager.ts';
 import { FpmPackager, runFpm } from './run.ts';
@@ -74,8 +77,19 @@ export class FpmDebPackager extends FpmPackager {
   /** The requires are the relations of `Depends`, shared-library ones included, as natively. */
   async build(plan: PackagePlan, root: string, context: BuildContext): Promise<BuiltFile> {
     const rootDir = path.resolve(root);
-    const workDir = path.resolve(context.workDir);
     for (const dir of plan.ownedDirs) await mkdir(path.join(rootDir, dir), { recursive: true });
+    const docs = { epoch: context.epoch, maintainer: context.maintainer, version: this.native.version(plan) };
+    const { dir, files } = debianDocFiles(plan, docs);
+    const removeDocs = await stageFiles(rootDir, dir, { copyright: files.copyright });
+    try {
+      return await this.buildTree(plan, rootDir, context, debianChangelogText(plan, docs));
+    } finally {
+      await removeDocs();
+    }
+  }
+
+  private async buildTree(plan: PackagePlan, rootDir: string, context: BuildContext, changelog: string): Promise<BuiltFile> {
+    const workDir = path.resolve(context.workDir);
     const installedSizeKiB = await this.rendering.prepareTree(rootDir);
     // As deb/index.ts's applyConfigModes: the plan's mode, not the normal one prepareTree gave.
     for (const config of plan.configFiles ?? []) await chmod(path.join(rootDir, config.path), config.mode);
@@ -85,7 +99,9 @@ export class FpmDebPackager extends FpmPackager {
     await mkdir(input, { recursive: true });
     const control = path.join(input, 'control');
     await writeFile(control, this.rendering.control(plan, { installedSizeKiB, maintainer: context.maintainer, shlibsDepends: shlibs }));
-    const args = [...changelogVersionArgs(plan.name, this.native.version(plan)), '--deb-custom-control', control, '--deb-no-default-config-files'];
+    const changelogFile = path.join(input, 'changelog');
+    await writeFile(changelogFile, changelog);
+    const args = [...changelogVersionArgs(plan.name, this.native.version(plan)), '--deb-changelog', changelogFile, '--deb-custom-control', control, '--deb-no-default-config-files'];
     args.push('--deb-user', 'root', '--deb-group', 'root', ...compressionArgs(plan, context.payload ?? this.rendering.defaultPayload));
     for (const config of plan.configFiles ?? []) args.push('--config-files', config.path);
     for (const [name, text] of Object.entries(this.rendering.maintainerScripts(plan))) {

@@ -29,8 +29,8 @@
  * content for it and the header the same entry as natively (the equivalence
  * test compares file flags, modes, sizes and times). Configuration files:
  * `--config-files`, which fpm lists as `%config(noreplace)` with the staged
- * mode (the plan's, as the native `%attr`). fpm's generated `%changelog`
- * entry is replaced by an empty changelog (`--rpm-changelog` of an empty file).
+ * mode (the plan's, as the native `%attr`). fpm's `%changelog` is
+ * the native one (`--rpm-changelog` of the native section's text).
  */
 import { copyFile, mkdir, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -56,7 +56,7 @@ export interface NativeSpec {
   sections: Map<string, string>;
 }
 
-const SECTION = /^%(description|install|clean|files|post|preun|postun)$/;
+const SECTION = /^%(description|install|clean|files|post|preun|postun|changelog)$/;
 const TAG = /^([A-Za-z]+(?:\([a-z]+\))?): (.*)$/;
 
 /** Reads back a spec written by rpmSpec (one tag a line; description and scriptlet lines never start with `%`). */
@@ -161,14 +161,15 @@ async function directories(root: string, contents: string[]): Promise<string[]> 
   return found.filter((c): c is string => c !== undefined);
 }
 
-/** Scriptlet files, the empty changelog and the ghost placeholders, written under `workDir`. */
+/** Scriptlet files, the native changelog and the ghost placeholders, written under `workDir`. */
 async function extraFiles(plan: PackagePlan, spec: NativeSpec, workDir: string, epoch: number): Promise<{ args: string[]; inputs: string[] }> {
   const dir = path.join(workDir, 'fpm-input');
   await rm(dir, { recursive: true, force: true });
   await mkdir(dir, { recursive: true });
   const args: string[] = [];
   const changelog = path.join(dir, 'changelog');
-  await writeFile(changelog, '');
+  const nativeChangelog = spec.sections.get('changelog');
+  await writeFile(changelog, nativeChangelog === undefined ? '' : `${nativeChangelog}\n`);
   args.push('--rpm-changelog', changelog);
   const options: [string, string][] = [
     ['post', '--after-install'],

@@ -51,6 +51,7 @@
  */
 import { InputError } from '../../errors.ts';
 import { SMALL_PAYLOAD, type Payload } from '../../targets/target.ts';
+import { rpmChangelogText } from '../changelog.ts';
 import type { PackageDependency, PackagePlan } from '../packager.ts';
 import { shellQuote } from '../plan.ts';
 import { boundVersion, type Bound } from '../ranges.ts';
@@ -406,3 +407,7 @@ export function rpmSpec(plan: PackagePlan, options: RpmSpecOptions): string {
   lines.push(...scriptlet('%postun', scriptlets.afterRemove, true));
   return `${lines.join('\n')}\n`;
 }
+  if (plan.changelog?.length) {
+    const packager = options.packager.replace(/\s+/g, ' ').trim();
+    lines.push('', '%changelog', escapeMacros(rpmChangelogText(plan.changelog, { epoch: options.epoch, packager, evr: rpmEVR(v) })));
+  }
