@@ -95,7 +95,7 @@ export async function readRpmContents(file: string): Promise<RpmContents> {
       return buffer;
     };
     // The headers only: the payload, which follows them, is most of the file.
-    let buffer = await prefix(1 << 20);
+    let buffer = await prefix(64 << 10);
     const signatureEnd = headerEnd(buffer, LEAD_SIZE, file);
     const mainIntro = signatureEnd + ((8 - (signatureEnd % 8)) % 8);
     const mainEnd = headerEnd(buffer, mainIntro, file);
