@@ -19,6 +19,7 @@ import { fpmBench } from './fpm.ts';
 import { installBench } from './install.ts';
 import { layoutsBench } from './layouts.ts';
 import { manyFilesBench } from './manyfiles.ts';
+import { realWorldBench } from './realworld.ts';
 import { publishBench } from './publish.ts';
 import { venvBench } from './venv.ts';
 
@@ -113,7 +114,8 @@ async function packagesBench(): Promise<Row[]> {
 
 const sections: Record<string, () => Promise<Row[]>> = {
   wheels: wheelsBench,
-  packages: async () => [...(await packagesBench()), ...(await fixedCostBench()), ...(await fpmBench())],
+  packages: async () => [...(await packagesBench()), ...(await realWorldBench()), ...(await fixedCostBench()), ...(await fpmBench())],
+  realworld: realWorldBench,
   manyfiles: manyFilesBench,
   venv: venvBench,
   install: installBench,
