@@ -136,6 +136,93 @@ async function editEnvFile(root: TargetRoot) {
 
 const appVersion = async (root: TargetRoot) => (await root.exec(['/usr/bin/svcapp'])).stdout.trim();
 
+const packageFiles = (result: api.BuildResult) => api.manifestPackages(result.manifest).map((p) => path.join(result.outDir, p.path));
+
+/** dnf install, upgrade, a failed upgrade and remove, with the systemctl trace after each. */
+async function rpmLifecycle(b: Record<Version, api.BuildResult>, work: string) {
+  const root = await freshRoot({ include: ROOT_PACKAGES });
+  try {
+    await installTraceSystemctl(root);
+    await mkdir(path.join(root.dir, 'etc', 'systemd', 'system-preset'), { recursive: true });
+    await writeFile(path.join(root.dir, 'etc', 'systemd', 'system-preset', '50-reqset-test.preset'), 'enable svc-api.service\n');
+    const all = [...packageFiles(b.v1), ...packageFiles(b.v2), ...packageFiles(b.v3)];
+    const fake = await fakeProvideRpm(all, path.join(root.dir, 'tmp'));
+    const repo = (name: string, files: string[]) => rpmRepo([...files, fake], path.join(work, `repo-${name}`));
+    const [r1, r2, r3] = [await repo('1', packageFiles(b.v1)), await repo('2', [...packageFiles(b.v1), ...packageFiles(b.v2)]), await repo('3', all)];
+    await dnf(root, r1, ['install', 'reqset-test-fakeprovide']);
+
+    await dnf(root, r1, ['install', `${REQSET}-app`]);
+    await assertInstalled(root, '/usr/lib/systemd/system');
+    assert.deepEqual(await takeTrace(root), ['--no-reload preset svc-api.service'], 'presets decide; nothing is started on RPM');
+    assert.equal(await appVersion(root), 'svcapp 1.0');
+
+    await editEnvFile(root);
+    await dnf(root, r2, ['upgrade']);
+    assert.equal(await appVersion(root), 'svcapp 1.1');
+    assert.deepEqual(await takeTrace(root), ['daemon-reload', 'try-restart svc-api.service svc-worker.service'], 'restarted after the new venv is in place');
+    assert.equal(await readFile(path.join(root.dir, ENV_FILE), 'utf8'), 'GREETING=edited by the admin\n', 'the edited env file is kept');
+
+    const failed = await dnf(root, r3, ['upgrade'], { allowFailure: true });
+    assert.match(failed.stdout + failed.stderr, /broken on purpose/);
+    assert.deepEqual(await takeTrace(root), [], 'a failed venv check neither stops nor restarts anything');
+    assert.equal(await appVersion(root), 'svcapp 1.1', 'the old venv (and service) still runs');
+
+    await dnf(root, r3, ['remove', `${REQSET}-app`]);
+    assert.deepEqual(await takeTrace(root), ['--no-reload disable --now svc-api.service svc-worker.service', 'daemon-reload']);
+    assert.equal(await exists(root, wants('svc-api.service')), false, 'disabled');
+    assert.equal(await exists(root, '/usr/lib/systemd/system/svc-api.service'), false, 'the unit is gone');
+    assert.ok(await exists(root, `${ENV_FILE}.rpmsave`), 'rpm keeps the edited configuration as .rpmsave');
+    assert.equal(await exists(root, `/etc/${REQSET}-app/app.toml`), false);
+  } finally {
+    await root.cleanup();
+  }
+}
+
+/** apt-get install, upgrade, a failed upgrade and purge, with the systemctl trace after each. */
+async function debLifecycle(b: Record<Version, api.BuildResult>) {
+  const root = await freshRoot({ include: ROOT_PACKAGES });
+  try {
+    await installTraceSystemctl(root);
+    await aptRepo(root, packageFiles(b.v1));
+    await apt(root, ['install', `${REQSET}-app`]);
+    await assertInstalled(root, '/lib/systemd/system');
+    // deb-systemd-helper enable (with the presets' enable-only mode), then deb-systemd-invoke start of an enabled unit.
+    assert.deepEqual(await takeTrace(root), [
+      '--root=/ --system --preset-mode=enable-only preset svc-api.service',
+      '--system daemon-reload',
+      '--system is-enabled -- svc-api.service',
+      '--system --quiet is-active -- svc-api.service',
+      '--quiet --system start svc-api.service',
+    ]);
+    assert.equal(await appVersion(root), 'svcapp 1.0');
+
+    await editEnvFile(root);
+    await aptRepo(root, [...packageFiles(b.v1), ...packageFiles(b.v2)]);
+    await apt(root, ['dist-upgrade']);
+    assert.equal(await appVersion(root), 'svcapp 1.1');
+    const upgraded = await takeTrace(root);
+    assert.ok(upgraded.some((l) => /restart svc-api\.service/.test(l)) && upgraded.some((l) => /try-restart svc-worker\.service/.test(l)), upgraded.join('\n'));
+    assert.equal(upgraded.some((l) => /\bstop\b/.test(l)), false, 'nothing stopped on upgrade');
+    assert.equal(await readFile(path.join(root.dir, ENV_FILE), 'utf8'), 'GREETING=edited by the admin\n', 'the edited conffile is kept');
+
+    await aptRepo(root, [...packageFiles(b.v1), ...packageFiles(b.v2), ...packageFiles(b.v3)]);
+    const failed = await apt(root, ['dist-upgrade'], { allowFailure: true });
+    assert.notEqual(failed.exitCode, 0);
+    assert.match(failed.stdout + failed.stderr, /broken on purpose/);
+    assert.deepEqual((await takeTrace(root)).filter((l) => /start|stop/.test(l)), [], 'a failed venv check neither stops nor restarts anything');
+    assert.equal(await appVersion(root), 'svcapp 1.1', 'the old venv (and service) still runs');
+
+    await apt(root, ['purge', `${REQSET}-app`]);
+    const purged = await takeTrace(root);
+    assert.ok(purged.some((l) => /stop svc-api\.service svc-worker\.service/.test(l)), purged.join('\n'));
+    assert.equal(await exists(root, wants('svc-api.service')), false, 'disabled');
+    assert.equal(await exists(root, '/lib/systemd/system/svc-api.service'), false, 'the unit is gone');
+    assert.equal(await exists(root, `/etc/${REQSET}-app`), false, 'purge removes the configuration');
+  } finally {
+    await root.cleanup();
+  }
+}
+
 describe('endpoint services installed by dnf and apt', () => {
   let work: string;
   const builds: Record<string, Record<Version, api.BuildResult>> = {};
@@ -155,90 +242,8 @@ describe('endpoint services installed by dnf and apt', () => {
     if (work) await rm(work, { recursive: true, force: true });
   });
 
-  const packageFiles = (result: api.BuildResult) => api.manifestPackages(result.manifest).map((p) => path.join(result.outDir, p.path));
-
-  it('RPM: presets enable, sysusers makes the users, restart only after a good upgrade, erase disables', async () => {
-    const b = builds['el9-py311'] as Record<Version, api.BuildResult>;
-    const root = await freshRoot({ include: ROOT_PACKAGES });
-    try {
-      await installTraceSystemctl(root);
-      await mkdir(path.join(root.dir, 'etc', 'systemd', 'system-preset'), { recursive: true });
-      await writeFile(path.join(root.dir, 'etc', 'systemd', 'system-preset', '50-reqset-test.preset'), 'enable svc-api.service\n');
-      const all = [...packageFiles(b.v1), ...packageFiles(b.v2), ...packageFiles(b.v3)];
-      const fake = await fakeProvideRpm(all, path.join(root.dir, 'tmp'));
-      const repo = (name: string, files: string[]) => rpmRepo([...files, fake], path.join(work, `repo-${name}`));
-      const [r1, r2, r3] = [await repo('1', packageFiles(b.v1)), await repo('2', [...packageFiles(b.v1), ...packageFiles(b.v2)]), await repo('3', all)];
-      await dnf(root, r1, ['install', 'reqset-test-fakeprovide']);
-
-      await dnf(root, r1, ['install', `${REQSET}-app`]);
-      await assertInstalled(root, '/usr/lib/systemd/system');
-      assert.deepEqual(await takeTrace(root), ['--no-reload preset svc-api.service'], 'presets decide; nothing is started on RPM');
-      assert.equal(await appVersion(root), 'svcapp 1.0');
-
-      await editEnvFile(root);
-      await dnf(root, r2, ['upgrade']);
-      assert.equal(await appVersion(root), 'svcapp 1.1');
-      assert.deepEqual(await takeTrace(root), ['daemon-reload', 'try-restart svc-api.service svc-worker.service'], 'restarted after the new venv is in place');
-      assert.equal(await readFile(path.join(root.dir, ENV_FILE), 'utf8'), 'GREETING=edited by the admin\n', 'the edited env file is kept');
-
-      const failed = await dnf(root, r3, ['upgrade'], { allowFailure: true });
-      assert.match(failed.stdout + failed.stderr, /broken on purpose/);
-      assert.deepEqual(await takeTrace(root), [], 'a failed venv check neither stops nor restarts anything');
-      assert.equal(await appVersion(root), 'svcapp 1.1', 'the old venv (and service) still runs');
-
-      await dnf(root, r3, ['remove', `${REQSET}-app`]);
-      assert.deepEqual(await takeTrace(root), ['--no-reload disable --now svc-api.service svc-worker.service', 'daemon-reload']);
-      assert.equal(await exists(root, wants('svc-api.service')), false, 'disabled');
-      assert.equal(await exists(root, '/usr/lib/systemd/system/svc-api.service'), false, 'the unit is gone');
-      assert.ok(await exists(root, `${ENV_FILE}.rpmsave`), 'rpm keeps the edited configuration as .rpmsave');
-      assert.equal(await exists(root, `/etc/${REQSET}-app/app.toml`), false);
-    } finally {
-      await root.cleanup();
-    }
-  });
-
-  it('DEB: enabled and started, adduser makes the users, restart only after a good upgrade, purge disables', async () => {
-    const b = builds.debian12 as Record<Version, api.BuildResult>;
-    const root = await freshRoot({ include: ROOT_PACKAGES });
-    try {
-      await installTraceSystemctl(root);
-      await aptRepo(root, packageFiles(b.v1));
-      await apt(root, ['install', `${REQSET}-app`]);
-      await assertInstalled(root, '/lib/systemd/system');
-      // deb-systemd-helper enable (with the presets' enable-only mode), then deb-systemd-invoke start of an enabled unit.
-      assert.deepEqual(await takeTrace(root), [
-        '--root=/ --system --preset-mode=enable-only preset svc-api.service',
-        '--system daemon-reload',
-        '--system is-enabled -- svc-api.service',
-        '--system --quiet is-active -- svc-api.service',
-        '--quiet --system start svc-api.service',
-      ]);
-      assert.equal(await appVersion(root), 'svcapp 1.0');
-
-      await editEnvFile(root);
-      await aptRepo(root, [...packageFiles(b.v1), ...packageFiles(b.v2)]);
-      await apt(root, ['dist-upgrade']);
-      assert.equal(await appVersion(root), 'svcapp 1.1');
-      const upgraded = await takeTrace(root);
-      assert.ok(upgraded.some((l) => /restart svc-api\.service/.test(l)) && upgraded.some((l) => /try-restart svc-worker\.service/.test(l)), upgraded.join('\n'));
-      assert.equal(upgraded.some((l) => /\bstop\b/.test(l)), false, 'nothing stopped on upgrade');
-      assert.equal(await readFile(path.join(root.dir, ENV_FILE), 'utf8'), 'GREETING=edited by the admin\n', 'the edited conffile is kept');
-
-      await aptRepo(root, [...packageFiles(b.v1), ...packageFiles(b.v2), ...packageFiles(b.v3)]);
-      const failed = await apt(root, ['dist-upgrade'], { allowFailure: true });
-      assert.notEqual(failed.exitCode, 0);
-      assert.match(failed.stdout + failed.stderr, /broken on purpose/);
-      assert.deepEqual((await takeTrace(root)).filter((l) => /start|stop/.test(l)), [], 'a failed venv check neither stops nor restarts anything');
-      assert.equal(await appVersion(root), 'svcapp 1.1', 'the old venv (and service) still runs');
-
-      await apt(root, ['purge', `${REQSET}-app`]);
-      const purged = await takeTrace(root);
-      assert.ok(purged.some((l) => /stop svc-api\.service svc-worker\.service/.test(l)), purged.join('\n'));
-      assert.equal(await exists(root, wants('svc-api.service')), false, 'disabled');
-      assert.equal(await exists(root, '/lib/systemd/system/svc-api.service'), false, 'the unit is gone');
-      assert.equal(await exists(root, `/etc/${REQSET}-app`), false, 'purge removes the configuration');
-    } finally {
-      await root.cleanup();
-    }
-  });
+  it('RPM: presets enable, sysusers makes the users, restart only after a good upgrade, erase disables', () =>
+    rpmLifecycle(builds['el9-py311'] as Record<Version, api.BuildResult>, work));
+  it('DEB: enabled and started, adduser makes the users, restart only after a good upgrade, purge disables', () =>
+    debLifecycle(builds.debian12 as Record<Version, api.BuildResult>));
 });
