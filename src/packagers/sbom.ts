@@ -97,10 +97,11 @@ function fileArch(file: string): string {
  */
 function packagePurl(input: SbomInput, pkg: SbomPackage): string {
   const distro = input.target.distribution;
-  if (!pkg.built) return purl(input.target.format, input.reqset, pkg.name, undefined, { distro });
+  const vendor = input.reqset.toLowerCase(); // purl-spec: rpm and deb namespaces are lowercase
+  if (!pkg.built) return purl(input.target.format, vendor, pkg.name, undefined, { distro });
   const { version, epoch, file } = pkg.built;
-  if (input.target.format === 'deb') return purl('deb', input.reqset, pkg.name, version, { arch: fileArch(file), distro });
-  return purl('rpm', input.reqset, pkg.name, version.replace(/^\d+:/, ''), { arch: fileArch(file), distro, epoch: epoch ? String(epoch) : undefined });
+  if (input.target.format === 'deb') return purl('deb', vendor, pkg.name, version, { arch: fileArch(file), distro });
+  return purl('rpm', vendor, pkg.name, version.replace(/^\d+:/, ''), { arch: fileArch(file), distro, epoch: epoch ? String(epoch) : undefined });
 }
 
 const property = (name: string, value: string) => ({ name: `reqset:${name}`, value });
