@@ -21,8 +21,10 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import * as api from '../../src/api.ts';
+import { engineRun, inspectImage } from '../../src/builders/engine.ts';
 import { makeWheel } from '../helpers/make-wheel.ts';
-import { apt, aptRepo, dnf, fakeProvideRpm, freshRoot, rpmRepo, type TargetRoot } from '../helpers/target-root.ts';
+import { requirePodman, testEngine } from '../helpers/podman.ts';
+import { apt, aptRepo, dnf, fakeProvideRpm, freshRoot, rootTarball, rpmRepo, type TargetRoot } from '../helpers/target-root.ts';
 
 const REQSET = 'svc';
 const ROOT_PACKAGES = ['systemd', 'adduser'];
@@ -223,6 +225,50 @@ async function debLifecycle(b: Record<Version, api.BuildResult>) {
   }
 }
 
+const SYSTEMD_IMAGE = 'localhost/reqset-test-bookworm-systemd';
+
+/** What the service printed to the journal, once it has run (it prints a line and exits). */
+async function journalLine(run: (argv: string[]) => Promise<{ stdout: string }>, version: string): Promise<string> {
+  for (let i = 0; i < 50; i++) {
+    const line = (await run(['journalctl', '-u', 'svc-api', '--no-pager', '-o', 'cat'])).stdout.split('\n').find((l) => l.startsWith(`svcapp ${version}`));
+    if (line) return line;
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  throw new Error(`svc-api printed no "svcapp ${version}" line`);
+}
+
+/**
+ * systemd as init in a podman container (the Debian 12 root with systemd as
+ * the image): apt-get installs v1, systemd starts the service with the
+ * spec's arguments as its user; the upgrade to v2 restarts it.
+ */
+async function debUnderSystemd(b: Record<Version, api.BuildResult>) {
+  await requirePodman();
+  const engine = await testEngine();
+  if (!(await inspectImage(engine, SYSTEMD_IMAGE))) await engineRun(engine, ['import', await rootTarball(ROOT_PACKAGES), SYSTEMD_IMAGE], { timeoutMs: 10 * 60_000 });
+  const name = `reqset-test-systemd-${process.pid}`;
+  await engineRun(engine, ['run', '-d', '--systemd=always', '--pull=never', '--network=none', '--name', name, SYSTEMD_IMAGE, '/lib/systemd/systemd']);
+  const exec = (argv: string[]) => engineRun(engine, ['exec', '-e', 'DEBIAN_FRONTEND=noninteractive', name, ...argv], { timeoutMs: 5 * 60_000 });
+  try {
+    let state = { stdout: '', stderr: '' };
+    for (let i = 0; i < 60 && !/running|degraded/.test(state.stdout); i++) {
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      state = await engineRun(engine, ['exec', name, 'systemctl', 'is-system-running'], { allowFailure: true });
+    }
+    assert.match(state.stdout, /running|degraded/, `systemd runs as init in the container: ${state.stderr}`);
+    for (const key of ['v1', 'v2'] as const) {
+      await exec(['mkdir', '-p', `/srv/${key}`]);
+      for (const file of packageFiles(b[key])) await engineRun(engine, ['cp', file, `${name}:/srv/${key}/`]);
+      await exec(['sh', '-c', `apt-get install -y -q /srv/${key}/*.deb`]);
+      assert.equal(await journalLine(exec, VERSIONS[key]), `svcapp ${VERSIONS[key]} serve --port 8080 --greeting it's 100% fine`);
+    }
+    const show = await exec(['systemctl', 'show', '-p', 'ExecMainStatus', 'svc-api']);
+    assert.match(show.stdout, /^ExecMainStatus=0$/m);
+  } finally {
+    await engineRun(engine, ['rm', '-f', name], { allowFailure: true });
+  }
+}
+
 describe('endpoint services installed by dnf and apt', () => {
   let work: string;
   const builds: Record<string, Record<Version, api.BuildResult>> = {};
@@ -246,4 +292,6 @@ describe('endpoint services installed by dnf and apt', () => {
     rpmLifecycle(builds['el9-py311'] as Record<Version, api.BuildResult>, work));
   it('DEB: enabled and started, adduser makes the users, restart only after a good upgrade, purge disables', () =>
     debLifecycle(builds.debian12 as Record<Version, api.BuildResult>));
+  it('DEB under systemd in a podman container: the service runs with its arguments, and again after the upgrade', () =>
+    debUnderSystemd(builds.debian12 as Record<Version, api.BuildResult>));
 });
