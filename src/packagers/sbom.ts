@@ -259,6 +259,8 @@ function sbomWheels(options: PackagesOptions, workspace: string): SbomWheel[] {
     buildRequirements: w.buildRequirements.map(pinned),
     unpinnedBuildRequirements: w.unpinnedBuildRequirements,
     requires: (closure.dependencies.get(w.pin.key) ?? []).map((d) => d.key),
+    ...(w.facts.license ? { license: w.facts.license } : {}),
+    ...(w.facts.homePage ? { homePage: w.facts.homePage } : {}),
   }));
 }
 

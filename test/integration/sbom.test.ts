@@ -24,6 +24,7 @@ interface Component {
   version?: string;
   purl: string;
   hashes?: { alg: string; content: string }[];
+  licenses?: { expression: string; acknowledgement: string }[];
   pedigree?: { ancestors: { hashes: { content: string }[] }[] };
 }
 interface Bom {
@@ -81,6 +82,8 @@ describe('the SBOM of reqset build', () => {
         const wheel = bom.components.find((c) => c.purl.startsWith('pkg:pypi/') && PackageURL.fromString(c.purl).qualifiers?.file_name === pin.wheel.file);
         assert.ok(wheel, pin.wheel.file);
         assert.deepEqual([wheel.name, wheel.version, wheel.hashes?.[0]?.content], [pin.name, pin.version, pin.wheel.sha256]);
+        // Every example project and bootstrap wheel declares MIT (License-Expression or the classifier).
+        assert.deepEqual(wheel.licenses, [{ expression: 'MIT', acknowledgement: 'declared' }], pin.name);
         const sdist = wheel.pedigree?.ancestors[0]?.hashes[0]?.content;
         assert.equal(sdist, pin.wheel.origin === 'collected' ? undefined : pin.wheel.artifact.sha256, `${pin.name}: ${pin.wheel.origin}, built from the sdist of the manifest`);
       }
