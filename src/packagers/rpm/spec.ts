@@ -57,6 +57,7 @@ import { shellQuote } from '../plan.ts';
 import { boundVersion, type Bound } from '../ranges.ts';
 import { rpmScriptlets } from '../services.ts';
 import { mappedVersion, rpmEVR, toRpmVersion, type RpmVersion } from '../version.ts';
+import { wrapLine } from '../wrap.ts';
 
 /** Without the target's `payload`: its `small` one, xz level 2, what every rpm reads (see rpmPayload). */
 export const DEFAULT_RPM_PAYLOAD: Payload = SMALL_PAYLOAD.rpm;
@@ -155,14 +156,17 @@ function tagValue(plan: PackagePlan, tag: string, text: string): string {
 /**
  * Description lines: a line starting with `%` (after macro expansion) would
  * open a spec section, so such lines get a leading space (rpm shows lines with
- * leading white space verbatim).
+ * leading white space verbatim). Long lines are wrapped first, to at most 78
+ * characters: with that space still within the 79 rpmlint allows
+ * (description-line-too-long).
  */
 function descriptionText(text: string): string {
   return text
     .replace(/\r\n?/g, '\n')
     .trim()
     .split('\n')
-    .map((line) => (/^\s*%/.test(line) ? ` ${line}` : line).trimEnd())
+    .flatMap((line) => wrapLine(line.trimEnd(), 79))
+    .map((line) => (/^\s*%/.test(line) ? ` ${line}` : line))
     .map(escapeMacros)
     .join('\n');
 }
@@ -405,9 +409,9 @@ export function rpmSpec(plan: PackagePlan, options: RpmSpecOptions): string {
   lines.push(...scriptlet('%post', scriptlets.afterInstall, false));
   lines.push(...scriptlet('%preun', scriptlets.beforeRemove, true));
   lines.push(...scriptlet('%postun', scriptlets.afterRemove, true));
-  return `${lines.join('\n')}\n`;
-}
   if (plan.changelog?.length) {
     const packager = options.packager.replace(/\s+/g, ' ').trim();
     lines.push('', '%changelog', escapeMacros(rpmChangelogText(plan.changelog, { epoch: options.epoch, packager, evr: rpmEVR(v) })));
   }
+  return `${lines.join('\n')}\n`;
+}
