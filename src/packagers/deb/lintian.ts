@@ -3,7 +3,8 @@
  * Debian's own way of saying that a tag is intended: one for each tag the
  * design makes unavoidable, each after a comment giving the reason (lintian
  * shows it with --show-overrides). Only tags the package can raise are
- * overridden: an override that matches nothing is itself reported.
+ * overridden; a compiled wheel's package overrides what its libraries may
+ * raise, which most do not (lintian's unused-override is information only).
  */
 import type { Payload } from '../../targets/target.ts';
 import type { PackagePlan } from '../packager.ts';
@@ -25,7 +26,13 @@ function designOverrides(plan: Pick<PackagePlan, 'kind' | 'arch' | 'contents' | 
     overrides.push({ tag: 'dir-or-file-in-opt', reason: 'A reqset lives in /opt/<reqset> and its applications in /opt/<reqset>-<app>, apart from the system Python.' });
   }
   if (plan.kind === 'wheel' && plan.arch !== 'noarch') {
-    overrides.push({ tag: 'unstripped-binary-or-object', reason: 'The unpacked wheel is byte for byte the wheel: its compiled modules are not stripped, or the rebuilt wheel would fail its RECORD hashes.' });
+    overrides.push(
+      { tag: 'unstripped-binary-or-object', reason: 'The unpacked wheel is byte for byte the wheel: its compiled modules are not stripped, or the rebuilt wheel would fail its RECORD hashes.' },
+      // Lintian's checks of a distribution's own shared libraries, on the libraries a
+      // manylinux wheel bundles (auditwheel) or builds for itself.
+      { tag: 'library-not-linked-against-libc', reason: "The wheel's extension modules and libraries as its authors linked them (byte for byte)." },
+      { tag: 'shared-library-is-executable', reason: "The wheel's file modes are kept: its bundled libraries are executable in the wheel." },
+    );
   }
   if (payload.compression === 'zstd') {
     overrides.push({ tag: 'malformed-deb-archive', reason: "zstd members are the target's payload choice: dpkg reads them since 1.21.18 (Debian 12 has 1.21.22); only the Debian archive's own uploads need xz." });
