@@ -32,6 +32,7 @@ const ALLOWED_DIFFERENCES = {
   rpmGhostClass: "rpm: a %ghost's file class is `empty` (libmagic's word for fpm's empty placeholder) where rpmbuild, with no file, has none: the class only selects dependency generators (ELF only here) and colors (0 either way)",
   debChangelog:
     "deb: fpm writes the native changelog's text as /usr/share/doc/<name>/changelog.gz (it renames changelog.Debian.gz when there is no upstream changelog), gzipped by Ruby's zlib: the same text under the name of an upstream changelog (lintian: debian-changelog-file-missing-or-wrong-name)",
+  sbomDigests: "the runtime package's SBOM names every other package with its SHA-256, and fpm's packages are other bytes: its digest is not compared (its size is)",
   debOwnerNames: 'deb: fpm\'s data.tar has owner 0/0 without the names (tar --numeric-owner), dpkg-deb\'s root/root: the same owner for dpkg',
   debMd5sumsOrder: 'deb: fpm writes md5sums in directory-walk order, dpkg-deb in path order: dpkg reads it as a set',
   debMemberSizes: 'deb: the compressed members differ (GNU tar and the zstd program at zstd\'s default level 3 where dpkg-deb uses libzstd at level 3): the sizes in dpkg-deb --info are not compared',
@@ -48,7 +49,9 @@ async function rpmFacts(file: string): Promise<Record<string, string>> {
     requires: await q('--qf', '[%{REQUIREFLAGS:deptype} %{REQUIRENEVRS}\n]'),
     provides: await q('--provides'),
     // ALLOWED_DIFFERENCES.rpmGhostClass: the class after a ghost's flags, mode, owner, size, mtime, verify flags and colors.
-    files: (await q('--qf', '[%{FILENAMES} %{FILEFLAGS:fflags} %{FILEMODES:octal} %{FILEUSERNAME}:%{FILEGROUPNAME} %{FILESIZES} %{FILEMTIMES} %{FILEVERIFYFLAGS} %{FILECOLORS} %{FILECLASS} %{FILELINKTOS} %{FILEDIGESTS}\n]')).replace(/^(\S+ g (?:\S+ ){6})empty(?= )/gm, '$1'),
+    files: (await q('--qf', '[%{FILENAMES} %{FILEFLAGS:fflags} %{FILEMODES:octal} %{FILEUSERNAME}:%{FILEGROUPNAME} %{FILESIZES} %{FILEMTIMES} %{FILEVERIFYFLAGS} %{FILECOLORS} %{FILECLASS} %{FILELINKTOS} %{FILEDIGESTS}\n]'))
+      .replace(/^(\S+ g (?:\S+ ){6})empty(?= )/gm, '$1')
+      .replace(/^(\S+\/sbom\.cdx\.json .*) [0-9a-f]{64}$/gm, '$1'), // ALLOWED_DIFFERENCES.sbomDigests
     scripts: await q('--scripts'),
     changelog: await q('--changelog'),
   };
@@ -79,6 +82,7 @@ async function debFacts(file: string, name: string): Promise<Record<string, stri
   const md5sums = (await controlMember(file, 'md5sums'))
     .split('\n')
     .filter((line) => line && !changelogs.some((c) => line.endsWith(`  ${c.slice(2)}`)))
+    .map((line) => (line.endsWith('/sbom.cdx.json') ? line.replace(/^\S+/, '(sbom)') : line)) // ALLOWED_DIFFERENCES.sbomDigests
     .sort(); // ALLOWED_DIFFERENCES.debMd5sumsOrder
   const controlFiles = (await run(['sh', '-c', 'dpkg-deb --ctrl-tarfile "$0" | tar -tvf -', file])).stdout
     .split('\n')
