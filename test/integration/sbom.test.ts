@@ -50,6 +50,50 @@ async function packageMember(file: string, member: string): Promise<string> {
   return (await run(['bash', '-c', `set -o pipefail; ${list} | tar -xOf - ".$2"`, 'extract', file, member])).stdout;
 }
 
+/** Every pin's wheel and every package of the manifest, with its version and hashes (the runtime package's left out). */
+function checkAgainstManifest(manifest: api.Manifest, bom: Bom) {
+  assert.equal(bom.components.length, manifest.pins.length + api.manifestPackages(manifest).length);
+  for (const pin of manifest.pins) {
+    const wheel = bom.components.find((c) => c.purl.startsWith('pkg:pypi/') && PackageURL.fromString(c.purl).qualifiers?.file_name === pin.wheel.file);
+    assert.ok(wheel, pin.wheel.file);
+    assert.deepEqual([wheel.name, wheel.version, wheel.hashes?.[0]?.content], [pin.name, pin.version, pin.wheel.sha256]);
+    // Every example project and bootstrap wheel declares MIT (License-Expression or the classifier).
+    assert.deepEqual(wheel.licenses, [{ expression: 'MIT', acknowledgement: 'declared' }], pin.name);
+    const sdist = wheel.pedigree?.ancestors[0]?.hashes[0]?.content;
+    assert.equal(sdist, pin.wheel.origin === 'collected' ? undefined : pin.wheel.artifact.sha256, `${pin.name}: ${pin.wheel.origin}, built from the sdist of the manifest`);
+  }
+  for (const pkg of api.manifestPackages(manifest)) {
+    const component = bom.components.find((c) => c.name === pkg.name);
+    assert.ok(component, pkg.name);
+    const purl = PackageURL.fromString(component.purl);
+    assert.deepEqual([purl.type, purl.namespace], [manifest.format, 'ex']);
+    if (pkg === manifest.runtime) assert.deepEqual([component.version, purl.version, component.hashes], [undefined, undefined, undefined], 'the runtime package carries the SBOM');
+    else assert.deepEqual([component.version, component.hashes?.[0]?.content], [pkg.version, pkg.sha256]);
+  }
+}
+
+/** The graph: each package's requires within the set, the wheel it carries, each wheel's dependencies, the endpoint's closure. */
+function checkGraph(manifest: api.Manifest, bom: Bom) {
+  const nameOf = new Map(bom.components.map((c) => [c['bom-ref'], c.name]));
+  const edges = new Map(bom.dependencies.map((d) => [nameOf.get(d.ref), d.dependsOn.map((ref) => nameOf.get(ref) as string)]));
+  const packages = api.manifestPackages(manifest);
+  const names = new Set(packages.map((p) => p.name));
+  for (const pkg of packages) {
+    const dependsOn = (edges.get(pkg.name) ?? []).filter((n) => names.has(n)).sort();
+    assert.deepEqual(dependsOn, requiredPackages('ex', pkg.requires, names), `${pkg.name}: ${pkg.requires.join(', ')}`);
+  }
+  for (const pin of manifest.pins) {
+    assert.ok(edges.get(pin.package.name)?.includes(pin.name), `${pin.package.name} carries ${pin.name}`);
+    // tinystats is compiled against tinyvec, which it requires anyway: every pydist require here is a Requires-Dist.
+    const wheelEdges = (edges.get(pin.name) ?? []).map((n) => `ex-wheel-${n.toLowerCase().replace(/[-_.]+/g, '-')}`).sort();
+    assert.deepEqual(wheelEdges, requiredPackages('ex', pin.package.requires, names).filter((n) => n !== manifest.runtime.name), pin.name);
+  }
+  for (const endpoint of manifest.endpoints) {
+    const closure = endpoint.closure.map((key) => `ex-wheel-${key}`);
+    assert.deepEqual(edges.get(endpoint.package.name)?.sort(), [manifest.runtime.name, ...closure].sort());
+  }
+}
+
 describe('the SBOM of reqset build', () => {
   let ws: Workspace;
   const builds = new Map<string, api.BuildResult>();
@@ -74,54 +118,11 @@ describe('the SBOM of reqset build', () => {
     });
 
     it(`${target}: every wheel and package of manifest.json, with its version and hashes`, async () => {
-      const { manifest } = builds.get(target) as api.BuildResult;
-      const bom = JSON.parse(await sbomOf(target)) as Bom;
-      const byPurl = new Map(bom.components.map((c) => [c.purl, c]));
-      assert.equal(bom.components.length, manifest.pins.length + api.manifestPackages(manifest).length);
-      for (const pin of manifest.pins) {
-        const wheel = bom.components.find((c) => c.purl.startsWith('pkg:pypi/') && PackageURL.fromString(c.purl).qualifiers?.file_name === pin.wheel.file);
-        assert.ok(wheel, pin.wheel.file);
-        assert.deepEqual([wheel.name, wheel.version, wheel.hashes?.[0]?.content], [pin.name, pin.version, pin.wheel.sha256]);
-        // Every example project and bootstrap wheel declares MIT (License-Expression or the classifier).
-        assert.deepEqual(wheel.licenses, [{ expression: 'MIT', acknowledgement: 'declared' }], pin.name);
-        const sdist = wheel.pedigree?.ancestors[0]?.hashes[0]?.content;
-        assert.equal(sdist, pin.wheel.origin === 'collected' ? undefined : pin.wheel.artifact.sha256, `${pin.name}: ${pin.wheel.origin}, built from the sdist of the manifest`);
-      }
-      for (const pkg of api.manifestPackages(manifest)) {
-        const component = bom.components.find((c) => c.name === pkg.name);
-        assert.ok(component, pkg.name);
-        const purl = PackageURL.fromString(component.purl);
-        assert.deepEqual([purl.type, purl.namespace], [manifest.format, 'ex']);
-        if (pkg === manifest.runtime) {
-          assert.deepEqual([component.version, purl.version, component.hashes], [undefined, undefined, undefined], 'the runtime package carries the SBOM');
-          continue;
-        }
-        assert.deepEqual([component.version, component.hashes?.[0]?.content], [pkg.version, pkg.sha256]);
-        assert.ok(byPurl.has(component.purl));
-      }
+      checkAgainstManifest((builds.get(target) as api.BuildResult).manifest, JSON.parse(await sbomOf(target)) as Bom);
     });
 
     it(`${target}: the graph is the packages' requires, the wheel each package carries and the endpoint's closure`, async () => {
-      const { manifest } = builds.get(target) as api.BuildResult;
-      const bom = JSON.parse(await sbomOf(target)) as Bom;
-      const nameOf = new Map(bom.components.map((c) => [c['bom-ref'], c.name]));
-      const edges = new Map(bom.dependencies.map((d) => [nameOf.get(d.ref), d.dependsOn.map((ref) => nameOf.get(ref) as string)]));
-      const packages = api.manifestPackages(manifest);
-      const names = new Set(packages.map((p) => p.name));
-      for (const pkg of packages) {
-        const dependsOn = (edges.get(pkg.name) ?? []).filter((n) => names.has(n)).sort();
-        assert.deepEqual(dependsOn, requiredPackages('ex', pkg.requires, names), `${pkg.name}: ${pkg.requires.join(', ')}`);
-      }
-      for (const pin of manifest.pins) {
-        assert.ok(edges.get(pin.package.name)?.includes(pin.name), `${pin.package.name} carries ${pin.name}`);
-        // tinystats is compiled against tinyvec, which it requires anyway: every pydist require here is a Requires-Dist.
-        const wheelEdges = (edges.get(pin.name) ?? []).map((n) => `ex-wheel-${n.toLowerCase().replace(/[-_.]+/g, '-')}`).sort();
-        assert.deepEqual(wheelEdges, requiredPackages('ex', pin.package.requires, names).filter((n) => n !== manifest.runtime.name), pin.name);
-      }
-      for (const endpoint of manifest.endpoints) {
-        const closure = endpoint.closure.map((key) => `ex-wheel-${key}`);
-        assert.deepEqual(edges.get(endpoint.package.name)?.sort(), [manifest.runtime.name, ...closure].sort());
-      }
+      checkGraph((builds.get(target) as api.BuildResult).manifest, JSON.parse(await sbomOf(target)) as Bom);
     });
   }
 
