@@ -10,6 +10,10 @@
  *
  * The wheel cache lives with the roots' tarballs (XDG_CACHE_HOME/reqset-test):
  * a second run skips the sdist builds and downloads, as a user's would.
+ * The sdists are built with the targets' interpreter, /usr/bin/python3.11
+ * (see test/integration/lint.test.ts for why), and every package is linted:
+ * rpmlint and lintian give no errors, only the warnings test/helpers/lint.ts
+ * lists.
  */
 import assert from 'node:assert/strict';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
@@ -21,7 +25,8 @@ import { wheelPayloadPath } from '../../src/packagers/plan.ts';
 import { parseWheelFilename } from '../../src/python/tags.ts';
 import { openWheel } from '../../src/wheels/source.ts';
 import { topLevelModules } from '../../src/wheels/wheelhouse.ts';
-import { REPO_ROOT } from '../helpers/env.ts';
+import { debianPython, REPO_ROOT } from '../helpers/env.ts';
+import { lintFiles } from '../helpers/lint.ts';
 import { apt, aptRepo, dnf, fakeProvideRpm, freshRoot, rootTarball, rpmRepo, type TargetRoot } from '../helpers/target-root.ts';
 import { WEBAPP_PIN_LIST, withPypiHashes } from '../helpers/webapp-pins.ts';
 
@@ -124,7 +129,7 @@ describe('the webapp example reqset from PyPI, installed with dnf and apt', () =
     out = await mkdtemp(path.join(tmpdir(), 'reqset-webapp-'));
     const build = async () => {
       for (const target of ['el9-py311', 'debian12']) {
-        builds[target] = await api.buildTarget(REQSET, target, { workspace: REPO_ROOT, out, wheelCache: WHEEL_CACHE, jobs: 2 });
+        builds[target] = await api.buildTarget(REQSET, target, { workspace: REPO_ROOT, out, wheelCache: WHEEL_CACHE, jobs: 2, python: debianPython() });
       }
     };
     // debootstrap mostly waits on the mirror, the builds on the CPU: on a fresh machine both at once.
@@ -156,6 +161,14 @@ describe('the webapp example reqset from PyPI, installed with dnf and apt', () =
       }
     }
   });
+
+  for (const [target, tool] of [['el9-py311', 'rpmlint'], ['debian12', 'lintian']] as const) {
+    it(`real index: ${tool} on every ${target} package: no errors, only the warnings of the table`, async () => {
+      const build = builds[target];
+      assert.ok(build);
+      assert.deepEqual(await lintFiles(REQSET, tool, api.manifestPackages(build.manifest).map((p) => path.join(build.outDir, p.path))), []);
+    });
+  }
 
   it('real index: RPM: dnf installs the endpoint and every pin; every top-level module imports, PyYAML with libyaml', async () => {
     const build = builds['el9-py311'];
