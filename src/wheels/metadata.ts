@@ -235,6 +235,8 @@ const MAX_NOTICES = 40;
  */
 export function licenseFileMembers(members: string[]): string[] {
   const found = members.filter((name) => {
+    // A zip may list directories (`x.dist-info/licenses/`): only files are read.
+    if (name.endsWith('/')) return false;
     const parts = name.split('/');
     if (!parts[0]?.endsWith('.dist-info') || parts.length < 2) return false;
     if (parts[1] === 'licenses') return parts.length > 2;

@@ -73,6 +73,9 @@ describe('the copyright statements of a wheel', () => {
       'six.py',
       'six-1.17.0.dist-info/METADATA',
       'six-1.17.0.dist-info/LICENSE',
+      // Directory entries, as charset_normalizer 3.5.3's wheel from PyPI lists one.
+      'six-1.17.0.dist-info/licenses/',
+      'six-1.17.0.dist-info/licenses/numpy/random/',
       'six-1.17.0.dist-info/licenses/numpy/random/LICENSE.md',
       'six-1.17.0.dist-info/licenses/COPYING',
       'six-1.17.0.dist-info/RECORD',
