@@ -18,6 +18,8 @@ export async function packagerFor(format: 'rpm' | 'deb', backend: PackagerBacken
     control: deb.debControl,
     maintainerScripts: deb.debMaintainerScripts,
     dependencies: deb.debDependencies,
+    lintianOverrides: deb.lintianOverrides,
+    lintianOverridesPath: deb.lintianOverridesPath,
     prepareTree: async (root) => {
       const entries = await deb.walkTree(root);
       await deb.normaliseModes(root, entries);

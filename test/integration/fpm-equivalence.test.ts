@@ -35,6 +35,7 @@ const ALLOWED_DIFFERENCES = {
   sbomDigests: "the runtime package's SBOM names every other package with its SHA-256, and fpm's packages are other bytes: its digest is not compared (its size is)",
   debOwnerNames: 'deb: fpm\'s data.tar has owner 0/0 without the names (tar --numeric-owner), dpkg-deb\'s root/root: the same owner for dpkg',
   debMd5sumsOrder: 'deb: fpm writes md5sums in directory-walk order, dpkg-deb in path order: dpkg reads it as a set',
+  debTarOrder: 'deb: dpkg-deb puts symbolic links after every other entry of data.tar, fpm\'s tar sorts by name: dpkg unpacks both the same',
   debMemberSizes: 'deb: the compressed members differ (GNU tar and the zstd program at zstd\'s default level 3 where dpkg-deb uses libzstd at level 3): the sizes in dpkg-deb --info are not compared',
 } as const;
 
@@ -78,7 +79,8 @@ async function debFacts(file: string, name: string): Promise<Record<string, stri
     .filter(Boolean)
     .map((line) => line.split(/\s+/))
     .filter((fields) => !changelogs.includes(fields[5] ?? '')) // ALLOWED_DIFFERENCES.debChangelog: its text is compared below
-    .map(([mode, owner, size, date, time, entry]) => [mode, owner === '0/0' ? 'root/root' : owner, size, date, time, entry].join(' ')); // ALLOWED_DIFFERENCES.debOwnerNames
+    .map(([mode, owner, size, date, time, entry]) => [mode, owner === '0/0' ? 'root/root' : owner, size, date, time, entry].join(' ')) // ALLOWED_DIFFERENCES.debOwnerNames
+    .sort((a, b) => (a.split(' ')[5] as string).localeCompare(b.split(' ')[5] as string)); // ALLOWED_DIFFERENCES.debTarOrder
   const md5sums = (await controlMember(file, 'md5sums'))
     .split('\n')
     .filter((line) => line && !changelogs.some((c) => line.endsWith(`  ${c.slice(2)}`)))

@@ -26,6 +26,7 @@ import type { BuildContext, BuiltFile, Packager, PackagePlan } from '../packager
 import { debianDocFiles, stageFiles } from '../changelog.ts';
 import { debConffiles, debControl, debDependencies, debFileName, debMaintainerScripts, debVersion } from './control.ts';
 import { lintianOverrides, lintianOverridesPath } from './lintian.ts';
+export { lintianOverrides, lintianOverridesPath } from './lintian.ts';
 import { shlibsDepends } from './shlibs.ts';
 import { installedSizeKiB, md5sums, normaliseModes, setTimes, walkTree, type TreeEntry } from './tree.ts';
 

@@ -30,6 +30,9 @@ export interface DebRendering {
   control(plan: PackagePlan, options: { installedSizeKiB: number; maintainer: string; shlibsDepends?: string[] }): string;
   maintainerScripts(plan: PackagePlan): Partial<Record<'postinst' | 'prerm' | 'postrm', string>>;
   dependencies(plan: PackagePlan, shlibs: readonly string[]): string[];
+  /** The package's lintian overrides file, shipped as natively. */
+  lintianOverrides(plan: PackagePlan, payload: Payload): string | undefined;
+  lintianOverridesPath(packageName: string): string;
   /** Normalises the staged tree's modes as the native build does; returns its Installed-Size. */
   prepareTree(root: string): Promise<number>;
   defaultPayload: Payload;
@@ -81,16 +84,23 @@ export class FpmDebPackager extends FpmPackager {
     const docs = { epoch: context.epoch, maintainer: context.maintainer, version: this.native.version(plan) };
     const { dir, files } = debianDocFiles(plan, docs);
     const removeDocs = await stageFiles(rootDir, dir, { copyright: files.copyright });
+    let removeOverrides: (() => Promise<void>) | undefined;
     try {
-      return await this.buildTree(plan, rootDir, context, debianChangelogText(plan, docs));
+      const overrides = this.rendering.lintianOverrides(plan, context.payload ?? this.rendering.defaultPayload);
+      const overridesFile = this.rendering.lintianOverridesPath(plan.name);
+      if (overrides) removeOverrides = await stageFiles(rootDir, path.dirname(overridesFile), { [path.basename(overridesFile)]: Buffer.from(overrides) });
+      // fpm adds the changelog itself, after the tree's Installed-Size was counted.
+      const changelogKiB = Math.ceil(files['changelog.Debian.gz'].length / 1024);
+      return await this.buildTree(plan, rootDir, context, debianChangelogText(plan, docs), changelogKiB);
     } finally {
+      await removeOverrides?.();
       await removeDocs();
     }
   }
 
-  private async buildTree(plan: PackagePlan, rootDir: string, context: BuildContext, changelog: string): Promise<BuiltFile> {
+  private async buildTree(plan: PackagePlan, rootDir: string, context: BuildContext, changelog: string, changelogKiB: number): Promise<BuiltFile> {
     const workDir = path.resolve(context.workDir);
-    const installedSizeKiB = await this.rendering.prepareTree(rootDir);
+    const installedSizeKiB = (await this.rendering.prepareTree(rootDir)) + changelogKiB;
     // As deb/index.ts's applyConfigModes: the plan's mode, not the normal one prepareTree gave.
     for (const config of plan.configFiles ?? []) await chmod(path.join(rootDir, config.path), config.mode);
     const shlibs = await this.shlibs(plan, rootDir, workDir);
