@@ -21,7 +21,7 @@ import { chmod, mkdir, mkdtemp, readdir, readFile, rm, utimes, writeFile } from 
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { ToolError } from '../../src/errors.ts';
-import { DebPackager } from '../../src/packagers/deb/index.ts';
+import { DEFAULT_DEB_PAYLOAD, DebPackager, lintianOverrides, lintianOverridesPath } from '../../src/packagers/deb/index.ts';
 import { debianDocFiles } from '../../src/packagers/changelog.ts';
 import { debControl, debDependencies, debMaintainerScripts, debProvides, debVersion } from '../../src/packagers/deb/control.ts';
 import type { BuildContext, PackagePlan } from '../../src/packagers/packager.ts';
@@ -128,10 +128,18 @@ function expectedPaths(prefix: string, files: StagedFile[], extraDirs: string[] 
 
 const tarPath = (item: TarItem) => (item.path.startsWith('./') ? item.path : `./${item.path}`);
 
-/** The files the packager adds in /usr/share/doc/<name>/ (the changelog and the copyright file), as staged files below `/`. */
-function docFiles(plan: PackagePlan): StagedFile[] {
+/**
+ * The files the packager adds, as staged files below `/`: in
+ * /usr/share/doc/<name>/ the changelog and the copyright file, and the
+ * lintian overrides for the payload the package is built with.
+ */
+function docFiles(plan: PackagePlan, payload: Payload = target.payload ?? DEFAULT_DEB_PAYLOAD): StagedFile[] {
   const docs = debianDocFiles(plan, { epoch: EPOCH, maintainer: MAINTAINER, version: debVersion(plan) });
-  return Object.entries(docs.files).map(([name, data]) => ({ name: `${docs.dir.slice(1)}/${name}`, data }));
+  const overrides = lintianOverrides(plan, payload);
+  return [
+    ...Object.entries(docs.files).map(([name, data]) => ({ name: `${docs.dir.slice(1)}/${name}`, data })),
+    ...(overrides ? [{ name: lintianOverridesPath(plan.name).slice(1), data: Buffer.from(overrides) }] : []),
+  ];
 }
 
 /**
@@ -139,9 +147,9 @@ function docFiles(plan: PackagePlan): StagedFile[] {
  * files (and their parent directories), root-owned, fixed times, normal
  * modes, staged bytes.
  */
-async function checkPayload(deb: string, plan: PackagePlan, prefix: string, staged: StagedFile[], extraDirs: string[] = []): Promise<TarItem[]> {
+async function checkPayload(deb: string, plan: PackagePlan, prefix: string, staged: StagedFile[], extraDirs: string[] = [], payload?: Payload): Promise<TarItem[]> {
   const items = readTar(await fsysTarfile(deb, await fresh('tar')));
-  const files = [...staged.map((f) => ({ ...f, name: `${prefix.slice(1)}/${f.name}` })), ...docFiles(plan)];
+  const files = [...staged.map((f) => ({ ...f, name: `${prefix.slice(1)}/${f.name}` })), ...docFiles(plan, payload)];
   const expected = expectedPaths('', files, extraDirs);
   assert.deepEqual(items.map(tarPath).sort(), expected, 'the payload holds exactly the staged files');
   for (const item of items) {
@@ -379,7 +387,7 @@ describe('payload compression', () => {
       assert.deepEqual(members, ['debian-binary', `control.tar.${ext}`, `data.tar.${ext}`], `${label}: ar t`);
       // dpkg-deb decompresses both members: the control file, and every staged file.
       assert.match((await run(['dpkg-deb', '--info', deb])).stdout, /^ Package: rs-wheel-tinyvec$/m, label);
-      await checkPayload(deb, purePlan(), `/opt/rs/wheels/${wheelStem(PURE)}`, files);
+      await checkPayload(deb, purePlan(), `/opt/rs/wheels/${wheelStem(PURE)}`, files, [], payload ?? DEFAULT_DEB_PAYLOAD);
       hashes.set(label, sha256(await readFile(deb)));
     }
     assert.equal(hashes.get('default'), hashes.get('xz-6'), 'the default is xz -6');

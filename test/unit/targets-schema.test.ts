@@ -41,7 +41,7 @@ describe('target file problems', () => {
     const { problems } = problemsOf(`${EL9}colour: blue\n`);
     const line = EL9.split('\n').length;
     assert.deepEqual(problems, [
-      `el9.yml:${line}: colour: unknown field: the fields here are name, description, format, distribution, python, glibc, arch, packages, builder, payload`,
+      `el9.yml:${line}: colour: unknown field: the fields here are name, description, format, distribution, python, glibc, arch, packages, builder, payload, systemdUnitDir`,
     ]);
   });
 
