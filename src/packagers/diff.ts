@@ -46,6 +46,8 @@ const SOURCE_NAMES: Record<string, string> = {
   pins: 'pins changed',
   sourceDateEpoch: 'SOURCE_DATE_EPOCH changed',
   format: 'format changed',
+  // The runtime package's SBOM names every package of the set.
+  sbom: 'SBOM changed',
 };
 
 const show = (v: { pep440: string; epoch: number; release: string }) => `${v.epoch > 0 ? `${v.epoch}:` : ''}${v.pep440}-${v.release}`;
