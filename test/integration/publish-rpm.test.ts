@@ -131,7 +131,7 @@ describe('publish into a dnf repository', () => {
     assert.equal(report.totals.deltas, N);
     assert.ok(report.totals.ratio < 0.25, `one version behind downloads ${report.totals.ratio}`);
     const printed = formatReport(report);
-    assert.match(printed, /demo-wheel-textfmt +1\.0-1 +1\.1-2 +9\.\d KiB +\d+\.\d KiB +\d+\.\d%/);
+    assert.match(printed, /demo-wheel-textfmt +1\.0-1 +1\.1-2 +\d+\.\d KiB +\d+\.\d KiB +\d+\.\d%/);
     assert.match(printed, new RegExp(`^total \\(${N} packages, one version behind\\)`, 'm'));
     assert.deepEqual(JSON.parse(JSON.stringify(report)), report);
 
