@@ -27,6 +27,7 @@ import { SBOM_FILE_NAME, type WheelLayout } from './packagers/plan.ts';
 import { renderSbom, sbomInputOf } from './packagers/sbom.ts';
 import { loadReqset, pinsForTarget, withCliIndexOptions, type CliIndexOptions, type Pin, type Reqset } from './reqset/load.ts';
 import { checkSpec, loadSpecs } from './specs/spec.ts';
+import { loadPackagedBy } from './specs/vendor.ts';
 import { loadTarget, loadTargets, markerEnvironment, TOOL_ROOT, type Target } from './targets/target.ts';
 import { WheelCache } from './wheels/cache.ts';
 import { buildWheelhouse, type ArtifactRecord, type WheelRecord } from './wheels/wheelhouse.ts';
@@ -261,6 +262,7 @@ export async function buildTarget(reqsetName: string, targetName: string | undef
   try {
     const wheelsDir = path.join(staging, 'wheels');
     const specs = await loadSpecs(job.workspace, job.reqset.name);
+    const packagedBy = await loadPackagedBy(job.workspace, job.reqset.name);
     const wheelRecords = await buildJobWheels(job, wheelsDir, options);
     const checked = report(job, wheelRecords);
     if (!checked.ok) throw closureError(checked);
@@ -284,7 +286,7 @@ export async function buildTarget(reqsetName: string, targetName: string | undef
       release: options.release,
       cache: new PackageCache(cacheDirOf(options)),
       epoch: sourceDateEpoch(),
-      maintainer: `reqset <reqset@${job.reqset.name}.invalid>`,
+      packagedBy,
       progress: options.progress ?? silentProgress,
       layout: options.layout,
       wheelLimits: options.wheelLimits,

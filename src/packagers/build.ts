@@ -14,6 +14,7 @@ import type { MarkerEnvironment } from '../python/markers.ts';
 import type { Progress } from '../progress.ts';
 import type { Pin } from '../reqset/load.ts';
 import type { EndpointSpec } from '../specs/spec.ts';
+import type { PackagedBy } from '../specs/vendor.ts';
 import { RUNTIME_SOURCE_DIR, runtimeZipappOnce, writeRuntimeZipapp } from '../runtime/zipapp.ts';
 import type { Target } from '../targets/target.ts';
 import type { WheelRecord } from '../wheels/wheelhouse.ts';
@@ -105,7 +106,8 @@ export interface PackagesOptions {
   cache?: PackageCache;
   /** SOURCE_DATE_EPOCH: every time in every package. */
   epoch: number;
-  maintainer: string;
+  /** The workspace's maintainer and vendor (packaging/vendor.yml): part of every package's inputs. */
+  packagedBy: PackagedBy;
   progress: Progress;
   /** How each wheel sits in its package (default `unpacked`). */
   layout?: WheelLayout;
@@ -130,8 +132,10 @@ interface PackageInputs {
  * helper's sha256, ...). `key` is their sha256; `sources` says, for `reqset
  * diff`, which of them changed.
  */
-export function packageInputs(options: PackagesOptions, plan: PackagePlan, payload: Record<string, string>): PackageInputs {
+export function packageInputs(options: PackagesOptions, plan: PackagePlan, payload: Record<string, string>, by: PackagedBy = options.packagedBy): PackageInputs {
   const sources: Record<string, string> = {
+    maintainer: by.maintainer,
+    ...(by.vendor ? { vendor: by.vendor } : {}),
     format: options.packager.format,
     // fpm writes other bytes for the same package: its builds never reuse native ones (native keys unchanged).
     ...(options.packager.backend ? { backend: options.packager.backend } : {}),
@@ -153,6 +157,8 @@ interface PackageJob {
   /** What its changelog entry is about. */
   changes: ChangeSubject;
   item: string;
+  /** Its own maintainer or vendor instead of the workspace's (an endpoint spec's). */
+  packagedBy?: Partial<PackagedBy>;
   /**
    * Lays out the package's files under `root`, and returns what the cache must
    * remember besides requires, found from the staged files (the packager
@@ -207,7 +213,8 @@ async function describe(options: PackagesOptions, plan: PackagePlan, inputs: Pac
  */
 async function produce(options: PackagesOptions, job: PackageJob): Promise<Produced> {
   const started = Date.now();
-  const inputs = packageInputs(options, job.plan, job.payload);
+  const by = { ...options.packagedBy, ...job.packagedBy };
+  const inputs = packageInputs(options, job.plan, job.payload, by);
   const published = options.history.packages[job.plan.name] ?? [];
   const decision = decideVersion(job.plan.pep440, inputs.key, published, options.release);
   const version = { epoch: decision.epoch, pep440: job.plan.pep440, release: decision.release };
@@ -229,7 +236,7 @@ async function produce(options: PackagesOptions, job: PackageJob): Promise<Produ
     const root = path.join(work, 'root');
     await mkdir(root, { recursive: true });
     const extra = await job.stage(root);
-    const context = { epoch: options.epoch, outDir: options.packagesDir, workDir: work, maintainer: options.maintainer, payload: options.target.payload };
+    const context = { epoch: options.epoch, outDir: options.packagesDir, workDir: work, maintainer: by.maintainer, vendor: by.vendor, payload: options.target.payload };
     const built = await options.packager.build(plan, root, context);
     const facts: CachedFacts = { requires: built.requires, ...(extra ?? {}) };
     const made = { file: built.path, sha256: await sha256File(built.path), requires: built.requires, reused: false };
@@ -413,6 +420,7 @@ export async function buildEndpointPackage(options: PackagesOptions, spec: Endpo
     payload: { closure: closurePins, ...(sources.size ? { files: sha256(JSON.stringify([...sources].map(([source, bytes]) => [source, sha256(bytes)]))) } : {}) },
     changes: { pinsSource: 'closure', pins: closurePins },
     item: `${plan.name} (${spec.file})`,
+    packagedBy: { ...(spec.maintainer ? { maintainer: spec.maintainer } : {}), ...(spec.vendor ? { vendor: spec.vendor } : {}) },
     stage: async (root) => {
       await mkdir(path.join(root, 'usr', 'bin'), { recursive: true });
       for (const dir of plan.ownedDirs) await mkdir(path.join(root, dir), { recursive: true });

@@ -114,8 +114,10 @@ export interface BuildContext {
   outDir: string;
   /** Scratch space for this one package. */
   workDir: string;
-  /** Maintainer / Packager field. */
+  /** Debian's Maintainer field, RPM's Packager tag, the changelog entries' author (`Full Name <address>`). */
   maintainer: string;
+  /** RPM's Vendor tag (Debian has no such field); none: no tag. */
+  vendor?: string;
   /** The payload compression (the target's `payload`); none: the format's default, xz. */
   payload?: Payload;
 }

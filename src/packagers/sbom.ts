@@ -9,6 +9,7 @@ import path from 'node:path';
 import { computeClosure } from '../closure/closure.ts';
 import { sha256 } from '../fsutil.ts';
 import type { Pin } from '../reqset/load.ts';
+import { defaultMaintainer, type PackagedBy } from '../specs/vendor.ts';
 import type { Target } from '../targets/target.ts';
 import type { WheelRecord } from '../wheels/wheelhouse.ts';
 import { isRemoteUrl } from '../wheels/fetch.ts';
@@ -65,6 +66,14 @@ export interface SbomInput {
   epoch: number;
   wheels: SbomWheel[];
   packages: SbomPackage[];
+  /** Who ships the packages (packaging/vendor.yml); none when the workspace names nobody. */
+  supplier?: SbomSupplier;
+}
+
+/** CycloneDX's organizationalEntity: the vendor, the maintainer as its contact. */
+export interface SbomSupplier {
+  name: string;
+  contact?: { name: string; email: string }[];
 }
 
 /** The purl of a name and version with qualifiers, percent-encoded and with qualifiers sorted (purl-spec's canonical form). */
@@ -215,6 +224,7 @@ export function renderSbom(input: SbomInput): string {
     metadata: {
       timestamp: new Date(input.epoch * 1000).toISOString().replace(/\.000Z$/, 'Z'),
       lifecycles: [{ phase: 'build' }],
+      ...(input.supplier ? { supplier: input.supplier } : {}),
       tools: { components: [{ type: 'application', name: 'reqset', version: input.toolVersion }] },
       component: {
         type: 'application',
@@ -276,6 +286,14 @@ function sbomPackage(role: PackageRole, built: BuiltPackage, names: ReadonlySet<
   };
 }
 
+/** The workspace's vendor, else its maintainer's name; nothing for reqset's placeholder maintainer. */
+function supplierOf(by: PackagedBy, reqset: string): { supplier?: SbomSupplier } {
+  const named = by.maintainer !== defaultMaintainer(reqset) ? /^(.*) <(.*)>$/.exec(by.maintainer) : null;
+  const contact = named ? [{ name: named[1] as string, email: named[2] as string }] : undefined;
+  const name = by.vendor ?? contact?.[0]?.name;
+  return name ? { supplier: { name, ...(contact ? { contact } : {}) } } : {};
+}
+
 /** What the SBOM says, from the build (every package but the runtime package, which will carry it). */
 export function sbomInputOf(
   options: PackagesOptions & { workspace: string },
@@ -289,6 +307,7 @@ export function sbomInputOf(
     target: targetOf(options.target),
     toolVersion: options.toolVersion,
     epoch: options.epoch,
+    ...supplierOf(options.packagedBy, options.reqset),
     wheels: sbomWheels(options, options.workspace),
     packages: [
       { role: 'runtime', name: runtime, requires: [] },

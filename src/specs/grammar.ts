@@ -171,3 +171,23 @@ export function modeProblem(mode: string): string | undefined {
   if (/^0?[0-7]{3}$/.test(mode)) return undefined;
   return `${quoted(mode)} is not a file mode: write the permission bits in octal, quoted, such as "0640" (no setuid, setgid or sticky bit)`;
 }
+
+/**
+ * A maintainer as Debian policy 5.6.2 writes it and RPM's Packager tag holds
+ * it: `Full Name <address>`, on one line. A comma would split it into two
+ * maintainers in Debian's fields.
+ */
+export function maintainerProblem(value: string): string | undefined {
+  const shape = `write "Full Name <address@example.com>"`;
+  if (CONTROL.test(value)) return `${quoted(value)} has a line break or control character: ${shape}, on one line`;
+  if (value.includes(',')) return `${quoted(value)} has a ",", which separates maintainers in Debian's fields: ${shape} without one`;
+  if (!/^[^<>]*[^<>\s] <[^<>@\s]+@[^<>@\s]+>$/.test(value)) return `${quoted(value)} is not a name and an address: ${shape}`;
+  return undefined;
+}
+
+/** The organisation in RPM's Vendor tag and the SBOM's supplier: one line of text. */
+export function vendorProblem(value: string): string | undefined {
+  if (CONTROL.test(value)) return `${quoted(value)} has a line break or control character: the vendor is one line, such as "Example Corp"`;
+  if (!value.trim()) return 'is empty: name the organisation, or leave the field out';
+  return undefined;
+}

@@ -26,14 +26,9 @@ import {
   workingDirectoryProblem,
   workspacePathProblem,
 } from './grammar.ts';
+import { checked } from './checked.ts';
+import { maintainerField, vendorField } from './vendor.ts';
 
-/** A string that `problem` accepts; its message is the issue's. */
-function checked(problem: (value: string) => string | undefined) {
-  return z.string().superRefine((value, ctx) => {
-    const message = problem(value);
-    if (message) ctx.addIssue({ code: 'custom', message });
-  });
-}
 
 /** Two equal scripts would be two files /usr/bin/<name>. */
 const scripts = z.array(checked(scriptNameProblem)).superRefine((names, ctx) => {
@@ -91,6 +86,9 @@ export const specSchema = z.strictObject({
     .default({ rpm: [], deb: [] }),
   services: z.array(service).default([]),
   files: z.array(configFile).default([]),
+  /** This endpoint package's own, instead of packaging/vendor.yml's. */
+  maintainer: maintainerField.optional(),
+  vendor: vendorField.optional(),
 });
 
 /** What each field is for, in the messages about a missing or mistyped one. */
@@ -115,6 +113,8 @@ const FIELDS: FieldHelpTable = {
   'files.source': { what: 'the file, relative to the workspace', type: 'a string' },
   'files.dest': { what: 'where it is installed, an absolute path below /etc', type: 'a string' },
   'files.mode': { what: 'its permission bits (default "0644")', type: 'an octal string such as "0640" (quoted: YAML reads 0640 as the number 640)' },
+  maintainer: { what: `the endpoint package's maintainer (default: packaging/vendor.yml's)`, type: 'a string "Full Name <address>"' },
+  vendor: { what: `the endpoint package's vendor, RPM Vendor (default: packaging/vendor.yml's)`, type: 'a string' },
 };
 
 /** Line numbers of the fields that later checks (checkSpec, loadSpecs) report on. */

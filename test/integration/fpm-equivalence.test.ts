@@ -125,6 +125,9 @@ describe('the fpm backend', () => {
     await ws.writeReqset('ex', `--no-index\n--find-links ../dist-src\n${reqsset3Pins()}\n`);
     await mkdir(path.join(ws.dir, 'specs'));
     await writeFile(path.join(ws.dir, 'specs', 'app.yml'), 'name: app\nreqset: ex\ndistribution: an_example_pypi_project\nsummary: Example\nscripts: [an-example]\n');
+    // A Vendor tag (and a "%" that rpm must not expand) through fpm's --vendor as natively.
+    await mkdir(path.join(ws.dir, 'packaging'));
+    await writeFile(path.join(ws.dir, 'packaging', 'vendor.yml'), 'maintainer: Ops Team <ops@example.com>\nvendor: Example 100% Corp\n');
     for (const target of TARGETS) {
       await build('native', target, 'native');
       await build('fpm', target, 'fpm');

@@ -180,6 +180,14 @@ describe('renderSbom', () => {
     assert.notEqual(first.serialNumber, second.serialNumber);
   });
 
+  it('names the workspace\'s vendor as the supplier, its maintainer as the contact; still valid CycloneDX 1.6', async () => {
+    const supplier = { name: 'Example Corp', contact: [{ name: 'Ops Team', email: 'ops@example.com' }] };
+    const text = renderSbom({ ...smallBuild('rpm'), supplier });
+    assert.deepEqual((JSON.parse(text) as { metadata: { supplier: unknown } }).metadata.supplier, supplier);
+    assert.equal(await schemaErrors(text), null);
+    assert.equal('supplier' in (JSON.parse(renderSbom(smallBuild('rpm'))) as { metadata: object }).metadata, false, 'nobody named: no supplier');
+  });
+
   it('the check fails a broken SBOM: another spec version, an unknown field, a bad hash, a missing bomFormat', async () => {
     const good = JSON.parse(renderSbom(smallBuild('rpm'))) as Record<string, unknown> & { components: Record<string, unknown>[] };
     const broken: Record<string, unknown>[] = [

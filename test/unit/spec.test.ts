@@ -30,7 +30,7 @@ describe('endpoint spec files', () => {
   });
   it('names file, line and the unknown field', () => {
     assert.deepEqual(problemsOf(`${good}colour: blue\n`), [
-      'specs/orbit.yml:6: colour: unknown field: the fields here are name, reqset, distribution, summary, scripts, requires, services, files',
+      'specs/orbit.yml:6: colour: unknown field: the fields here are name, reqset, distribution, summary, scripts, requires, services, files, maintainer, vendor',
     ]);
   });
   it('a missing field points at the line of its mapping and says what the field is', () => {
@@ -46,7 +46,7 @@ describe('endpoint spec files', () => {
       'specs/orbit.yml:6: requires: expected a mapping with rpm and deb, got a list: the system packages the application needs',
     ]);
     assert.deepEqual(problemsOf('- name: orbit\n'), [
-      'specs/orbit.yml:1: expected a mapping with the fields name, reqset, distribution, summary, scripts, requires, services, files, got a list',
+      'specs/orbit.yml:1: expected a mapping with the fields name, reqset, distribution, summary, scripts, requires, services, files, maintainer, vendor, got a list',
     ]);
   });
   it('reports every problem of the file at once, each with its line', () => {

@@ -41,7 +41,7 @@ import { FpmPackager, runFpm } from './run.ts';
 /** What rpm/ says about a package, for fpm to write (see packagers/index.ts). */
 export interface RpmRendering {
   /** rpm/spec.ts's rpmSpec: the native spec of a plan. */
-  spec(plan: PackagePlan, options: { root: string; epoch: number; packager: string; payload?: BuildContext['payload'] }): string;
+  spec(plan: PackagePlan, options: { root: string; epoch: number; packager: string; vendor?: string; payload?: BuildContext['payload'] }): string;
   /** rpmbuild's environment beyond the build's own (rpm/magic.ts: the file-class database), written into `workDir`. */
   buildEnv(workDir: string): Promise<Record<string, string>>;
 }
@@ -101,8 +101,8 @@ function metadataArgs(plan: PackagePlan, spec: NativeSpec): string[] {
   args.push('--architecture', plan.arch, '--rpm-summary', requiredTag(spec, 'Summary'), '--license', requiredTag(spec, 'License'));
   const url = tag(spec, 'URL');
   if (url !== undefined) args.push('--url', url);
-  // rpm's own default Group (fpm's would be `none`); no Vendor (fpm's would be `none`).
-  args.push('--category', 'Unspecified', '--vendor', '', '--maintainer', requiredTag(spec, 'Packager'));
+  // rpm's own default Group (fpm's would be `none`); the native Vendor or none (fpm's default would be `none`).
+  args.push('--category', 'Unspecified', '--vendor', tag(spec, 'Vendor') ?? '', '--maintainer', requiredTag(spec, 'Packager'));
   args.push('--description', spec.sections.get('description') ?? '');
   return args;
 }
@@ -127,7 +127,7 @@ export class FpmRpmPackager extends FpmPackager {
   async build(plan: PackagePlan, root: string, context: BuildContext): Promise<BuiltFile> {
     const rootDir = path.resolve(root);
     const workDir = path.resolve(context.workDir);
-    const spec = parseNativeSpec(this.rendering.spec(plan, { root: rootDir, epoch: context.epoch, packager: context.maintainer, payload: context.payload }));
+    const spec = parseNativeSpec(this.rendering.spec(plan, { root: rootDir, epoch: context.epoch, packager: context.maintainer, vendor: context.vendor, payload: context.payload }));
     for (const dir of plan.ownedDirs) await mkdir(path.join(rootDir, dir), { recursive: true });
     // fpm keeps the staged times; rpm clamps only later ones, so older ones are set too.
     await run(['find', rootDir, '-exec', 'touch', '-h', '-d', `@${context.epoch}`, '{}', '+']);

@@ -88,7 +88,7 @@ export class RpmPackager implements Packager {
 
     const specFile = path.join(workDir, `${plan.name}.spec`);
     const buildRoot = path.resolve(root);
-    await writeFile(specFile, rpmSpec(plan, { root: buildRoot, epoch: context.epoch, packager: context.maintainer, payload: context.payload }));
+    await writeFile(specFile, rpmSpec(plan, { root: buildRoot, epoch: context.epoch, packager: context.maintainer, vendor: context.vendor, payload: context.payload }));
 
     const argv = [
       this.rpmbuild,

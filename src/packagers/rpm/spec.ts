@@ -133,6 +133,8 @@ export interface RpmSpecOptions {
   epoch: number;
   /** The Packager tag. */
   packager: string;
+  /** The Vendor tag; none: no tag. */
+  vendor?: string;
   /** The payload compression (the target's); none: DEFAULT_RPM_PAYLOAD. */
   payload?: Payload;
 }
@@ -381,6 +383,7 @@ export function rpmSpec(plan: PackagePlan, options: RpmSpecOptions): string {
   // `rpmbuild --target <arch>` instead (install checks that it was).
   if (plan.arch === 'noarch') lines.push('BuildArch: noarch');
   lines.push(`Packager: ${tagValue(plan, 'Packager', options.packager)}`);
+  if (options.vendor) lines.push(`Vendor: ${tagValue(plan, 'Vendor', options.vendor)}`);
 
   for (const provide of rpmProvides(plan)) lines.push(`Provides: ${escapeMacros(provide)}`);
   for (const dependency of rpmDependencies(plan)) lines.push(`Requires: ${escapeMacros(dependency)}`);
