@@ -21,15 +21,45 @@ export async function rootTarball(include: string[] = []): Promise<string> {
   const tarball = path.join(CACHE, `bookworm-minbase-${['python3-venv', ...include].join('-')}.tar`);
   if (existsSync(tarball)) return tarball;
   await mkdir(CACHE, { recursive: true });
-  const dir = await mkdtemp(path.join(CACHE, 'debootstrap-'));
+  await removeAbandonedDebootstraps();
+  const dir = await mkdtemp(path.join(CACHE, `debootstrap-${process.pid}-`));
   try {
     await run(['debootstrap', '--variant=minbase', `--include=${[...ROOT_PACKAGES, ...include].join(',')}`, 'bookworm', dir], { timeoutMs: 15 * 60_000 });
     await run(['tar', '-C', dir, '-cf', `${tarball}.part`, '.']);
     await run(['mv', `${tarball}.part`, tarball]);
   } finally {
-    await rm(dir, { recursive: true, force: true });
+    await removeRoot(dir);
   }
   return tarball;
+}
+
+/**
+ * A debootstrap that is killed leaves its root's /proc (and maybe /sys)
+ * mounted: unmount everything below the root, deepest first, before removing
+ * it, or `rm` walks into the live /proc.
+ */
+async function removeRoot(dir: string): Promise<void> {
+  const mounts = (await run(['findmnt', '-rn', '-o', 'TARGET'])).stdout.split('\n');
+  const below = mounts.filter((m) => m.startsWith(`${dir}/`)).sort((a, b) => b.length - a.length);
+  for (const mount of below) await run(['umount', '-l', mount]);
+  await rm(dir, { recursive: true, force: true });
+}
+
+/** The debootstrap directories of test processes that are gone (named debootstrap-<pid>-*). */
+async function removeAbandonedDebootstraps(): Promise<void> {
+  for (const entry of await readdir(CACHE)) {
+    const pid = /^debootstrap-(\d+)-/.exec(entry)?.[1];
+    if (pid && !processAlive(Number(pid))) await removeRoot(path.join(CACHE, entry));
+  }
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }
 
 export interface TargetRoot {
