@@ -100,6 +100,7 @@ async function debFacts(file: string, name: string): Promise<Record<string, stri
     files: listing.join('\n'),
     md5sums: (md5sums.map((line) => line.replace(/^(\S+)  (.*)$/, '$2 $1')).sort().join('\n')),
     controlFiles: controlFiles.join('\n'),
+    conffiles: await controlMember(file, 'conffiles'),
     postinst: await controlMember(file, 'postinst'),
     prerm: await controlMember(file, 'prerm'),
     postrm: await controlMember(file, 'postrm'),
@@ -124,7 +125,11 @@ describe('the fpm backend', () => {
     ws = await makeWorkspace();
     await ws.writeReqset('ex', `--no-index\n--find-links ../dist-src\n${reqsset3Pins()}\n`);
     await mkdir(path.join(ws.dir, 'specs'));
-    await writeFile(path.join(ws.dir, 'specs', 'app.yml'), 'name: app\nreqset: ex\ndistribution: an_example_pypi_project\nsummary: Example\nscripts: [an-example]\n');
+    // A service and a configuration file: units, conffiles / %config(noreplace), modes and the service scriptlets through fpm.
+    const service = 'services:\n  - name: ex-app\n    exec: [an-example, --port, "8080"]\n    user: exapp\nfiles:\n  - source: config/app.toml\n    dest: /etc/ex-app/app.toml\n    mode: "0640"\n';
+    await writeFile(path.join(ws.dir, 'specs', 'app.yml'), `name: app\nreqset: ex\ndistribution: an_example_pypi_project\nsummary: Example\nscripts: [an-example]\n${service}`);
+    await mkdir(path.join(ws.dir, 'config'));
+    await writeFile(path.join(ws.dir, 'config', 'app.toml'), 'port = 8080\n');
     // A Vendor tag (and a "%" that rpm must not expand) through fpm's --vendor as natively.
     await mkdir(path.join(ws.dir, 'packaging'));
     await writeFile(path.join(ws.dir, 'packaging', 'vendor.yml'), 'maintainer: Ops Team <ops@example.com>\nvendor: Example 100% Corp\n');

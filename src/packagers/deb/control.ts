@@ -254,9 +254,12 @@ export function debMaintainerScripts(plan: PackagePlan): MaintainerScripts {
   return scripts;
 }
 
-/** `DEBIAN/conffiles`: the plan's configuration files, which dpkg keeps as edited on upgrade; undefined when it has none. */
+/**
+ * `DEBIAN/conffiles`: the plan's configuration files, which dpkg keeps as
+ * edited on upgrade, sorted (as fpm writes them); undefined when it has none.
+ */
 export function debConffiles(plan: PackagePlan): string | undefined {
-  const files = (plan.configFiles ?? []).map((c) => c.path);
+  const files = (plan.configFiles ?? []).map((c) => c.path).sort();
   const broken = files.find((f) => !f.startsWith('/') || /\s/.test(f));
   if (broken !== undefined) throw new InputError(`${plan.name}: cannot list ${JSON.stringify(broken)} in conffiles: an absolute path without whitespace`);
   return files.length ? files.map((f) => `${f}\n`).join('') : undefined;
