@@ -9,7 +9,7 @@
  * and their dependencies, offline) plus a small application wheel. Best of
  * RUNS fresh roots each, interleaved.
  *
- *   npm run bench install
+ *   npm run bench install [-- --target el9-py311]   (--target repeatable; default both)
  */
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -33,6 +33,15 @@ const APP = 'app';
 /** Where the whole-venv package puts its venv on the target. */
 const WHOLE_ROOT = '/opt/bench-whole';
 const WHOLE_NAME = 'bench-whole-venv';
+const TARGETS = ['el9-py311', 'debian12'];
+
+/** The targets named by `--target T` (repeatable) among the bench's arguments, else every one. */
+function wantedTargets(argv: string[]): string[] {
+  const named = argv.flatMap((arg, i) => (arg === '--target' && argv[i + 1] ? [argv[i + 1] as string] : []));
+  const unknown = named.filter((t) => !TARGETS.includes(t));
+  if (unknown.length) throw new Error(`bench install: unknown --target ${unknown.join(', ')} (known: ${TARGETS.join(', ')})`);
+  return named.length ? named : TARGETS;
+}
 
 /** An application wheel whose console script imports the whole closure. */
 async function appWheel(dir: string): Promise<string> {
@@ -142,7 +151,7 @@ export async function installBench(): Promise<Row[]> {
     await ws.writeReqset(REQSET, `--no-index\n--find-links ${CORPUS}\n--find-links ../app-wheels\n${CORPUS_PINS.join('\n')}\nbench-app==1.0\n`);
     await mkdir(path.join(ws.dir, 'specs'));
     await writeFile(path.join(ws.dir, 'specs', `${APP}.yml`), `name: ${APP}\nreqset: ${REQSET}\ndistribution: bench-app\nsummary: The bench application\nscripts: [bench-app]\n`);
-    return await mapLimit(['el9-py311', 'debian12'], 1, (target) => installRow(ws, target));
+    return await mapLimit(wantedTargets(process.argv.slice(2)), 1, (target) => installRow(ws, target));
   } finally {
     await ws.cleanup();
   }

@@ -289,6 +289,21 @@ describe('command line', () => {
   });
 });
 
+describe('start-up (paid by every wheel package\'s post-install)', () => {
+  for (const [version, python] of Object.entries(TARGET_PYTHONS)) {
+    it(`compiles each module of the zipapp once and rebuilds a tree without zipfile or tempfile, on Python ${version}`, async () => {
+      const result = await run([python, '-v', RUNTIME_HELPER, 'rebuild-wheel', tinyTree, await freshDir('out-startup')], { timeoutMs: 60_000 });
+      assert.equal(parseJsonLine<Rebuilt>(result.stdout).identical, true);
+      // `python -v` prints "import 'name' # <loader>" for every module it imports.
+      const imported = new Map([...result.stderr.matchAll(/^import '([\w.]+)' # (.*)$/gm)].map((m) => [m[1] as string, m[2] as string]));
+      const own = [...imported].filter(([name]) => name === 'reqset_runtime' || name.startsWith('reqset_runtime.'));
+      assert.ok(own.some(([name]) => name === 'reqset_runtime.zipwriter'), result.stderr.slice(-2000));
+      for (const [name, loader] of own) assert.match(loader, /__main__\.SourceLoader/, name);
+      for (const heavy of ['zipfile', 'tempfile']) assert.ok(!imported.has(heavy), `${heavy} is imported`);
+    });
+  }
+});
+
 describe('target interpreters', () => {
   for (const [version, python] of Object.entries(TARGET_PYTHONS)) {
     it(`runs on Python ${version}: identical rebuilds, checks and errors`, async () => {

@@ -4,10 +4,9 @@ import argparse
 import json
 import os
 import sys
-import zipfile
 
 from .util import (
-    EXIT_FAILURE, HelperError, INFO_NAME, PROG, UsageError, fs_path, fsync_dir, json_path, print_json,
+    EXIT_FAILURE, HelperError, INFO_NAME, PROG, UsageError, bad_zip, fs_path, fsync_dir, json_path, print_json,
     show, write_line,
 )
 from .wheelinfo import check_filename, load_wheel_info
@@ -117,7 +116,7 @@ def write_checked_wheel(tree, outdir, info, reader, checked, write):
                 os.rmdir(directory)
             except OSError:
                 break
-        if isinstance(e, zipfile.BadZipFile):
+        if isinstance(e, bad_zip()):
             raise HelperError('%s: damaged: %s' % (show(tree), e))
         raise
 

@@ -1,9 +1,8 @@
 """Where the wheel's files are read from: an unpacked tree or a stored zip."""
 
 import os
-import zipfile
 
-from .util import HelperError, INFO_NAME, file_digest, fs_path, show, stream_digest
+from .util import HelperError, INFO_NAME, bad_zip, file_digest, fs_path, show, stream_digest
 from .wheelinfo import parse_wheel_info_bytes
 
 
@@ -34,6 +33,7 @@ class StoredZip(object):
     members in their order, each uncompressed, then .reqset-wheel.json."""
 
     def __init__(self, path):
+        import zipfile
         self.path = path
         self.file = None
         try:
@@ -55,7 +55,7 @@ class StoredZip(object):
         where = '%s:%s' % (show(path), INFO_NAME)
         try:
             raw = self.zf.read(entries[-1])
-        except zipfile.BadZipFile as e:
+        except bad_zip() as e:
             self.close()
             raise HelperError('%s: damaged: %s' % (where, e))
         self.info = parse_wheel_info_bytes(raw, where)
@@ -85,7 +85,7 @@ class StoredZip(object):
         try:
             with self.open(name) as f:
                 return stream_digest(f, algorithm)
-        except zipfile.BadZipFile as e:
+        except bad_zip() as e:
             raise HelperError('%s: damaged in the archive: %s' % (self.label(name), e))
 
 

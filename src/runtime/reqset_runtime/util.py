@@ -4,7 +4,6 @@ import base64
 import hashlib
 import json
 import os
-import shutil
 import stat
 import sys
 import zlib
@@ -154,8 +153,17 @@ def copy_file(src, dest, mode):
     fd = os.open(dest, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
     with os.fdopen(fd, 'wb') as out:
         with open(src, 'rb') as f:
-            shutil.copyfileobj(f, out, CHUNK)
+            copy_stream(f, out)
         os.fchmod(out.fileno(), mode)
+
+
+def copy_stream(f, out):
+    """shutil.copyfileobj, without importing shutil (and bz2, lzma) into every scriptlet's start-up."""
+    while True:
+        chunk = f.read(CHUNK)
+        if not chunk:
+            break
+        out.write(chunk)
 
 
 def remove_tree(path):
@@ -165,9 +173,18 @@ def remove_tree(path):
     except FileNotFoundError:
         return
     if stat.S_ISDIR(st.st_mode):
+        import shutil
         shutil.rmtree(path)
     else:
         os.unlink(path)
+
+
+def bad_zip():
+    """The exception a damaged zip raises, for an `except` clause: () until zipfile is imported,
+    which every scriptlet's start-up would pay (it imports shutil, bz2 and lzma) and which
+    rebuild-wheel of a tree never needs."""
+    zipfile = sys.modules.get('zipfile')
+    return (zipfile.BadZipFile,) if zipfile is not None else ()
 
 
 def one_line(text):

@@ -8,10 +8,9 @@ import os
 import re
 import stat
 import sys
-import zipfile
 
 from .util import (
-    HelperError, PROG, copy_file, file_digest, fs_path, join, json_path, one_line, record_b64,
+    HelperError, PROG, bad_zip, copy_file, file_digest, fs_path, join, json_path, one_line, record_b64,
     replace_file, show, write_new_file,
 )
 from .wheelinfo import load_wheel_info
@@ -123,7 +122,7 @@ def unpack_stored_zip(path, under):
         reader = HashingReader(stored)
         try:
             extract_stored_zip(stored, reader, dest, int(os.fstat(stored.file.fileno()).st_mtime))
-        except zipfile.BadZipFile as e:
+        except bad_zip() as e:
             raise HelperError('%s: damaged: %s' % (show(path), e))
         tree = Tree()
         tree.unpacked = True

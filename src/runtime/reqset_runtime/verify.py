@@ -4,11 +4,10 @@ import csv
 import hashlib
 import io
 import os
-import zipfile
 
 from .util import (
-    HelperError, INFO_NAME, MAX_PROBLEMS_SHOWN, RECORD_HASHES, UNHASHED_RECORD_FILES, fs_path, record_b64,
-    show,
+    STORED, HelperError, INFO_NAME, MAX_PROBLEMS_SHOWN, RECORD_HASHES, UNHASHED_RECORD_FILES, bad_zip, fs_path,
+    record_b64, show,
 )
 from .readers import TreeReader
 
@@ -104,7 +103,7 @@ def read_record_from(reader, record_name):
         raise HelperError('%s: missing' % where)
     except UnicodeDecodeError:
         raise HelperError('%s: not UTF-8' % where)
-    except zipfile.BadZipFile as e:
+    except bad_zip() as e:
         raise HelperError('%s: damaged in the archive: %s' % (where, e))
     rows = []
     try:
@@ -184,7 +183,7 @@ def check_stored_members(stored):
     if not problems.items and names != wanted:
         problems.add(stored.path, 'the members are not in the wheel\'s order')
     for e in stored.entries:
-        if e.compress_type != zipfile.ZIP_STORED and not e.filename.endswith('/'):
+        if e.compress_type != STORED and not e.filename.endswith('/'):
             problems.add(fs_path(e.filename), 'is compressed (a stored wheel zip holds every member uncompressed)')
     files = set(fs_path(n) for n in names if not n.endswith('/'))
     expected = set(fs_path(m.name) for m in info.members if not m.is_dir)

@@ -2,14 +2,13 @@
 
 import json
 import os
-import shutil
 import struct
-import tempfile
 import zlib
 
 from .util import (
     CHUNK, DEFLATED, DEFLATE_LEVEL, FLAG_DATA_DESCRIPTOR, HelperError, INFO_NAME, LIMIT16, LIMIT32,
-    ZIP64_EXTRA_ID, ZIP64_MARGIN, file_digest, fs_path, fsync_dir, join, usable_cpus, write_new_file,
+    ZIP64_EXTRA_ID, ZIP64_MARGIN, copy_stream, file_digest, fs_path, fsync_dir, join, random_suffix, show,
+    usable_cpus, write_new_file,
 )
 from .readers import TreeReader
 
@@ -222,6 +221,7 @@ def deflate_ahead(reader, members, workers):
         k = 0 if loads[0] <= loads[1] else 1
         bins[k].append(i)
         loads[k] += size
+    import tempfile  # here: rebuild-wheel of a small tree starts without it (and shutil)
     try:
         ours, theirs = tempfile.TemporaryFile(), tempfile.TemporaryFile()
         r, w = os.pipe()
@@ -291,7 +291,7 @@ def extract_stored_zip(stored, reader, dest, mtime):
         fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC | getattr(os, 'O_NOFOLLOW', 0), 0o600)
         with os.fdopen(fd, 'wb') as out:
             with reader.open(m.name) as f:
-                shutil.copyfileobj(f, out, CHUNK)
+                copy_stream(f, out)
             os.fchmod(out.fileno(), 0o755 if unix else 0o644)
         os.utime(target, (mtime, mtime))
     write_new_file(join(dest, fs_path(INFO_NAME)), stored.info_bytes, 0o644)
@@ -305,7 +305,7 @@ def write_atomically(directory, name, fill):
 
     Returns the sha256 hex digest and the size of what was written.
     """
-    fd, tmp = tempfile.mkstemp(prefix=b'.' + name + b'.', suffix=b'.tmp', dir=directory)
+    fd, tmp = make_temp_file(directory, name)
     try:
         with os.fdopen(fd, 'w+b') as f:
             os.fchmod(f.fileno(), 0o644)
@@ -322,6 +322,18 @@ def write_atomically(directory, name, fill):
         raise
     fsync_dir(directory)
     return digest.hex(), size
+
+
+def make_temp_file(directory, name):
+    """A new empty file directory/.<name>.<random>.tmp, mode 0600 (tempfile.mkstemp's, without
+    importing tempfile, shutil and random into every scriptlet's start-up): (fd, path)."""
+    for _ in range(100):
+        tmp = os.path.join(directory, b'.' + name + b'.' + random_suffix() + b'.tmp')
+        try:
+            return os.open(tmp, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600), tmp
+        except FileExistsError:
+            continue
+    raise HelperError('%s: cannot make a temporary file beside it' % show(os.path.join(directory, name)))
 
 
 def temp_files_of(directory, name):
