@@ -1,13 +1,12 @@
 /**
  * ELF files as packagers see them: which files of a tree are linked
  * executables or shared objects (what rpm's and dpkg's shared-library
- * dependency tools look at). Format-neutral; each format's tools read them.
+ * dependency tools look at). Format-neutral; each format's tools read them
+ * (for .deb, our own reader, elf-dynamic.ts).
  */
 import { open, readdir } from 'node:fs/promises';
 import path from 'node:path';
-
-const ET_EXEC = 2;
-const ET_DYN = 3;
+import { ET_DYN, ET_EXEC } from './elf-dynamic.ts';
 
 /** Whether a file is an ELF executable or shared object (not a relocatable object or core file). */
 export async function isLinkedElf(file: string): Promise<boolean> {

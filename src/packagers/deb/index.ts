@@ -27,8 +27,8 @@ import { debianDocFiles, stageFiles } from '../changelog.ts';
 import { debConffiles, debControl, debDependencies, debFileName, debMaintainerScripts, debVersion } from './control.ts';
 import { lintianOverrides, lintianOverridesPath } from './lintian.ts';
 export { lintianOverrides, lintianOverridesPath } from './lintian.ts';
-import { shlibsDepends } from './shlibs.ts';
-import { installedSizeKiB, md5sums, normaliseModes, setTimes, walkTree, type TreeEntry } from './tree.ts';
+import { ShlibsResolver } from './shlibs.ts';
+import { installedSizeKiB, isWithin, md5sums, normaliseModes, setTimes, walkTree, type TreeEntry } from './tree.ts';
 
 export { debArchitecture, debConffiles, debControl, debDependencies, debFileName, debMaintainerScripts, debVersion } from './control.ts';
 export { installedSizeKiB, normaliseModes, walkTree } from './tree.ts';
@@ -68,12 +68,6 @@ export function debCompression(payload: Payload = DEFAULT_DEB_PAYLOAD): string[]
   }
 }
 
-/** Whether target path `file` is `dir` or below it. */
-function isWithin(file: string, dir: string): boolean {
-  const d = dir.replace(/\/+$/, '');
-  return file === d || file.startsWith(`${d}/`);
-}
-
 /** Every file of the staged tree must belong to the plan's contents or the files the build adds (the tree holds only this package's files). */
 function checkContents(plan: PackagePlan, entries: TreeEntry[], added: string[]): void {
   const owned = [...plan.contents, ...(plan.configFiles ?? []).map((c) => c.path), ...added];
@@ -98,13 +92,13 @@ export async function applyConfigModes(plan: PackagePlan, rootDir: string, entri
  * at `rootDir`, whose DEBIAN/ exists and is empty; returns the
  * shared-library relations found for its ELF files.
  */
-async function writeControlDir(plan: PackagePlan, rootDir: string, entries: TreeEntry[], context: BuildContext): Promise<string[]> {
+async function writeControlDir(plan: PackagePlan, rootDir: string, entries: TreeEntry[], context: BuildContext, resolver: ShlibsResolver): Promise<string[]> {
   const debianDir = path.join(rootDir, 'DEBIAN');
   await mkdir(context.workDir, { recursive: true });
   const scratch = await mkdtemp(path.join(path.resolve(context.workDir), 'shlibdeps-'));
   let shlibs: string[];
   try {
-    shlibs = await shlibsDepends(plan, rootDir, entries, scratch);
+    shlibs = await resolver.depends(plan, rootDir, entries, scratch);
   } finally {
     await rm(scratch, { recursive: true, force: true });
   }
@@ -144,6 +138,8 @@ async function runDpkgDeb(rootDir: string, fileName: string, context: BuildConte
 
 export class DebPackager implements Packager {
   readonly format = 'deb' as const;
+  /** Reads the build machine's libraries and dpkg database once for every package this packager builds. */
+  private readonly shlibs = new ShlibsResolver();
 
   fileName(plan: PackagePlan): string {
     return debFileName(plan);
@@ -159,9 +155,9 @@ export class DebPackager implements Packager {
 
   /** What dpkg-shlibdeps finds, as for an unpacked wheel package. */
   async elfRequires(plan: PackagePlan, root: string, scratch: string): Promise<string[]> {
-    // shlibsDepends finds the ELF files itself (none: no requirements, no dpkg-shlibdeps run).
+    // The resolver finds the ELF files itself (none: no requirements).
     await mkdir(path.join(root, 'DEBIAN'), { recursive: true });
-    return shlibsDepends(plan, root, await walkTree(root), scratch);
+    return this.shlibs.depends(plan, root, await walkTree(root), scratch);
   }
 
   /**
@@ -203,7 +199,7 @@ export class DebPackager implements Packager {
   private async buildTree(plan: PackagePlan, rootDir: string, entries: TreeEntry[], context: BuildContext): Promise<BuiltFile> {
     const debianDir = path.join(rootDir, 'DEBIAN');
     try {
-      const shlibs = await writeControlDir(plan, rootDir, entries, context);
+      const shlibs = await writeControlDir(plan, rootDir, entries, context, this.shlibs);
       await setTimes(debianDir, await walkTree(debianDir), context.epoch);
       await setTimes(rootDir, entries, context.epoch);
       const out = await runDpkgDeb(rootDir, debFileName(plan), context);

@@ -27,6 +27,12 @@ export interface TreeEntry {
   mtimeMs: number;
 }
 
+/** Whether path `file` is `dir` or below it (both absolute, or both relative to the same place). */
+export function isWithin(file: string, dir: string): boolean {
+  const d = dir.replace(/\/+$/, '');
+  return file === d || file.startsWith(`${d}/`);
+}
+
 /** Byte order, as `LC_ALL=C sort` and dpkg-deb order names. */
 export function byteOrder(a: string, b: string): number {
   return Buffer.compare(Buffer.from(a), Buffer.from(b));
