@@ -5,7 +5,7 @@
  * its tree or zip with the runtime helper, so the manifest can say whether the
  * target will get the very same .whl back.
  */
-import { chmod, mkdir, readFile, stat, symlink, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { computeClosure, type Dependency } from '../closure/closure.ts';
 import { normalizeName } from '../python/names.ts';
@@ -26,7 +26,7 @@ import { isPureWheel } from '../python/tags.ts';
 import type { CachedFacts, PackageCache } from './cache.ts';
 import { changelogLines, pinListSource, type ChangeSubject } from './changelog.ts';
 import { decideVersion, publishedBefore, type History, type VersionDecision, type VersionReason } from './history.ts';
-import type { Packager, PackagePlan } from './packager.ts';
+import type { BuiltFile, Packager, PackagePlan } from './packager.ts';
 import { RebuildChecker } from './rebuild-check.ts';
 import {
   DEFAULT_WHEEL_LAYOUT,
@@ -159,12 +159,15 @@ interface PackageJob {
   item: string;
   /** Its own maintainer or vendor instead of the workspace's (an endpoint spec's). */
   packagedBy?: Partial<PackagedBy>;
+  /** Lays out the package's files under `root`. */
+  stage(root: string): Promise<void>;
   /**
-   * Lays out the package's files under `root`, and returns what the cache must
-   * remember besides requires, found from the staged files (the packager
-   * changes only times, modes and owned directories: see Packager.build).
+   * Reads the staged files back for what the cache must remember besides
+   * requires, while `packaging` (the package tool on the same tree) runs or
+   * after it: Packager.build lets others read the tree and changes no staged
+   * file's bytes (times and modes at most). A failure fails the package.
    */
-  stage(root: string): Promise<Omit<CachedFacts, 'requires'> | void>;
+  check?: StagedCheck;
 }
 
 interface Produced {
@@ -207,6 +210,68 @@ async function describe(options: PackagesOptions, plan: PackagePlan, inputs: Pac
   };
 }
 
+type StagedCheck = (root: string, packaging: Promise<unknown>) => Promise<Omit<CachedFacts, 'requires'>>;
+
+/**
+ * The package tool's file and the check of the same staged tree, run at once
+ * (see PackageJob.check); both have ended when it returns, so the tree can
+ * go. A failed check removes the package file: no package passes unchecked.
+ */
+async function packageChecked(root: string, packaging: Promise<BuiltFile>, check?: StagedCheck): Promise<{ built: BuiltFile; extra: Omit<CachedFacts, 'requires'> }> {
+  const [built, extra] = await Promise.allSettled([packaging, check ? check(root, packaging) : {}]);
+  if (built.status === 'rejected') throw built.reason;
+  if (extra.status === 'rejected') {
+    await rm(built.value.path, { force: true });
+    throw extra.reason;
+  }
+  return { built: built.value, extra: extra.value };
+}
+
+/**
+ * The build's --jobs as slots: every wheel job holds one, and its rebuild
+ * check runs beside the package tool only on a spare one (else after it, on
+ * the job's own), so that no more than --jobs of them run at once.
+ */
+class JobSlots {
+  private free: number;
+  private readonly waiting: (() => void)[] = [];
+
+  constructor(jobs: number) {
+    this.free = Math.max(1, jobs);
+  }
+
+  /** `work` on a slot, once one is free. */
+  async hold<T>(work: () => Promise<T>): Promise<T> {
+    if (this.free > 0) this.free--;
+    else await new Promise<void>((resolve) => this.waiting.push(resolve));
+    try {
+      return await work();
+    } finally {
+      this.release();
+    }
+  }
+
+  /** `work` now on a spare slot, else once `first` has succeeded: never waiting for a slot, which would deadlock the jobs holding them. */
+  async beside<T>(first: Promise<unknown>, work: () => Promise<T>): Promise<T> {
+    if (this.free === 0) {
+      await first;
+      return work();
+    }
+    this.free--;
+    try {
+      return await work();
+    } finally {
+      this.release();
+    }
+  }
+
+  private release(): void {
+    const next = this.waiting.shift();
+    if (next) next();
+    else this.free++;
+  }
+}
+
 /**
  * Gives the package its version from history, then takes it from the cache
  * when the same inputs were packaged at that version before, else builds it.
@@ -235,10 +300,10 @@ async function produce(options: PackagesOptions, job: PackageJob): Promise<Produ
   return withTempDir('reqset-pkg-', async (work) => {
     const root = path.join(work, 'root');
     await mkdir(root, { recursive: true });
-    const extra = await job.stage(root);
+    await job.stage(root);
     const context = { epoch: options.epoch, outDir: options.packagesDir, workDir: work, maintainer: by.maintainer, vendor: by.vendor, payload: options.target.payload };
-    const built = await options.packager.build(plan, root, context);
-    const facts: CachedFacts = { requires: built.requires, ...(extra ?? {}) };
+    const { built, extra } = await packageChecked(root, options.packager.build(plan, root, context), job.check);
+    const facts: CachedFacts = { requires: built.requires, ...extra };
     const made = { file: built.path, sha256: await sha256File(built.path), requires: built.requires, reused: false };
     await options.cache?.store(key, built.path, made.sha256, facts);
     options.progress({ stage: 'packages', item: job.item, state: 'packaged', elapsedMs: Date.now() - started, detail: fileName });
@@ -280,9 +345,13 @@ function compiledAgainst(wheel: WheelRecord, byKey: ReadonlyMap<string, WheelRec
     .map((w) => ({ key: w.pin.key, version: w.pin.version }));
 }
 
-/** Lays out a wheel as its package installs it: the unpacked tree or the stored zip. */
-async function stageWheel(wheelPath: string, payload: string, layout: WheelLayout, when: Date, limits: Partial<WheelLimits> = {}): Promise<void> {
-  const source = await openWheel(wheelPath, { limits });
+/**
+ * Lays out a wheel as its package installs it: the unpacked tree or the
+ * stored zip. The wheels stage validated it: the file must still have its
+ * sha256, and is not read through twice (openWheel validatedSha256).
+ */
+async function stageWheel(wheel: WheelRecord, payload: string, layout: WheelLayout, when: Date, limits: Partial<WheelLimits> = {}): Promise<void> {
+  const source = await openWheel(wheel.path, { limits, validatedSha256: wheel.sha256 });
   try {
     if (layout === 'stored-zip') {
       await mkdir(path.dirname(payload), { recursive: true });
@@ -303,7 +372,7 @@ async function stageWheel(wheelPath: string, payload: string, layout: WheelLayou
 async function storedZipElfRequires(options: PackagesOptions, plan: PackagePlan, wheel: WheelRecord): Promise<string[]> {
   return withTempDir('reqset-elf-', async (scratch) => {
     const elfRoot = path.join(scratch, 'root');
-    await stageWheel(wheel.path, path.join(elfRoot, reqsetPaths(options.reqset).wheels, wheelStem(wheel.filename)), 'unpacked', new Date(options.epoch * 1000), options.wheelLimits);
+    await stageWheel(wheel, path.join(elfRoot, reqsetPaths(options.reqset).wheels, wheelStem(wheel.filename)), 'unpacked', new Date(options.epoch * 1000), options.wheelLimits);
     await mkdir(path.join(scratch, 'shlibdeps'));
     return options.packager.elfRequires(plan, elfRoot, path.join(scratch, 'shlibdeps'));
   });
@@ -332,8 +401,8 @@ async function wheelPackagePlan(options: PackagesOptions, wheel: WheelRecord, de
   return systemRequires.length ? planWheelPackage({ ...input, systemRequires }) : plan;
 }
 
-/** One wheel's package: from the cache, or staged, checked (the rebuilt wheel) and built. */
-async function buildWheelPackage(options: PackagesOptions, checker: RebuildChecker, wheel: WheelRecord, dependencies: Dependency[], byKey: ReadonlyMap<string, WheelRecord>): Promise<WheelPackage> {
+/** One wheel's package: from the cache, or staged, then built and checked (the rebuilt wheel). */
+async function buildWheelPackage(options: PackagesOptions, checker: RebuildChecker, slots: JobSlots, wheel: WheelRecord, dependencies: Dependency[], byKey: ReadonlyMap<string, WheelRecord>): Promise<WheelPackage> {
   const layout = options.layout ?? DEFAULT_WHEEL_LAYOUT;
   const abi = compiledAgainst(wheel, byKey);
   const plan = await wheelPackagePlan(options, wheel, dependencies, abi);
@@ -344,10 +413,8 @@ async function buildWheelPackage(options: PackagesOptions, checker: RebuildCheck
     changes: { ships: `the wheel ${wheel.filename}` },
     item: `${wheel.pin.name}==${wheel.pin.version}`,
     // What the package installs, and what the post-install rebuilds the wheel from.
-    stage: async (root) => {
-      await stageWheel(wheel.path, path.join(root, payloadPath), layout, new Date(options.epoch * 1000), options.wheelLimits);
-      return { rebuilt: await checker.check(path.join(root, payloadPath)) };
-    },
+    stage: (root) => stageWheel(wheel, path.join(root, payloadPath), layout, new Date(options.epoch * 1000), options.wheelLimits),
+    check: async (root, packaging) => ({ rebuilt: await slots.beside(packaging, () => checker.check(path.join(root, payloadPath))) }),
   });
   const rebuilt = produced.facts.rebuilt;
   if (!rebuilt) throw new Error(`internal: the package of ${wheel.filename} has no rebuilt-wheel check`);
@@ -362,8 +429,9 @@ export async function buildWheelPackages(options: PackagesOptions): Promise<Whee
   // The largest first, so that the longest job does not start last; after a
   // failure no queued job starts, and the running ones end before staging goes.
   const largestFirst = [...wheels].sort((a, b) => b.size - a.size);
+  const slots = new JobSlots(options.jobs);
   const made = await RebuildChecker.during(options.python, (checker) =>
-    mapLimit(largestFirst, options.jobs, (wheel) => buildWheelPackage(options, checker, wheel, closure.dependencies.get(wheel.pin.key) ?? [], byKey)),
+    mapLimit(largestFirst, options.jobs, (wheel) => slots.hold(() => buildWheelPackage(options, checker, slots, wheel, closure.dependencies.get(wheel.pin.key) ?? [], byKey))),
   );
   const byWheel = new Map(made.map((m) => [m.wheel, m]));
   return wheels.map((w) => byWheel.get(w) as WheelPackage);

@@ -72,14 +72,15 @@ class DirectoryMaker {
 
 /**
  * A file written whole with synchronous calls: for the small files that make up
- * most wheels, five system calls in a row cost less than as many round trips
- * through the thread pool.
+ * most wheels, four system calls in a row (open, write, futimens, close) cost
+ * less than as many round trips through the thread pool. It is created with
+ * its mode, so it needs a chmod only when the umask (`umask`) takes bits of it.
  */
-function writeSmallFile(abs: string, mode: number, data: Buffer | string, mtime: Date): void {
-  const fd = fs.openSync(abs, CREATE, 0o600);
+function writeSmallFile(abs: string, mode: number, data: Buffer | string, mtime: Date, umask: number): void {
+  const fd = fs.openSync(abs, CREATE, mode);
   try {
     fs.writeFileSync(fd, data);
-    fs.fchmodSync(fd, mode);
+    if (mode & umask) fs.fchmodSync(fd, mode);
     fs.futimesSync(fd, mtime, mtime);
   } catch (error) {
     throw namingFile(error, abs);
@@ -116,15 +117,16 @@ async function writeStreamedFile(source: WheelSource, name: string, abs: string,
 /** Writes the tree; on failure the caller empties `root`. */
 async function writeTree(source: WheelSource, root: string, mtime: Date): Promise<void> {
   const dirs = new DirectoryMaker(root);
+  const umask = process.umask();
   for (const member of source.members) {
     const target = path.resolve(root, member.name);
     if (!isInsideRoot(root, target)) throw new Error(`member ${q(member.name)} resolves outside ${root}`);
     dirs.ensure(member.isDirectory ? target : path.dirname(target));
     if (member.isDirectory) continue;
     if (isStreamed(member)) await writeStreamedFile(source, member.name, target, member.mode, mtime);
-    else writeSmallFile(target, member.mode, await source.read(member.name), mtime);
+    else writeSmallFile(target, member.mode, await source.read(member.name), mtime, umask);
   }
-  writeSmallFile(path.join(root, ZIPINFO_FILE), 0o644, formatZipInfo(source.zipInfo), mtime);
+  writeSmallFile(path.join(root, ZIPINFO_FILE), 0o644, formatZipInfo(source.zipInfo), mtime, umask);
   // Directories last: writing into them changed their mtimes.
   for (const d of [...dirs.made].sort().reverse()) {
     fs.chmodSync(d, 0o755);

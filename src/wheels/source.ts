@@ -1,10 +1,11 @@
 /**
  * A wheel source: opens a `.whl`, reads and validates everything about it
- * (reader.ts, validate/), and only then hands out its metadata, its members and
- * their bytes. Writing the wheel somewhere is a destination's business:
- * extract.ts (an unpacked tree) and stored-zip.ts (a zip of stored members),
- * both taking a WheelSource. All problems of one wheel are reported in one
- * InputError.
+ * (reader.ts, validate/; bytes found valid before, by sha256, are not read
+ * through again: OpenWheelOptions.validatedSha256), and only then hands out
+ * its metadata, its members and their bytes. Writing the wheel somewhere is
+ * a destination's business: extract.ts (an unpacked tree) and stored-zip.ts
+ * (a zip of stored members), both taking a WheelSource. All problems of one
+ * wheel are reported in one InputError.
  */
 import * as path from 'node:path';
 import { InputError } from '../errors.ts';
@@ -19,6 +20,15 @@ import { zipInfoOf, type ZipInfo } from './zipinfo.ts';
 export interface OpenWheelOptions {
   /** Overrides of DEFAULT_WHEEL_LIMITS. */
   limits?: Partial<WheelLimits>;
+  /**
+   * The sha256 of the bytes an earlier openWheel found valid under the same
+   * limits (the wheels stage's WheelRecord): a file with other bytes is
+   * refused. The members' bytes are then not read through up front (a second
+   * full pass over the same bytes); everything else is checked as always, and
+   * so is each member as it is read (CRC-32, RECORD hash), which catches a
+   * change after hashing. The members' `sha256` stay ''.
+   */
+  validatedSha256?: string;
 }
 
 export interface WheelSource {
@@ -61,6 +71,10 @@ export async function openWheel(wheelPath: string, options: OpenWheelOptions = {
 
   const reader = await ZipReader.open(wheelPath);
   try {
+    const { validatedSha256 } = options;
+    if (validatedSha256 !== undefined && reader.sha256 !== validatedSha256) {
+      throw new InputError(`wheel ${wheelPath} changed after it was validated: its sha256 is ${reader.sha256}, the validated wheel's was ${validatedSha256}`);
+    }
     let count: number;
     try {
       count = await reader.openZip();
@@ -78,7 +92,7 @@ export async function openWheel(wheelPath: string, options: OpenWheelOptions = {
     }
     const tooBig = limitProblems(entries, limits);
     if (tooBig.length) throw overLimits(tooBig);
-    const verdict = await validate(reader, filename, entries);
+    const verdict = await validate(reader, filename, entries, { readContents: validatedSha256 === undefined });
     if ('problems' in verdict) throw invalid(verdict.problems);
     reader.forgetReadAhead();
     return new OpenedWheel(wheelPath, filename, reader, verdict.valid);

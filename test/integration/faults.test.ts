@@ -10,11 +10,13 @@
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { cp, mkdir, readdir, readFile, rm, truncate, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { chmod, cp, mkdir, readdir, readFile, rm, truncate, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { sha256File } from '../../src/fsutil.ts';
 import { PackageCache } from '../../src/packagers/cache.ts';
+import { run } from '../../src/run.ts';
 import {
   aptRepoPackages,
   assertOneLineError,
@@ -388,4 +390,105 @@ describe('the package cache between concurrent runs', () => {
     for (const x of ['a', 'b']) assert.deepEqual(await digests(path.join(c.dir, `out-${x}`, 'tiny', TARGETS.rpm, 'packages')), reference[TARGETS.rpm]);
     assert.deepEqual(await residue([c.cache, c.tmp]), []);
   });
+});
+
+/**
+ * `reqset <args>` in a child as reqsetCli runs it, with what reqsetCli does not
+ * give: a module preloaded into reqset, and more environment (a PATH).
+ */
+const TSX = import.meta.resolve('tsx');
+const CLI = path.resolve(import.meta.dirname, '..', '..', 'src', 'cli', 'main.ts');
+async function reqsetWith(args: string[], options: { tmp: string; preload?: string; env?: Record<string, string> }): Promise<CliResult> {
+  await mkdir(options.tmp, { recursive: true });
+  const preload = options.preload ? ['--import', options.preload] : [];
+  return run(['node', '--import', TSX, ...preload, CLI, ...args], { env: { TMPDIR: options.tmp, TSX_DISABLE_CACHE: '1', NODE_OPTIONS: undefined, ...options.env }, allowFailure: true });
+}
+
+/**
+ * Preloaded into reqset: just before the first package's temporary directory
+ * (the packages stage starts, the wheels stage is done), copies SWAP_WHEEL
+ * over the wheel of that name in the run's staging directory under SWAP_INTO.
+ */
+const SWAP_PRELOAD = `
+import { copyFileSync, readdirSync } from 'node:fs';
+import { createRequire, syncBuiltinESMExports } from 'node:module';
+import path from 'node:path';
+const promises = createRequire(import.meta.url)('node:fs').promises;
+const mkdtemp = promises.mkdtemp;
+let swapped = false;
+promises.mkdtemp = function (prefix, ...rest) {
+  if (!swapped && String(prefix).includes('reqset-pkg-')) {
+    swapped = true;
+    const { SWAP_WHEEL: wheel, SWAP_INTO: into } = process.env;
+    for (const name of readdirSync(into)) if (name.includes('.tmp-' + process.pid + '-')) copyFileSync(wheel, path.join(into, name, 'wheels', path.basename(wheel)));
+  }
+  return mkdtemp.call(this, prefix, ...rest);
+};
+syncBuiltinESMExports();
+`;
+
+describe('a wheel swapped after the wheels stage validated it', () => {
+  it('another valid wheel of the same name: exit 2, one line naming it and both sha256, no output; the next run succeeds', async () => {
+    const c = await caseDir('swapped wheel');
+    await ws.writeReqset('one', '--no-index\n--find-links ../links\nalpha==1.0\n');
+    const swap = await makeWheel(path.join(c.dir, 'swap'), { name: 'alpha', version: '1.0', files: { 'alpha/__init__.py': "NAME = 'swapped'\n" } });
+    const preload = path.join(c.dir, 'swap.mjs');
+    await writeFile(preload, SWAP_PRELOAD);
+    const args = buildArgs('one', TARGETS.rpm, c.out, c.cache, '--quiet');
+    const failed = await reqsetWith(args, { tmp: c.tmp, preload, env: { SWAP_WHEEL: swap, SWAP_INTO: path.join(c.out, 'one') } });
+    const original = await sha256File(path.join(ws.dir, 'links', 'alpha-1.0-py3-none-any.whl'));
+    const swapped = await sha256File(swap);
+    assert.notEqual(swapped, original);
+    assertOneLineError(failed, 2, new RegExp(`wheel \\S+/wheels/alpha-1\\.0-py3-none-any\\.whl changed after it was validated: its sha256 is ${swapped}, the validated wheel's was ${original}`));
+    assert.equal(existsSync(path.join(c.out, 'one', TARGETS.rpm)), false, 'no output');
+    assert.deepEqual(await residue([c.out, c.tmp, c.cache]), []);
+    assertSucceeded(await reqsetCli(args, { tmp: c.tmp }));
+  });
+});
+
+/**
+ * A python3 first on PATH for the build's rebuild check only: it names itself
+ * as the interpreter (rebuild-check.ts asks for sys.executable) and hands
+ * everything else to the real one. It fails each check once the package file
+ * is in the run's staging directory under REQSET_TEST_OUT (at most 30 s later),
+ * saying whether that file was made before or during the check, or never, and
+ * writes the file's path to REQSET_TEST_RECORD.
+ */
+const FAKE_PYTHON = (real: string) => `#!/bin/sh
+if [ "$1" = -c ] && [ "$2" = 'import sys; print(sys.executable)' ]; then echo "$0"; exit 0; fi
+if [ "$2" != rebuild-wheels ]; then exec ${real} "$@"; fi
+package() { for f in "$REQSET_TEST_OUT"/.*.tmp-*/packages/*.rpm; do [ -e "$f" ] && echo "$f" && return 0; done; return 1; }
+while read -r request; do
+  if package >/dev/null; then made=before; else made=during; fi
+  n=0
+  until package >/dev/null || [ $n -ge 600 ]; do sleep 0.05; n=$((n + 1)); done
+  package >"$REQSET_TEST_RECORD" || made=never
+  echo "{\\"error\\": \\"test: the check failed; the package was made $made the check\\"}"
+done
+`;
+
+describe('the rebuild check fails after the package tool wrote the package', () => {
+  for (const [jobs, made] of [['2', 'during'], ['1', 'before']] as const) {
+    it(`--jobs ${jobs} (the package is made ${made} the check): exit 1 with the helper's message, no package left in the output, its staging or the cache`, async () => {
+      const c = await caseDir(`check fails jobs ${jobs}`);
+      await ws.writeReqset('one', '--no-index\n--find-links ../links\nalpha==1.0\n');
+      const bin = path.join(c.dir, 'bin');
+      await mkdir(bin);
+      const real = (await run(['python3', '-c', 'import sys; print(sys.executable)'])).stdout.trim();
+      await writeFile(path.join(bin, 'python3'), FAKE_PYTHON(real));
+      await chmod(path.join(bin, 'python3'), 0o755);
+      const record = path.join(c.dir, 'package-seen');
+      // The last --jobs counts.
+      const args = buildArgs('one', TARGETS.rpm, c.out, c.cache, '--quiet', '--jobs', jobs);
+      const failed = await reqsetWith(args, { tmp: c.tmp, env: { PATH: `${bin}:${process.env.PATH}`, REQSET_TEST_OUT: path.join(c.out, 'one'), REQSET_TEST_RECORD: record } });
+      assert.equal(failed.exitCode, 1, failed.stderr);
+      // The helper's answer is quoted on the next line, as for every failed check.
+      assert.match(failed.stderr, new RegExp(`^reqset: error: the runtime helper could not rebuild the wheel of \\S+/alpha-1\\.0-py3-none-any:\n {2}\\| test: the check failed; the package was made ${made} the check\n$`));
+      assert.match(await readFile(record, 'utf8'), /\/one\/\.el9-py311\.tmp-\d+-\w{6}\/packages\/one-wheel-alpha-1\.0-1\.noarch\.rpm\n$/, 'the package was in the staging directory when the check failed');
+      assert.equal(existsSync(path.join(c.out, 'one', TARGETS.rpm)), false, 'no output');
+      assert.deepEqual(await filesIn(c.out), [], 'no package (nor wheel) left in the staging directory');
+      assert.deepEqual(await filesIn(path.join(c.cache, 'packages')), [], 'nothing in the package cache');
+      assert.deepEqual(await residue([c.out, c.tmp, c.cache]), []);
+    });
+  }
 });

@@ -11,6 +11,7 @@ import assert from 'node:assert/strict';
 import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { sha256File } from '../../src/fsutil.ts';
 import { DebPackager } from '../../src/packagers/deb/index.ts';
 import type { Packager, PackagePlan } from '../../src/packagers/packager.ts';
 import { planWheelPackage } from '../../src/packagers/plan.ts';
@@ -111,7 +112,7 @@ describe(`a wheel of ${FILES} files`, () => {
 
   it(`becomes an .rpm in under ${BOUND_SECONDS} s that lists every file`, async (t) => {
     const { file, plan, seconds } = await timedBuild(new RpmPackager(), 'el9-py311', 'rpm');
-    t.diagnostic(`RpmPackager.build: ${seconds.toFixed(1)} s`);
+    t.diagnostic(`RpmPackager.build: ${seconds.toFixed(1)} s, sha256 ${await sha256File(file)}`);
     assert.ok(seconds < BOUND_SECONDS, `${seconds.toFixed(1)} s`);
     const listed = (await run(['rpm', '-qlp', '--nosignature', file])).stdout.split('\n').filter((l) => l);
     const { dirs, files } = expectedPaths(plan.contents[0] as string);
@@ -120,7 +121,7 @@ describe(`a wheel of ${FILES} files`, () => {
 
   it(`becomes a .deb in under ${BOUND_SECONDS} s that lists every file`, async (t) => {
     const { file, plan, seconds } = await timedBuild(new DebPackager(), 'debian12', 'deb');
-    t.diagnostic(`DebPackager.build: ${seconds.toFixed(1)} s`);
+    t.diagnostic(`DebPackager.build: ${seconds.toFixed(1)} s, sha256 ${await sha256File(file)}`);
     assert.ok(seconds < BOUND_SECONDS, `${seconds.toFixed(1)} s`);
     const lines = (await run(['dpkg-deb', '-c', file])).stdout.split('\n').filter((l) => l);
     // `-rw-r--r-- root/root 9 2023-11-14 22:13 ./opt/many/...`: regular files only.
