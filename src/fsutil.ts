@@ -1,7 +1,7 @@
 /** File-system helpers for outputs that appear whole or not at all, and where reqset keeps its caches. */
 import { createHash } from 'node:crypto';
 import { createReadStream, rmSync } from 'node:fs';
-import { chmod, mkdir, mkdtemp, readdir, rename, rm } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { homedir, tmpdir } from 'node:os';
 import path from 'node:path';
 import pLimit from 'p-limit';
@@ -93,6 +93,39 @@ export async function stagingDirFor(finalPath: string): Promise<string> {
 export async function discard(dir: string): Promise<void> {
   await rm(dir, { recursive: true, force: true });
   pending.delete(dir);
+}
+
+/**
+ * Small JSON files by key (a hex digest) under `dir`: what a cache found out
+ * about some content, so that the same content is not examined again. A file
+ * appears by rename, whole or not at all; an unreadable one is a miss.
+ */
+export class VerdictFiles {
+  constructor(readonly dir: string) {}
+
+  async read<T>(key: string): Promise<T | undefined> {
+    try {
+      return JSON.parse(await readFile(this.fileOf(key), 'utf8')) as T;
+    } catch {
+      return undefined;
+    }
+  }
+
+  async write(key: string, verdict: unknown): Promise<void> {
+    const file = this.fileOf(key);
+    // Written in a pid-named staging directory, so a killed run leaves nothing the next one does not remove.
+    const staging = await stagingDirFor(file);
+    try {
+      await writeFile(path.join(staging, 'verdict.json'), JSON.stringify(verdict));
+      await rename(path.join(staging, 'verdict.json'), file);
+    } finally {
+      await discard(staging);
+    }
+  }
+
+  private fileOf(key: string): string {
+    return path.join(this.dir, key.slice(0, 2), `${key}.json`);
+  }
 }
 
 /**

@@ -430,7 +430,7 @@ export async function buildWheelPackages(options: PackagesOptions): Promise<Whee
   // failure no queued job starts, and the running ones end before staging goes.
   const largestFirst = [...wheels].sort((a, b) => b.size - a.size);
   const slots = new JobSlots(options.jobs);
-  const made = await RebuildChecker.during(options.python, (checker) =>
+  const made = await RebuildChecker.during(options.python, options.cache?.checks, (checker) =>
     mapLimit(largestFirst, options.jobs, (wheel) => slots.hold(() => buildWheelPackage(options, checker, slots, wheel, closure.dependencies.get(wheel.pin.key) ?? [], byKey))),
   );
   const byWheel = new Map(made.map((m) => [m.wheel, m]));

@@ -12,7 +12,7 @@ import { constants } from 'node:fs';
 import { copyFile, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { ToolError } from '../errors.ts';
-import { discard, sha256File, stagingDirFor } from '../fsutil.ts';
+import { discard, sha256File, stagingDirFor, VerdictFiles } from '../fsutil.ts';
 
 /** What a reuse needs besides the file: what build() found out while building. */
 export interface CachedFacts {
@@ -45,7 +45,12 @@ async function readEntry(dir: string, fileName: string): Promise<EntryRead> {
 }
 
 export class PackageCache {
-  constructor(readonly dir: string) {}
+  /** The rebuild checks' verdicts (rebuild-check.ts), with the packages: a cold package build makes them again. */
+  readonly checks: VerdictFiles;
+
+  constructor(readonly dir: string) {
+    this.checks = new VerdictFiles(path.join(dir, 'packages', 'checks'));
+  }
 
   private entryDir(key: string): string {
     return path.join(this.dir, 'packages', key.slice(0, 2), key);
