@@ -14,7 +14,7 @@ import { randomBytes } from 'node:crypto';
 import { copyFile, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { ToolError } from '../errors.ts';
-import { discard as discardDir, sha256, sha256File, stagingDirFor } from '../fsutil.ts';
+import { discard as discardDir, sha256, sha256File, stagingDirFor, VerdictFiles } from '../fsutil.ts';
 
 /** Everything a built wheel depends on. */
 export interface BuildInputs {
@@ -67,7 +67,17 @@ type Area = keyof typeof AREAS;
 const code = (error: unknown) => (error as NodeJS.ErrnoException).code;
 
 export class WheelCache {
-  constructor(readonly dir: string) {}
+  /**
+   * Wheels' verdicts (what validating one found), by a key of the wheel's
+   * sha256, the limits it was held to and the validator's version. Validating
+   * every member of numpy or scipy takes seconds; a wheel with the same bytes
+   * gets the same verdict.
+   */
+  readonly verdicts: VerdictFiles;
+
+  constructor(readonly dir: string) {
+    this.verdicts = new VerdictFiles(path.join(dir, 'verdicts'));
+  }
 
   private entryDir(key: string, area: Area = 'wheels'): string {
     return path.join(this.dir, area, key.slice(0, 2), key);
@@ -174,33 +184,6 @@ export class WheelCache {
     } finally {
       if (!moved) await discardDir(staging);
     }
-  }
-
-  /**
-   * A wheel's verdict (what validating it found), by `key`: the wheel's
-   * sha256, the limits it was held to and the validator's version. Validating
-   * every member of numpy or scipy takes seconds; a wheel with the same bytes
-   * gets the same verdict. An unreadable entry is a miss.
-   */
-  async verdict<T>(key: string): Promise<T | undefined> {
-    return readFile(this.verdictFile(key), 'utf8').then((text) => JSON.parse(text) as T, () => undefined);
-  }
-
-  /** Stores a verdict; it appears by rename, whole or not at all. */
-  async storeVerdict(key: string, verdict: unknown): Promise<void> {
-    const file = this.verdictFile(key);
-    // Written in a pid-named staging directory, so a killed run leaves nothing the next one does not remove.
-    const staging = await stagingDirFor(file);
-    try {
-      await writeFile(path.join(staging, 'verdict.json'), JSON.stringify(verdict));
-      await rename(path.join(staging, 'verdict.json'), file);
-    } finally {
-      await discardDir(staging);
-    }
-  }
-
-  private verdictFile(key: string): string {
-    return path.join(this.dir, 'verdicts', key.slice(0, 2), `${key}.json`);
   }
 
   logFile(reqset: string, target: string, item: string): string {

@@ -139,10 +139,10 @@ class Wheelhouse {
   private async checkedWheel(file: string, digest: string): Promise<WheelVerdict> {
     const { cache, wheelLimits, toolVersion } = this.options;
     const key = sha256(JSON.stringify({ wheel: digest, limits: { ...DEFAULT_WHEEL_LIMITS, ...wheelLimits }, validator: toolVersion, facts: WHEEL_FACTS_VERSION }));
-    const known = await cache.verdict<WheelVerdict>(key);
+    const known = await cache.verdicts.read<WheelVerdict>(key);
     if (known?.facts && Array.isArray(known.members)) return known;
     const verdict = await readWheel(file, wheelLimits);
-    await cache.storeVerdict(key, verdict);
+    await cache.verdicts.write(key, verdict);
     return verdict;
   }
 

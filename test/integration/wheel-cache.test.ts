@@ -8,6 +8,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { cp, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -139,6 +140,16 @@ describe('wheel cache entries are verified on every reuse', () => {
     await assertRebuiltThenCached(/more than one wheel/);
   });
 
+  it('a truncated wheel verdict is a miss: the wheels are validated again and their verdicts written again', async () => {
+    const root = path.join(ws.cache, 'verdicts');
+    const verdicts = (await readdir(root, { recursive: true })).filter((f) => f.endsWith('.json')).map((f) => path.join(root, f));
+    assert.ok(verdicts.length >= 3, `a verdict per wheel: ${verdicts.join(' ')}`);
+    for (const file of verdicts) await writeFile(file, '{"facts": ');
+    const again = await runWheels();
+    assert.equal(again.textfmt.sha256, builtSha);
+    for (const file of verdicts) assert.doesNotThrow(() => JSON.parse(readFileSync(file, 'utf8')), `${file} written again`);
+  });
+
   it('on the command line: exit 0 and one warning line naming the entry', async () => {
     await rm(path.join(entry, WHEEL));
     const captured = { stdout: '', stderr: '' };
@@ -202,9 +213,9 @@ describe('WheelCache.store between concurrent jobs', () => {
     await mkdir(path.join(wheels, `.${key}.tmp-${dead}-AbC123`), { recursive: true });
     await mkdir(path.join(verdicts, `.${key}.json.tmp-${dead}-AbC123`), { recursive: true });
     await cache.store(key, await makeWheel(path.join(dir, 'swept-src'), { name: 'demo', version: '1.0' }), inputs);
-    await cache.storeVerdict(key, { ok: true });
+    await cache.verdicts.write(key, { ok: true });
     assert.deepEqual(await readdir(wheels), [key]);
     assert.deepEqual(await readdir(verdicts), [`${key}.json`]);
-    assert.deepEqual(await cache.verdict(key), { ok: true });
+    assert.deepEqual(await cache.verdicts.read(key), { ok: true });
   });
 });
