@@ -132,7 +132,7 @@ interface PackageInputs {
  * helper's sha256, ...). `key` is their sha256; `sources` says, for `reqset
  * diff`, which of them changed.
  */
-export function packageInputs(options: PackagesOptions, plan: PackagePlan, payload: Record<string, string>, by: PackagedBy = options.packagedBy): PackageInputs {
+function packageInputs(options: PackagesOptions, plan: PackagePlan, payload: Record<string, string>, by: PackagedBy): PackageInputs {
   const sources: Record<string, string> = {
     maintainer: by.maintainer,
     ...(by.vendor ? { vendor: by.vendor } : {}),
@@ -427,7 +427,9 @@ export async function buildWheelPackages(options: PackagesOptions): Promise<Whee
   const closure = computeClosure(pins.map((p) => ({ key: p.key, extras: p.extras })), facts, options.env);
   const byKey = new Map(wheels.map((w) => [w.pin.key, w]));
   // The largest first, so that the longest job does not start last; after a
-  // failure no queued job starts, and the running ones end before staging goes.
+  // failure no queued job starts, and the running ones end before staging goes
+  // (mapLimit). The slots hold the same limit again because they also count
+  // the rebuild checks that run beside a package tool.
   const largestFirst = [...wheels].sort((a, b) => b.size - a.size);
   const slots = new JobSlots(options.jobs);
   const made = await RebuildChecker.during(options.python, options.cache?.checks, (checker) =>
