@@ -7,7 +7,7 @@
  *
  * 1. ELF files are found by their header (executables and shared objects
  *    only); our own reader (`../elf-dynamic.ts`) gives each one's NEEDED,
- *    SONAME, RPATH and undefined symbols.
+ *    SONAME, RPATH and undefined symbols, in one read of each file.
  * 2. A NEEDED soname that is one of the plan's private libraries (wheel-bundled
  *    `*.libs/`) or the SONAME or file name of an ELF file in the package is
  *    satisfied inside the package. If nothing else is needed, we stop here.
@@ -51,6 +51,8 @@ export interface ElfObject {
   rel: string;
   needed: string[];
   soname?: string;
+  /** What our reader read, undefined symbols included, for the resolver; absent when readelf read the file instead. */
+  elf?: ElfDynamic;
 }
 
 /** Parses `readelf -d -W` output for `files` (given in this order). */
@@ -79,9 +81,10 @@ export function parseReadelf(output: string, files: readonly string[]): Map<stri
 const FILE_CONCURRENCY = 16;
 
 /**
- * The executables and shared objects of the tree, with their NEEDED and
- * SONAME; `unreadable` names the first one our reader could not read (readelf
- * read it instead, and the package gets dpkg-shlibdeps).
+ * The executables and shared objects of the tree, each read once with all
+ * the resolver needs of it (undefined symbols included); `unreadable` names
+ * the first one our reader could not read (readelf read it instead, and the
+ * package gets dpkg-shlibdeps).
  */
 export async function scanElf(dir: string, entries: readonly TreeEntry[]): Promise<{ objects: ElfObject[]; unreadable?: string }> {
   const candidates = entries.filter((entry) => entry.type === 'file' && entry.size >= 18);
@@ -90,8 +93,8 @@ export async function scanElf(dir: string, entries: readonly TreeEntry[]): Promi
   let unreadable: string | undefined;
   const objects = await mapLimit(elf, FILE_CONCURRENCY, async (rel): Promise<ElfObject> => {
     try {
-      const { needed, soname } = await readElfDynamic(path.join(dir, rel));
-      return { rel, needed, ...(soname !== undefined ? { soname } : {}) };
+      const elf = await readElfDynamic(path.join(dir, rel), { symbols: true });
+      return { rel, needed: elf.needed, ...(elf.soname !== undefined ? { soname: elf.soname } : {}), elf };
     } catch (error) {
       if (!(error instanceof UnsupportedElf)) throw error;
       unreadable ??= error.message;
@@ -316,15 +319,15 @@ export class ShlibsResolver {
     return dpkgShlibdeps(plan, job, scratch);
   }
 
+  /** The relations from what scanElf read (called only when our reader read every file). */
   private async resolve(plan: PackagePlan, { root, scanned, libraryDirs }: ShlibsJob): Promise<string[]> {
     const relations: Relations = new Map();
     const problems: string[] = [];
     const queried = new Set<string>();
     const treeFacts = new Map<string, Promise<unknown>>();
-    // Read ahead, several at a time; resolved in order, as dpkg-shlibdeps would.
-    const elves = await mapLimit(scanned, FILE_CONCURRENCY, (rel) => readElfDynamic(path.join(root, rel), { symbols: true }));
-    for (const [i, rel] of scanned.entries()) {
-      const elf = elves[i] as ElfDynamic;
+    // In file order, as dpkg-shlibdeps would.
+    for (const { rel, elf } of scanned) {
+      if (!elf) throw new Error(`internal: ${rel} was not read by our ELF reader`);
       const context: FileContext = { root, rel, elf, libraryDirs, relations, symbols: new Map(), queried, treeFacts };
       // dpkg-shlibdeps stops at the first library with no dependency information.
       if (await this.resolveFile(context, problems)) break;
@@ -527,8 +530,8 @@ export interface ShlibsJob {
   external: { file: string; soname: string }[];
   /** The tree's directories holding libraries its own files need (dpkg-shlibdeps -l). */
   libraryDirs: string[];
-  /** The ELF files with NEEDED entries, relative to the tree (dpkg-shlibdeps -e). */
-  scanned: string[];
+  /** The ELF files with NEEDED entries (dpkg-shlibdeps -e). */
+  scanned: ElfObject[];
 }
 
 export async function shlibsJob(plan: PackagePlan, treeDir: string, entries: readonly TreeEntry[]): Promise<ShlibsJob> {
@@ -543,7 +546,7 @@ export async function shlibsJob(plan: PackagePlan, treeDir: string, entries: rea
     ...(unreadable !== undefined ? { unreadable } : {}),
     external: externalNeeds(objects, plan.privateLibraries),
     libraryDirs: [...new Set(providers.map((o) => path.join(root, path.posix.dirname(o.rel))))].sort(),
-    scanned: objects.filter((o) => o.needed.length > 0).map((o) => o.rel),
+    scanned: objects.filter((o) => o.needed.length > 0),
   };
 }
 
@@ -555,7 +558,7 @@ export async function shlibsJob(plan: PackagePlan, treeDir: string, entries: rea
 export async function dpkgShlibdeps(plan: PackagePlan, { root, scanned, libraryDirs, external }: ShlibsJob, scratch: string): Promise<string[]> {
   await mkdir(path.join(scratch, 'debian'), { recursive: true });
   await writeFile(path.join(scratch, 'debian', 'control'), `Source: reqset-shlibdeps\n\nPackage: ${plan.name}\nArchitecture: any\n`);
-  const files = scanned.map((rel) => path.join(root, rel));
+  const files = scanned.map((o) => path.join(root, o.rel));
   const result = await run(['dpkg-shlibdeps', '-O', ...libraryDirs.map((d) => `-l${d}`), ...files.map((f) => `-e${f}`)], {
     cwd: scratch,
     env: { LC_ALL: 'C' },
