@@ -1,4 +1,8 @@
-/** One packager per format, loaded only when that format is built; with `fpm`, the format's own rendering written by fpm. */
+/**
+ * One packager per format, loaded only when that format is built; with `fpm`,
+ * the format's own rendering written by fpm. And what other stages need of a
+ * format without building (the publisher: Debian's version order).
+ */
 import type { Packager } from './packager.ts';
 
 /** Who writes the package files: the format's own tools (rpmbuild, dpkg-deb), or fpm. */
@@ -27,4 +31,14 @@ export async function packagerFor(format: 'rpm' | 'deb', backend: PackagerBacken
     },
     defaultPayload: deb.DEFAULT_DEB_PAYLOAD,
   });
+}
+
+/**
+ * Debian's version order, dpkg's, computed in-process by deb/ (the
+ * shared-library relations use it too): `compare` gives <0, 0 or >0;
+ * `isValid` is Dpkg::Version's check, the versions `compare` is meant for.
+ */
+export async function debianVersionOrder(): Promise<{ compare: (a: string, b: string) => number; isValid: (version: string) => boolean }> {
+  const { compareDebianVersions, isValidDebianVersion } = await import('./deb/symbols.ts');
+  return { compare: compareDebianVersions, isValid: isValidDebianVersion };
 }

@@ -1,8 +1,8 @@
 /**
  * Which versions of a package stay in a repository: the newest and the `keep`
- * versions before it. The order itself always comes from the package
- * manager's own comparison (rpm.vercmp, dpkg --compare-versions); this file
- * only decides given that order.
+ * versions before it. The order itself is the package manager's (rpm's own
+ * rpm.vercmp; dpkg's, computed by the Debian packager): this file only
+ * decides given that order.
  */
 
 export interface Versioned {
@@ -65,11 +65,10 @@ export function groupByName<T extends Versioned>(items: readonly T[]): Map<strin
 }
 
 /**
- * Sorts versions oldest first with an asynchronous comparison (one
- * package-manager call per comparison): binary insertion, so n log n calls.
- * Versions that compare equal (rpm: "1.0" and "1.00") end up in one group.
+ * Sorts versions oldest first by `compare`, keeping versions that compare
+ * equal (dpkg: "1.0-1" and "1.0-01") in one group.
  */
-export async function sortVersions(versions: Iterable<string>, compare: (a: string, b: string) => Promise<number>): Promise<string[][]> {
+export function sortVersions(versions: Iterable<string>, compare: (a: string, b: string) => number): string[][] {
   const sorted: string[][] = [];
   for (const version of new Set(versions)) {
     let lo = 0;
@@ -78,7 +77,7 @@ export async function sortVersions(versions: Iterable<string>, compare: (a: stri
     while (lo < hi) {
       const mid = (lo + hi) >> 1;
       const group = sorted[mid] as string[];
-      const c = await compare(version, group[0] as string);
+      const c = compare(version, group[0] as string);
       if (c === 0) {
         equalGroup = group;
         break;

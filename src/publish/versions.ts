@@ -1,8 +1,12 @@
 /**
- * Version order from the package managers themselves: rpm's Lua rpm.vercmp
- * (one `rpm --eval` sorts many groups) and `dpkg --compare-versions`.
+ * Version order as the package managers order: rpm's Lua rpm.vercmp (one
+ * `rpm --eval` sorts many groups) and dpkg's, computed in-process by the
+ * Debian packager (the one definition, which its shared-library relations
+ * use too; test/integration/publish-versions.test.ts holds it to
+ * `dpkg --compare-versions`).
  */
 import { ToolError } from '../errors.ts';
+import { debianVersionOrder } from '../packagers/index.ts';
 import { run } from '../run.ts';
 import { sortVersions } from './keep.ts';
 
@@ -57,19 +61,12 @@ export async function rpmSortGroups(groups: readonly (readonly string[])[]): Pro
   return result;
 }
 
-/** -1, 0 or 1 as `dpkg --compare-versions` orders two Debian versions. */
-export async function dpkgCompare(a: string, b: string): Promise<number> {
-  if (a === b) return 0;
-  const test = async (op: string) => {
-    const result = await run(['dpkg', '--compare-versions', a, op, b], { allowFailure: true });
-    if (result.exitCode > 1) throw new ToolError(`dpkg --compare-versions ${a} ${op} ${b} failed: ${result.stderr.trim()}`);
-    return result.exitCode === 0;
-  };
-  if (await test('lt')) return -1;
-  if (await test('gt')) return 1;
-  return 0;
-}
-
-export function dpkgSort(versions: Iterable<string>): Promise<string[][]> {
-  return sortVersions(versions, dpkgCompare);
+/** Debian versions sorted oldest first in dpkg's order, versions dpkg considers equal (`1.0-1`, `1.0-01`) grouped. */
+export async function dpkgSort(versions: Iterable<string>): Promise<string[][]> {
+  const { compare, isValid } = await debianVersionOrder();
+  const list = [...versions];
+  for (const v of list) {
+    if (!isValid(v)) throw new ToolError(`cannot order Debian version ${JSON.stringify(v)}: not a valid Debian version`);
+  }
+  return sortVersions(list, compare);
 }
