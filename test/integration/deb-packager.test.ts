@@ -13,12 +13,11 @@
  * /opt paths, the runtime helper) are installed for real by the end-to-end
  * tests in a debootstrap root.
  */
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { chmod, mkdir, mkdtemp, readdir, readFile, rm, utimes, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { chmod, mkdir, readdir, readFile, rm, utimes, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { ToolError } from '../../src/errors.ts';
 import { DEFAULT_DEB_PAYLOAD, DebPackager, lintianOverrides, lintianOverridesPath } from '../../src/packagers/deb/index.ts';
@@ -27,13 +26,12 @@ import { debControl, debDependencies, debMaintainerScripts, debProvides, debVers
 import type { BuildContext, PackagePlan } from '../../src/packagers/packager.ts';
 import { planRuntimePackage, planWheelPackage, wheelStem } from '../../src/packagers/plan.ts';
 import { specifierBounds } from '../../src/packagers/ranges.ts';
-import { parseWheelFilename } from '../../src/python/tags.ts';
 import { run } from '../../src/run.ts';
-import type { Payload, Target } from '../../src/targets/target.ts';
+import type { Payload } from '../../src/targets/target.ts';
+import { LOOSE_LIBRARY, scratchDirs, stageCompiledWheel, wheelRef } from '../helpers/deb-fixtures.ts';
 import { pep440Verdicts } from '../helpers/pep440-oracle.ts';
 import {
   compileExtension,
-  compileLooseLibrary,
   debField,
   debian12,
   EXT,
@@ -53,34 +51,13 @@ const MAINTAINER = 'reqset tests <reqset@example.org>';
 const PURE = 'tinyvec-1.2.0-py3-none-any.whl';
 const COMPILED = 'fastmath-2.0.1-cp311-cp311-manylinux_2_17_x86_64.manylinux2014_x86_64.whl';
 
-let tmp: string;
-let target: Target;
-let counter = 0;
-
-before(async () => {
-  tmp = await mkdtemp(path.join(tmpdir(), 'reqset-deb-'));
-  target = await debian12();
-});
-after(async () => {
-  await rm(tmp, { recursive: true, force: true });
-});
-
-/** A fresh directory under the test's temporary directory. */
-async function fresh(name: string): Promise<string> {
-  const dir = path.join(tmp, `${name}-${++counter}`);
-  await mkdir(dir, { recursive: true });
-  return dir;
-}
+const target = await debian12();
+/** A fresh directory under the test file's temporary directory. */
+const fresh = scratchDirs('reqset-deb-');
 
 /** What the pipeline passes: the target's payload compression (debian12: zstd 3), unless overridden. */
 function context(dir: string, overrides: Partial<BuildContext> = {}): BuildContext {
   return { epoch: EPOCH, outDir: path.join(dir, 'out'), workDir: path.join(dir, 'work'), maintainer: MAINTAINER, ...(target.payload ? { payload: target.payload } : {}), ...overrides };
-}
-
-function wheel(filename: string) {
-  const name = parseWheelFilename(filename);
-  if (!name) throw new Error(`bad wheel name ${filename}`);
-  return { filename, name };
 }
 
 function purePlan(reqset = 'rs'): PackagePlan {
@@ -89,7 +66,7 @@ function purePlan(reqset = 'rs'): PackagePlan {
     target,
     key: 'tinyvec',
     version: '1.2.0',
-    wheel: wheel(PURE),
+    wheel: wheelRef(PURE),
     summary: 'Tiny vectors',
     homepage: 'https://example.org/tinyvec',
     dependencies: [{ key: 'typing-extensions', specifier: '>=4,<5' }],
@@ -104,7 +81,7 @@ function compiledPlan(): PackagePlan {
     target,
     key: 'fastmath',
     version: '2.0.1',
-    wheel: wheel(COMPILED),
+    wheel: wheelRef(COMPILED),
     dependencies: [{ key: 'tinyvec', specifier: '~=1.2' }],
     compiledAgainst: [{ key: 'numpy', version: '1.26.4' }],
     bundledLibraries: [`fastmath.libs/${LIBFOO}`],
@@ -236,11 +213,10 @@ describe('building .deb packages', () => {
 
   it('a compiled wheel package depends on libc6, never on its bundled library', async () => {
     const dir = await fresh('compiled');
-    const files = await compileExtension(path.join(dir, 'build'));
-    await stageTree(path.join(dir, 'root'), 'rs', wheelStem(COMPILED), files);
+    const { root, files } = await stageCompiledWheel(dir, wheelStem(COMPILED));
     const plan = compiledPlan();
     const packager = new DebPackager();
-    const built = await packager.build(plan, path.join(dir, 'root'), context(dir));
+    const built = await packager.build(plan, root, context(dir));
     const deb = built.path;
 
     assert.equal(path.basename(deb), 'rs-wheel-fastmath_2.0.1-1_amd64.deb');
@@ -261,9 +237,8 @@ describe('building .deb packages', () => {
 
   it('finds bundled libraries inside the package even without an RPATH', async () => {
     const dir = await fresh('norpath');
-    const files = await compileExtension(path.join(dir, 'build'), { rpath: false });
-    await stageTree(path.join(dir, 'root'), 'rs', wheelStem(COMPILED), files);
-    const { path: deb } = await new DebPackager().build(compiledPlan(), path.join(dir, 'root'), context(dir));
+    const { root } = await stageCompiledWheel(dir, wheelStem(COMPILED), { rpath: false });
+    const { path: deb } = await new DebPackager().build(compiledPlan(), root, context(dir));
     const depends = await debField(deb, 'Depends');
     assert.match(depends, /libc6 \(>= /);
     assert.doesNotMatch(depends, /libfoo/);
@@ -271,25 +246,22 @@ describe('building .deb packages', () => {
 
   it('names the file and the soname that no installed package provides', async () => {
     const dir = await fresh('unmapped');
-    const loose = path.join(dir, 'loose');
-    await compileLooseLibrary(loose, 'libreqsetloose.so.1');
-    const files = await compileExtension(path.join(dir, 'build'), { extraLib: { dir: loose, name: 'libreqsetloose.so.1' } });
-    await stageTree(path.join(dir, 'root'), 'rs', wheelStem(COMPILED), files);
+    const { root, loose } = await stageCompiledWheel(dir, wheelStem(COMPILED), { loose: true });
     const ext = `/opt/rs/wheels/${wheelStem(COMPILED)}/${EXT}`;
 
     // Found through the RPATH, but part of no package.
-    await assert.rejects(new DebPackager().build(compiledPlan(), path.join(dir, 'root'), context(dir)), (error: unknown) => {
+    await assert.rejects(new DebPackager().build(compiledPlan(), root, context(dir)), (error: unknown) => {
       assert.ok(error instanceof ToolError, String(error));
       assert.match(error.message, /shared-library dependencies of rs-wheel-fastmath/);
-      assert.ok(error.message.includes(`${ext} needs libreqsetloose.so.1 (found at ${loose}/libreqsetloose.so.1)`), error.message);
+      assert.ok(error.message.includes(`${ext} needs ${LOOSE_LIBRARY} (found at ${loose}/${LOOSE_LIBRARY})`), error.message);
       assert.match(error.message, /belongs to no installed Debian package/);
       return true;
     });
     // Not found at all.
     await rm(loose, { recursive: true });
-    await assert.rejects(new DebPackager().build(compiledPlan(), path.join(dir, 'root'), context(dir)), (error: unknown) => {
+    await assert.rejects(new DebPackager().build(compiledPlan(), root, context(dir)), (error: unknown) => {
       assert.ok(error instanceof ToolError, String(error));
-      assert.ok(error.message.includes(`${ext} needs libreqsetloose.so.1`), error.message);
+      assert.ok(error.message.includes(`${ext} needs ${LOOSE_LIBRARY}`), error.message);
       assert.doesNotMatch(error.message, new RegExp(`needs ${LIBFOO.replace(/\./g, '\\.')}`), 'the bundled library is not a problem');
       return true;
     });
