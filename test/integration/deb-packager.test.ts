@@ -28,7 +28,6 @@ import { planRuntimePackage, planWheelPackage, wheelStem } from '../../src/packa
 import { specifierBounds } from '../../src/packagers/ranges.ts';
 import { run } from '../../src/run.ts';
 import type { Payload } from '../../src/targets/target.ts';
-import { LOOSE_LIBRARY, scratchDirs, stageCompiledWheel, wheelRef } from '../helpers/deb-fixtures.ts';
 import { pep440Verdicts } from '../helpers/pep440-oracle.ts';
 import {
   compileExtension,
@@ -37,14 +36,18 @@ import {
   EXT,
   fsysTarfile,
   LIBFOO,
+  LOOSE_LIBRARY,
   pureWheelFiles,
   readAr,
   readTar,
+  scratchDirs,
   sha256,
+  stageCompiledWheel,
   stageTree,
   type StagedFile,
   type TarItem,
-} from './deb-fixtures.ts';
+  wheelRef,
+} from '../helpers/deb-fixtures.ts';
 
 const EPOCH = 1700000000;
 const MAINTAINER = 'reqset tests <reqset@example.org>';

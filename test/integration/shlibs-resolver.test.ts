@@ -23,10 +23,9 @@ import { planWheelPackage, wheelStem } from '../../src/packagers/plan.ts';
 import { run, traceCommands } from '../../src/run.ts';
 import { extractWheel } from '../../src/wheels/extract.ts';
 import { openWheel } from '../../src/wheels/source.ts';
-import { LOOSE_LIBRARY, scratchDirs, stageCompiledWheel, wheelRef } from '../helpers/deb-fixtures.ts';
 import { makeCompiledTree } from '../helpers/elf-fixtures.ts';
 import { corpusWheelsDir } from '../helpers/env.ts';
-import { debian12, EXT, LIBFOO } from './deb-fixtures.ts';
+import { debian12, EXT, LIBFOO, LOOSE_LIBRARY, scratchDirs, stageCompiledWheel, wheelRef } from '../helpers/deb-fixtures.ts';
 
 const target = await debian12();
 const fresh = scratchDirs('reqset-shlibs-');
