@@ -9,6 +9,7 @@
  * (src/packagers/deb/lintian.ts).
  */
 import path from 'node:path';
+import { withTempDir } from '../../src/fsutil.ts';
 import { run } from '../../src/run.ts';
 import { MissingTestEnvironment, REPO_ROOT } from './env.ts';
 
@@ -222,10 +223,16 @@ export async function rpmlint(files: string[]): Promise<LintFinding[]> {
   });
 }
 
-/** lintian on `files`, with the overrides the packages ship: every error and warning. */
+/**
+ * lintian on `files`, with the overrides the packages ship: every error and
+ * warning. In a temporary directory of its own, removed after it: lintian
+ * leaves its ELF index (`mldbm-elf-*`) in TMPDIR.
+ */
 export async function lintian(files: string[]): Promise<LintFinding[]> {
   await requireTool('lintian');
-  const result = await run(['lintian', '--no-cfg', '--fail-on', 'none', '--tag-display-limit', '0', ...files], { allowFailure: true, env: { LC_ALL: 'C.UTF-8' } });
+  const result = await withTempDir('reqset-lintian-', (tmp) =>
+    run(['lintian', '--no-cfg', '--fail-on', 'none', '--tag-display-limit', '0', ...files], { allowFailure: true, env: { LC_ALL: 'C.UTF-8', TMPDIR: tmp } }),
+  );
   if (result.exitCode !== 0) throw new Error(`${result.command} failed (${result.exitCode}): ${result.stderr}${result.stdout}`);
   return result.stdout.split('\n').flatMap((line) => {
     const m = /^([EW]): ([^\s:]+)(?: [^\s:]+)?: (\S+) ?(.*)$/.exec(line);

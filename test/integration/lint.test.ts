@@ -10,7 +10,7 @@
  * binary-or-shlib-defines-rpath, lintian custom-library-search-path).
  */
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -41,9 +41,18 @@ describe('rpmlint and lintian on the packages of the example reqset reqsset3', (
     assert.deepEqual(await lintFiles(REQSET, 'rpmlint', rpms), []);
   });
 
-  it('lintian: every .deb, no errors, only the warnings of the table', async () => {
+  it('lintian: every .deb, no errors, only the warnings of the table; nothing left in TMPDIR', async () => {
     const debs = files.debian12 ?? [];
     assert.equal(debs.length, 9, 'runtime, pins, six wheels, the endpoint');
-    assert.deepEqual(await lintFiles(REQSET, 'lintian', debs), []);
+    const tmp = await mkdtemp(path.join(out, 'tmp-'));
+    const saved = process.env.TMPDIR;
+    process.env.TMPDIR = tmp;
+    try {
+      assert.deepEqual(await lintFiles(REQSET, 'lintian', debs), []);
+    } finally {
+      if (saved === undefined) delete process.env.TMPDIR;
+      else process.env.TMPDIR = saved;
+    }
+    assert.deepEqual(await readdir(tmp), [], 'lintian\'s ELF index (mldbm-elf-*) went with its temporary directory');
   });
 });
