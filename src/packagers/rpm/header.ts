@@ -36,7 +36,13 @@ export interface RpmContents {
   files: string[];
 }
 
-type Tags = Map<number, { type: number; values: (string | number)[] }>;
+/** A header's index entries by tag, and its data: a tag's values are decoded only when asked for. */
+interface Tags {
+  buffer: Buffer;
+  dataStart: number;
+  entries: Map<number, { type: number; offset: number; count: number }>;
+  file: string;
+}
 
 /** Where the header whose intro starts at `intro` of `buffer` ends. */
 function headerEnd(buffer: Buffer, intro: number, file: string): number {
@@ -44,37 +50,42 @@ function headerEnd(buffer: Buffer, intro: number, file: string): number {
   return intro + INTRO_SIZE + buffer.readUInt32BE(intro + 8) * ENTRY_SIZE + buffer.readUInt32BE(intro + 12);
 }
 
-/** The entries of the header whose intro starts at `intro` of `buffer` (which holds all of it). */
+/**
+ * The index of the header whose intro starts at `intro` of `buffer` (which
+ * holds all of it). Not every tag's values: a package of 20,000 files has
+ * a dozen arrays of 20,000 values (digests, owners, times, ...), of which
+ * only the names are wanted.
+ */
 function readHeader(buffer: Buffer, intro: number, file: string): Tags {
   if (buffer.length < headerEnd(buffer, intro, file)) throw new ToolError(`${file}: its RPM header is cut short`);
   const count = buffer.readUInt32BE(intro + 8);
-  const dataStart = intro + INTRO_SIZE + count * ENTRY_SIZE;
-  const tags: Tags = new Map();
+  const entries: Tags['entries'] = new Map();
   for (let i = 0; i < count; i++) {
     const at = intro + INTRO_SIZE + i * ENTRY_SIZE;
     const [tag, type, offset, n] = [0, 4, 8, 12].map((o) => buffer.readUInt32BE(at + o)) as [number, number, number, number];
-    const values: (string | number)[] = [];
-    let position = dataStart + offset;
-    for (let k = 0; k < n && (type === TYPE_INT32 || type === TYPE_STRING_ARRAY); k++) {
-      if (type === TYPE_INT32) {
-        values.push(buffer.readUInt32BE(position));
-        position += 4;
-      } else {
-        const nul = buffer.indexOf(0, position);
-        values.push(buffer.toString('utf8', position, nul));
-        position = nul + 1;
-      }
-    }
-    tags.set(tag, { type, values });
+    entries.set(tag, { type, offset, count: n });
   }
-  return tags;
+  return { buffer, dataStart: intro + INTRO_SIZE + count * ENTRY_SIZE, entries, file };
 }
 
-function arrayOf<T extends string | number>(tags: Tags, tag: number, type: number, file: string): T[] {
-  const entry = tags.get(tag);
+function arrayOf<T extends string | number>(tags: Tags, tag: number, type: typeof TYPE_INT32 | typeof TYPE_STRING_ARRAY): T[] {
+  const entry = tags.entries.get(tag);
   if (!entry) return [];
-  if (entry.type !== type) throw new ToolError(`${file}: RPM header tag ${tag} has type ${entry.type}, not ${type}`);
-  return entry.values as T[];
+  if (entry.type !== type) throw new ToolError(`${tags.file}: RPM header tag ${tag} has type ${entry.type}, not ${type}`);
+  const { buffer } = tags;
+  const values: (string | number)[] = [];
+  let position = tags.dataStart + entry.offset;
+  for (let k = 0; k < entry.count; k++) {
+    if (type === TYPE_INT32) {
+      values.push(buffer.readUInt32BE(position));
+      position += 4;
+    } else {
+      const nul = buffer.indexOf(0, position);
+      values.push(buffer.toString('utf8', position, nul));
+      position = nul + 1;
+    }
+  }
+  return values as T[];
 }
 
 /** A dependency as rpm prints it: the name, then the comparison and the version when it has them. */
@@ -101,14 +112,14 @@ export async function readRpmContents(file: string): Promise<RpmContents> {
     const mainEnd = headerEnd(buffer, mainIntro, file);
     if (mainEnd > buffer.length) buffer = await prefix(mainEnd);
     const tags = readHeader(buffer, mainIntro, file);
-    const names = arrayOf<string>(tags, TAG_REQUIRENAME, TYPE_STRING_ARRAY, file);
-    const flags = arrayOf<number>(tags, TAG_REQUIREFLAGS, TYPE_INT32, file);
-    const versions = arrayOf<string>(tags, TAG_REQUIREVERSION, TYPE_STRING_ARRAY, file);
-    const dirs = arrayOf<string>(tags, TAG_DIRNAMES, TYPE_STRING_ARRAY, file);
-    const indexes = arrayOf<number>(tags, TAG_DIRINDEXES, TYPE_INT32, file);
+    const names = arrayOf<string>(tags, TAG_REQUIRENAME, TYPE_STRING_ARRAY);
+    const flags = arrayOf<number>(tags, TAG_REQUIREFLAGS, TYPE_INT32);
+    const versions = arrayOf<string>(tags, TAG_REQUIREVERSION, TYPE_STRING_ARRAY);
+    const dirs = arrayOf<string>(tags, TAG_DIRNAMES, TYPE_STRING_ARRAY);
+    const indexes = arrayOf<number>(tags, TAG_DIRINDEXES, TYPE_INT32);
     return {
       requires: names.map((name, i) => dependencyText(name, flags[i] ?? 0, versions[i] ?? '')),
-      files: arrayOf<string>(tags, TAG_BASENAMES, TYPE_STRING_ARRAY, file).map((base, i) => `${dirs[indexes[i] ?? 0]}${base}`),
+      files: arrayOf<string>(tags, TAG_BASENAMES, TYPE_STRING_ARRAY).map((base, i) => `${dirs[indexes[i] ?? 0]}${base}`),
     };
   } finally {
     await handle.close();
