@@ -322,9 +322,17 @@ async function readBuildManifest(reqsetName: string, targetName: string, options
   return manifest;
 }
 
+/** A package `explain` shows; a wheel package with the wheel its post-install rebuilds. */
+export type ExplainedPackage = BuiltPackage & { rebuiltWheel?: Manifest['pins'][number]['rebuiltWheel'] };
+
 /** `reqset explain`: every package of the last build, its version, requires and what decided its version. */
-export async function explain(reqsetName: string, targetName: string, options: { out?: string } = {}): Promise<BuiltPackage[]> {
-  return manifestPackages(await readBuildManifest(reqsetName, targetName, options));
+export async function explain(reqsetName: string, targetName: string, options: { out?: string } = {}): Promise<ExplainedPackage[]> {
+  const manifest = await readBuildManifest(reqsetName, targetName, options);
+  const rebuilt = new Map(manifest.pins.map((p) => [p.package.name, p.rebuiltWheel]));
+  return manifestPackages(manifest).map((p) => {
+    const wheel = rebuilt.get(p.name);
+    return wheel ? { ...p, rebuiltWheel: wheel } : p;
+  });
 }
 
 /** `reqset diff`: the last build against the last revision published to `repo`. */

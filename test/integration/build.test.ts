@@ -78,6 +78,18 @@ describe('reqset build', () => {
     assert.match(explained.stdout, /^ex-wheel-tinystats 1\.0-1 x86_64  first \(reused\)$/m);
     assert.match(explained.stdout, /^    requires ex-pydist\(tinyvec\) = 1\.0$/m, 'compiled against the pinned tinyvec: exactly that version');
     assert.match(explained.stdout, /^    input wheel: [0-9a-f]{64}$/m);
+    const rebuiltLines = explained.stdout.match(/^    rebuilt wheel: .*$/gm) ?? [];
+    assert.equal(rebuiltLines.length, 6, 'one per wheel package, none for the runtime, pins and endpoint packages');
+    for (const line of rebuiltLines) assert.match(line, /^    rebuilt wheel: the original, byte for byte \(sha256 [0-9a-f]{64}\)$/);
+    // A wheel deflated otherwise than zlib's default level (maturin's, or a zlib-ng target's) says so.
+    const manifestFile = path.join(ws.dir, 'out-c', 'ex', 'el9-py311', 'manifest.json');
+    const manifest = JSON.parse(await readFile(manifestFile, 'utf8')) as { pins: { name: string; rebuiltWheel: { identical: boolean } }[] };
+    const textfmt = manifest.pins.find((p) => p.name === 'textfmt');
+    assert.ok(textfmt);
+    textfmt.rebuiltWheel.identical = false;
+    await writeFile(manifestFile, JSON.stringify(manifest));
+    const otherwise = await reqset(['explain', 'ex', '--target', 'el9-py311', '--out', path.join(ws.dir, 'out-c')], { cwd: ws.dir });
+    assert.match(otherwise.stdout, /^ex-wheel-textfmt [^\n]*\n(?: {4}[^\n]*\n)*? {4}rebuilt wheel: the same members and RECORD, deflated otherwise than the original \(sha256 [0-9a-f]{64}\)$/m);
 
     const cached = (await readdir(path.join(ws.cache, 'packages'), { recursive: true })).find((f) => f.endsWith('.rpm') && f.includes('wheel-textfmt'));
     assert.ok(cached);

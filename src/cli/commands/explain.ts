@@ -20,13 +20,21 @@ export function addExplainCommand(program: Command, io: IO): void {
 }
 
 /** One block per package. */
-function formatExplain(packages: api.Manifest['runtime'][]): string {
+function formatExplain(packages: api.ExplainedPackage[]): string {
   return packages
     .map((p) => {
       const head = `${p.name} ${p.version} ${p.arch}  ${p.reason}${p.reused ? ' (reused)' : ''}`;
       const requires = p.requires.map((r) => `    requires ${r}`);
       const sources = Object.entries(p.sources).map(([k, v]) => `    input ${k}: ${v}`);
-      return [head, `    file ${p.file} sha256 ${p.sha256}`, ...requires, ...sources].join('\n');
+      return [head, `    file ${p.file} sha256 ${p.sha256}`, ...requires, ...sources, ...rebuiltLine(p)].join('\n');
     })
     .join('\n') + '\n';
+}
+
+/** What the post-install's .whl is, as the build's check made it (with the build host's zlib). */
+function rebuiltLine(p: api.ExplainedPackage): string[] {
+  const wheel = p.rebuiltWheel;
+  if (!wheel) return [];
+  const what = wheel.identical ? 'the original, byte for byte' : 'the same members and RECORD, deflated otherwise than the original';
+  return [`    rebuilt wheel: ${what} (sha256 ${wheel.sha256})`];
 }
