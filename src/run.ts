@@ -3,8 +3,8 @@
  * failure an error that names the command, its exit code and the tail of its
  * output, with an install hint when the tool itself is missing.
  */
+import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
-import { execa } from 'execa';
 import { ToolError } from './errors.ts';
 
 /** Debian packages that provide the tools reqset calls (see scripts/setup-debian.sh). */
@@ -48,8 +48,6 @@ export interface RunOptions {
   input?: string | Buffer;
   /** Lines of stderr (or stdout) kept in the error message. */
   tailLines?: number;
-  /** Print output live (for long builds with --verbose). */
-  inherit?: boolean;
   /** Extra text appended to a failure message, e.g. where the full log is. */
   failureNote?: string;
   /** Return instead of throwing on a non-zero exit. */
@@ -104,26 +102,15 @@ export async function run(argv: readonly string[], options: RunOptions = {}): Pr
   if (!file) throw new Error('run() needs a command');
   const command = formatCommand(argv);
   commandTrace?.(options.cwd ? `(cd ${formatCommand([options.cwd])} && ${command})` : command);
-  const result = await execa(file, args, {
-    cwd: options.cwd,
-    env: options.env,
-    extendEnv: !options.replaceEnv,
-    input: options.input,
-    reject: false,
-    stdio: options.inherit ? 'inherit' : 'pipe',
-    stripFinalNewline: false,
-    timeout: options.timeoutMs,
-    encoding: 'utf8',
-  });
-  const stdout = typeof result.stdout === 'string' ? result.stdout : '';
-  const stderr = typeof result.stderr === 'string' ? result.stderr : '';
-  const code = (result as { code?: string }).code;
-  if (code === 'ENOENT') throw notFound(file);
-  const exitCode = result.exitCode ?? -1;
+  const ended = await finished(start(file, args, options), options);
+  if (ended.spawnError?.code === 'ENOENT') throw notFound(file);
+  if (ended.spawnError) throw new ToolError(`cannot start ${command}: ${ended.spawnError.message}`);
+  const { stdout, stderr } = ended;
+  const exitCode = ended.exitCode ?? -1;
   if (exitCode !== 0 && !options.allowFailure) {
     const diskError = options.writesTo ? diskErrorIn(`${stderr}\n${stdout}`, options.writesTo, command) : undefined;
     if (diskError) throw diskError;
-    const why = result.timedOut ? `timed out after ${options.timeoutMs} ms` : result.signal ? `killed by ${result.signal}` : `exit code ${exitCode}`;
+    const why = ended.timedOut ? `timed out after ${options.timeoutMs} ms` : ended.signal ? `killed by ${ended.signal}` : `exit code ${exitCode}`;
     const output = tail(stderr.trim() ? stderr : stdout, options.tailLines ?? 20);
     throw new ToolError(
       `command failed (${why}): ${command}` +
@@ -132,6 +119,60 @@ export async function run(argv: readonly string[], options: RunOptions = {}): Pr
     );
   }
   return { command, exitCode, stdout, stderr };
+}
+
+/** Children still running: they are sent SIGTERM when this process exits (e.g. on SIGINT), so none outlives a cancelled build. */
+const running = new Set<ChildProcess>();
+let killOnExit = false;
+
+function start(file: string, args: string[], options: Pick<RunOptions, 'cwd' | 'env' | 'replaceEnv' | 'input'>, stdin: 'pipe' | 'ignore' = 'ignore'): ChildProcess {
+  const env = options.replaceEnv ? options.env : options.env && { ...process.env, ...options.env };
+  const input = options.input === undefined ? stdin : 'pipe';
+  const child = spawn(file, args, { cwd: options.cwd, env, stdio: [input, 'pipe', 'pipe'] });
+  if (!killOnExit) {
+    killOnExit = true;
+    process.on('exit', () => running.forEach((c) => c.kill('SIGTERM')));
+  }
+  running.add(child);
+  child.once('close', () => running.delete(child)).once('error', () => running.delete(child));
+  // A child that exits without reading all its input: what it did is in its exit code.
+  child.stdin?.on('error', () => {});
+  if (options.input !== undefined) child.stdin?.end(options.input);
+  return child;
+}
+
+interface Ended {
+  exitCode: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+  timedOut: boolean;
+  spawnError?: NodeJS.ErrnoException;
+}
+
+/** How `child` ended and what it printed; after timeoutMs it gets SIGTERM, and SIGKILL 5 s later. */
+function finished(child: ChildProcess, options: Pick<RunOptions, 'timeoutMs'>): Promise<Ended> {
+  const out: Buffer[] = [];
+  const err: Buffer[] = [];
+  child.stdout?.on('data', (chunk: Buffer) => out.push(chunk));
+  child.stderr?.on('data', (chunk: Buffer) => err.push(chunk));
+  let timedOut = false;
+  const timers: NodeJS.Timeout[] = [];
+  if (options.timeoutMs !== undefined) {
+    timers.push(setTimeout(() => {
+      timedOut = true;
+      child.kill('SIGTERM');
+      timers.push(setTimeout(() => child.kill('SIGKILL'), 5000).unref());
+    }, options.timeoutMs));
+  }
+  return new Promise((resolve) => {
+    const settle = (exitCode: number | null, signal: NodeJS.Signals | null, spawnError?: NodeJS.ErrnoException) => {
+      timers.forEach(clearTimeout);
+      resolve({ exitCode, signal, timedOut, spawnError, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8') });
+    };
+    child.once('error', (error: NodeJS.ErrnoException) => settle(null, null, error));
+    child.once('close', (code: number | null, signal: NodeJS.Signals | null) => settle(code, signal));
+  });
 }
 
 /**
@@ -151,20 +192,21 @@ export function startLineServer(argv: readonly string[], options: Pick<RunOption
   if (!file) throw new Error('startLineServer() needs a command');
   const command = formatCommand(argv);
   commandTrace?.(command);
-  const child = execa(file, args, { env: options.env, stdin: 'pipe', stdout: 'pipe', stderr: 'pipe', buffer: false, reject: false, encoding: 'utf8' });
+  const child = start(file, args, { env: options.env }, 'pipe');
   const waiting: { resolve: (line: string) => void; reject: (error: Error) => void }[] = [];
   let stderr = '';
   let failure: Error | undefined;
-  child.stderr?.on('data', (data: Buffer | string) => void (stderr = `${stderr}${data}`.slice(-65536)));
-  // A write after it died fails here; what is owed gets the failure below.
-  child.stdin?.on('error', () => {});
+  child.stderr?.on('data', (data: Buffer) => void (stderr = `${stderr}${data}`.slice(-65536)));
   createInterface({ input: child.stdout as NodeJS.ReadableStream }).on('line', (line) => waiting.shift()?.resolve(line));
-  const exited = child.then((result) => {
-    const code = (result as { code?: string }).code;
-    const why = result.signal ? `killed by ${result.signal}` : `exit code ${result.exitCode ?? -1}`;
-    const output = tail(stderr, options.tailLines ?? 20);
-    failure = code === 'ENOENT' ? notFound(file) : new ToolError(`command ended (${why}) before answering: ${command}${output ? `\n${output.replace(/^/gm, '  | ')}` : ''}`);
-    for (const owed of waiting.splice(0)) owed.reject(failure);
+  const exited = new Promise<void>((resolve) => {
+    const settle = (why: string, spawnError?: NodeJS.ErrnoException) => {
+      const output = tail(stderr, options.tailLines ?? 20);
+      failure ??= spawnError?.code === 'ENOENT' ? notFound(file) : new ToolError(`command ended (${why}) before answering: ${command}${output ? `\n${output.replace(/^/gm, '  | ')}` : ''}`);
+      for (const owed of waiting.splice(0)) owed.reject(failure);
+      resolve();
+    };
+    child.once('error', (error: NodeJS.ErrnoException) => settle(error.message, error));
+    child.once('close', (code: number | null, signal: NodeJS.Signals | null) => settle(signal ? `killed by ${signal}` : `exit code ${code ?? -1}`));
   });
   return {
     ask(line) {

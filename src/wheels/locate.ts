@@ -5,7 +5,6 @@
 import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import pep440 from '@renovatebot/pep440';
-import * as tar from 'tar';
 import yauzl from 'yauzl';
 import { InputError } from '../errors.ts';
 import { normalizeName } from '../python/names.ts';
@@ -83,6 +82,8 @@ export function buildRequiresFromPyproject(text: string): string[] | undefined {
 }
 
 async function readTarMember(archive: string, wanted: (name: string) => boolean): Promise<string | undefined> {
+  // Loaded here: only a pin built from an sdist needs it, and every command would pay its import.
+  const tar = await import('tar');
   let found: string | undefined;
   await tar.t({
     file: archive,

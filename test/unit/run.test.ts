@@ -1,7 +1,24 @@
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { describe, it } from 'node:test';
 import { osError, ToolError } from '../../src/errors.ts';
-import { formatCommand, run } from '../../src/run.ts';
+import { formatCommand, run, startLineServer } from '../../src/run.ts';
+
+const RUN_MODULE = path.resolve(import.meta.dirname, '../../src/run.ts');
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return !readFileSync(`/proc/${pid}/stat`, 'utf8').includes(') Z ');
+  } catch {
+    return false;
+  }
+}
 
 describe('the subprocess wrapper', () => {
   it('returns output of a successful command', async () => {
@@ -54,5 +71,52 @@ describe('the subprocess wrapper', () => {
     await assert.rejects(run(readOnly, { writesTo: '/srv/out/x.deb' }), (error: unknown) => (error as NodeJS.ErrnoException).code === 'EROFS');
     await assert.rejects(run(full), ToolError, 'without writesTo the tool\'s own failure');
     await assert.rejects(run(['sh', '-c', 'echo "syntax error" >&2; exit 1'], { writesTo: '/srv/out' }), ToolError, 'other failures stay the tool\'s');
+  });
+
+  it('gives the input on stdin, and none (end of file at once) otherwise', async () => {
+    assert.equal((await run(['cat'], { input: 'abc\n' })).stdout, 'abc\n');
+    assert.equal((await run(['cat'])).stdout, '');
+  });
+  it('extends the environment, or replaces it; an undefined value removes a variable', async () => {
+    const shown = async (options: Parameters<typeof run>[1]) => (await run(['/bin/sh', '-c', 'echo "${A-unset} ${HOME-unset}"'], options)).stdout;
+    assert.equal(await shown({ env: { A: 'x' } }), `x ${process.env.HOME}\n`);
+    assert.equal(await shown({ env: { A: 'x', HOME: undefined } }), 'x unset\n');
+    assert.equal(await shown({ env: { A: 'y' }, replaceEnv: true }), 'y unset\n');
+  });
+  it('stops a command that runs past its timeout and says so', async () => {
+    const started = Date.now();
+    await assert.rejects(run(['sleep', '30'], { timeoutMs: 200 }), /^ToolError: command failed \(timed out after 200 ms\): sleep 30$/);
+    assert.ok(Date.now() - started < 5000);
+  });
+  it('names the signal that killed a command', async () => {
+    await assert.rejects(run(['sh', '-c', 'kill -KILL $$']), /command failed \(killed by SIGKILL\)/);
+  });
+  it('a command still running when reqset exits (e.g. on SIGINT) is stopped, not left behind', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'reqset-run-exit-'));
+    try {
+      const pidFile = path.join(dir, 'pid');
+      const script = `import { run } from ${JSON.stringify(RUN_MODULE)};
+        void run(['sh', '-c', 'echo $$ > ${pidFile}; exec sleep 30']);
+        const wait = setInterval(async () => { try { (await import('node:fs')).readFileSync(${JSON.stringify(pidFile)}, 'utf8').trim() && process.exit(0); } catch {} }, 20);
+        void wait;`;
+      const parent = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { stdio: 'ignore' });
+      assert.deepEqual(await once(parent, 'exit'), [0, null]);
+      const pid = Number((await readFile(pidFile, 'utf8')).trim());
+      const deadline = Date.now() + 5000;
+      while (alive(pid) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+      assert.equal(alive(pid), false, `sleep (pid ${pid}) outlived reqset`);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+  it('a line server answers each line in order; one that dies fails what it owed, naming its exit and stderr', async () => {
+    const server = startLineServer(['sh', '-c', 'while read l; do [ "$l" = bye ] && { echo gone >&2; exit 3; }; echo "re $l"; done']);
+    assert.deepEqual(await Promise.all([server.ask('a'), server.ask('b')]), ['re a', 're b']);
+    await assert.rejects(server.ask('bye'), /command ended \(exit code 3\) before answering: sh -c .*\n {2}\| gone$/);
+    await assert.rejects(server.ask('again'), /exit code 3/);
+    await server.close();
+    const missing = startLineServer(['reqset_missing_helper_for_test']);
+    await assert.rejects(missing.ask('x'), /reqset_missing_helper_for_test: command not found/);
+    await missing.close();
   });
 });
