@@ -18,7 +18,7 @@ import { sha256, sha256File, withTempDir } from '../fsutil.ts';
 import type { Progress } from '../progress.ts';
 import { formatCommand, run, type RunResult } from '../run.ts';
 import type { Target } from '../targets/target.ts';
-import { findBuilderPython, type BuilderPython } from './python.ts';
+import { findBuilderPython, probedVersion, VERSION_PROBE, type BuilderPython } from './python.ts';
 import { installCommand, resolveContainerfile, type PackageFamily } from './containerfile.ts';
 import { engineRun, findExecutable, inspectImage, openEngine, type EngineName } from './engine.ts';
 import { hookPackagesFor, type Hook } from './hooks.ts';
@@ -256,8 +256,6 @@ export async function buildBuilderImage(options: BuilderImageOptions): Promise<B
   return { image, id: info.id, containerfile, base, built: true, command };
 }
 
-const PROBE = 'import sys; print(sys.executable); print("%d.%d.%d" % sys.version_info[:3])';
-
 class ContainerBuilder implements Builder {
   private readonly hookImages = new Map<string, Promise<{ image: string; id: string } | undefined>>();
 
@@ -303,10 +301,10 @@ class ContainerBuilder implements Builder {
     const engine = await this.engine();
     const image = await this.image();
     const python = this.settings.python ?? target.python.path;
-    const probe = await engineRun(engine, ['run', '--rm', '--pull=never', '--network=none', '--security-opt', 'label=disable', image.id, python, '-c', PROBE], {
+    const probe = await engineRun(engine, ['run', '--rm', '--pull=never', '--network=none', '--security-opt', 'label=disable', image.id, python, '-c', VERSION_PROBE], {
       allowFailure: true,
     });
-    const [, full] = probe.stdout.trim().split('\n');
+    const full = probedVersion(probe.stdout);
     if (probe.exitCode !== 0 || !full) {
       throw new ToolError(
         `the builder image ${image.name} has no working ${python} (the target's python.path${this.settings.python ? ', from --python' : ''}): ` +

@@ -9,11 +9,19 @@ export interface BuilderPython {
   fullVersion: string;
 }
 
+/** What a builder's interpreter is asked, on this machine or in a builder container: its X.Y.Z. */
+export const VERSION_PROBE = 'import sys; print("%d.%d.%d" % sys.version_info[:3])';
+
+/** The X.Y.Z a VERSION_PROBE printed, or undefined if it printed something else. */
+export function probedVersion(stdout: string): string | undefined {
+  const full = stdout.trim();
+  return /^\d+\.\d+\.\d+$/.test(full) ? full : undefined;
+}
+
 async function probe(executable: string): Promise<BuilderPython | undefined> {
-  const result = await run([executable, '-c', 'import sys; print(sys.executable); print("%d.%d.%d" % sys.version_info[:3])'], { allowFailure: true }).catch(() => undefined);
-  if (!result || result.exitCode !== 0) return undefined;
-  const [where, full] = result.stdout.trim().split('\n');
-  if (!where || !full) return undefined;
+  const result = await run([executable, '-c', VERSION_PROBE], { allowFailure: true }).catch(() => undefined);
+  const full = result?.exitCode === 0 ? probedVersion(result.stdout) : undefined;
+  if (!full) return undefined;
   return { path: executable, version: full.split('.').slice(0, 2).join('.'), fullVersion: full };
 }
 
