@@ -149,6 +149,27 @@ export async function buildTinyWheel(workDir: string): Promise<string> {
 }
 
 /**
+ * Python that the scripts writing test wheels by hand share: `add_record(files, dist_info)` appends
+ * RECORD (a row per file of `files`, [(name, bytes or None for a directory)]), and `Unseekable`
+ * wraps a file so that zipfile cannot seek in it (it then writes data descriptors).
+ */
+export const HAND_WHEEL_PY = String.raw`
+def b64(data):
+    return base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b'=').decode()
+def add_record(files, dist_info):
+    record = ''.join('%s,sha256=%s,%d\n' % (n, b64(d), len(d)) for n, d in files if d is not None)
+    files.append((dist_info + '/RECORD', (record + dist_info + '/RECORD,,\n').encode()))
+
+class Unseekable(object):
+    def __init__(self, f):
+        self.f = f
+    def write(self, b):
+        return self.f.write(b)
+    def flush(self):
+        self.f.flush()
+`;
+
+/**
  * A valid wheel with every unusual layout the helper must reproduce: written by
  * zipfile to an unseekable stream (data descriptors), one member with a zip64
  * local header, extra fields in the central directory only, member and archive
@@ -166,18 +187,8 @@ files = [
     ('exotic-1.0.dist-info/METADATA', b'Metadata-Version: 2.1\nName: exotic\nVersion: 1.0\n'),
     ('exotic-1.0.dist-info/WHEEL', b'Wheel-Version: 1.0\nGenerator: hand\nRoot-Is-Purelib: true\nTag: py3-none-any\n'),
 ]
-def b64(data):
-    return base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b'=').decode()
-record = ''.join('%s,sha256=%s,%d\n' % (n, b64(d), len(d)) for n, d in files if d is not None)
-files.append(('exotic-1.0.dist-info/RECORD', (record + 'exotic-1.0.dist-info/RECORD,,\n').encode()))
-
-class Unseekable(object):
-    def __init__(self, f):
-        self.f = f
-    def write(self, b):
-        return self.f.write(b)
-    def flush(self):
-        self.f.flush()
+${HAND_WHEEL_PY}
+add_record(files, 'exotic-1.0.dist-info')
 
 with open(sys.argv[1], 'wb') as raw:
     with zipfile.ZipFile(Unseekable(raw), 'w') as zf:

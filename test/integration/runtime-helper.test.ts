@@ -17,6 +17,7 @@ import {
   RUNTIME_HELPER,
   TARGET_PYTHONS,
   buildTinyWheel,
+  HAND_WHEEL_PY,
   makeExoticWheel,
   makeInfoZipWheel,
   makeTempDir,
@@ -365,10 +366,34 @@ describe('corpus wheels', () => {
     if (!/ng/i.test(zlib)) assert.equal(identical.length, rebuilt.length, `${message} (zlib ${zlib})`);
   });
 
-  it('deflates a large tree in two processes or in one, to the same bytes: two CPUs, one CPU, a refused fork, a worker that dies', async () => {
+  /** The unpacked tree of the corpus numpy wheel: the large tree of these tests. */
+  function numpyTree(): string {
     const numpy = rebuilt.find((r) => path.basename(r.wheel).startsWith('numpy-'));
     assert.ok(numpy, 'the corpus numpy wheel');
-    const tree = path.join(work, 'trees', path.basename(numpy.wheel, '.whl'));
+    return path.join(work, 'trees', path.basename(numpy.wheel, '.whl'));
+  }
+
+  it('checks RECORD on the bytes it deflated, in either process: no file of a large tree is read a second time', async () => {
+    const tree = numpyTree();
+    const script = [
+      'import sys',
+      'sys.path.insert(0, sys.argv[1])',
+      'from reqset_runtime import cli, readers, zipwriter',
+      'zipwriter.usable_cpus = lambda: int(sys.argv[2])',
+      'reread, real = [], readers.TreeReader.digest',
+      'readers.TreeReader.digest = lambda self, name, algorithm: reread.append(name) or real(self, name, algorithm)',
+      'status = cli.main(sys.argv[3:])',
+      'sys.stderr.write("read again: %d\\n" % len(reread))',
+      'sys.exit(status)',
+    ].join('\n');
+    for (const cpus of ['1', '2']) {
+      const result = await run(['python3', '-c', script, RUNTIME_HELPER, cpus, 'rebuild-wheel', tree, await freshDir(`out-reread-${cpus}`)], { timeoutMs: 300_000 });
+      assert.equal(result.stderr.trim(), 'read again: 0', `${cpus} CPU(s)`);
+    }
+  });
+
+  it('deflates a large tree in two processes or in one, to the same bytes: two CPUs, one CPU, a refused fork, a worker that dies', async () => {
+    const tree = numpyTree();
     const script = [
       'import os, sys',
       'sys.path.insert(0, sys.argv[1])',
@@ -445,3 +470,191 @@ print('\n'.join(bad) if bad else 'ok')
   const result = await run(['python3', '-c', script, ...wheels], { timeoutMs: 300_000 });
   assert.equal(result.stdout.trim(), 'ok');
 }
+
+/**
+ * Members on both sides of the helper's CHUNK (1 MiB): a member of at most CHUNK bytes is read
+ * whole and written with its final local header, a larger one is streamed and its header rewritten.
+ * Written by zipfile to an unseekable stream (data descriptors) or to a file (none); zip64 local
+ * headers on a large and on a small member; deflated directory entries; a large stored member.
+ */
+const CHUNK_SCRIPT = String.raw`
+import base64, hashlib, random, sys, zipfile
+out, unseekable = sys.argv[1], sys.argv[2] == '1'
+noise = bytes(random.Random(7).getrandbits(8) for _ in range(1 << 21))
+files = [
+    ('chunky/', None),
+    ('chunky/__init__.py', b'VALUE = 1\n'),
+    ('chunky/text.txt', b''.join(b'line %d\n' % i for i in range(400000))),
+    ('chunky/noise.bin', noise),
+    ('chunky/exact.bin', noise[:1 << 20]),
+    ('chunky/over.bin', noise[:(1 << 20) + 1]),
+    ('chunky/empty.txt', b''),
+    ('chunky/sub/', None),
+    ('chunky/stored.bin', noise[:1500000]),
+    ('chunky/small64.txt', b'small, with a zip64 local header\n'),
+    ('chunky-1.0.dist-info/METADATA', b'Metadata-Version: 2.1\nName: chunky\nVersion: 1.0\n'),
+    ('chunky-1.0.dist-info/WHEEL', b'Wheel-Version: 1.0\nGenerator: hand\nRoot-Is-Purelib: true\nTag: py3-none-any\n'),
+]
+${HAND_WHEEL_PY}
+add_record(files, 'chunky-1.0.dist-info')
+
+with open(out, 'wb') as raw:
+    with zipfile.ZipFile(Unseekable(raw) if unseekable else raw, 'w') as zf:
+        for i, (name, data) in enumerate(files):
+            info = zipfile.ZipInfo(name, date_time=(2001, 2, 3, 4, 5, 6))
+            info.create_system = 3
+            info.external_attr = ((0o40755 << 16) | 0x10) if data is None else (0o100644 << 16)
+            info.compress_type = zipfile.ZIP_STORED if name.endswith('stored.bin') else zipfile.ZIP_DEFLATED
+            if name.endswith(('noise.bin', 'small64.txt')):
+                with zf.open(info, 'w', force_zip64=True) as f:
+                    f.write(data)
+            else:
+                zf.writestr(info, data or b'')
+`;
+
+/** A tree's stored zip, as the stored-zip layout ships it: its members uncompressed in order, then .reqset-wheel.json. */
+const STORED_ZIP_SCRIPT = String.raw`
+import json, os, sys, zipfile
+tree, out = sys.argv[1], sys.argv[2]
+raw = open(os.path.join(tree, '.reqset-wheel.json'), 'rb').read()
+with zipfile.ZipFile(out, 'w', zipfile.ZIP_STORED) as zf:
+    for m in json.loads(raw.decode('utf-8'))['members']:
+        if m['name'].endswith('/'):
+            zf.writestr(m['name'], b'')
+        else:
+            zf.write(os.path.join(tree, m['name']), m['name'])
+    zf.writestr('.reqset-wheel.json', raw)
+`;
+
+/** Runs the helper's main() with TreeReader.size off by one for members ending in argv[3] (argv[2]: shrank|grew). */
+const CHANGED_SCRIPT = String.raw`
+import sys
+sys.path.insert(0, sys.argv[1])
+from reqset_runtime import cli, readers, zipwriter
+mode, suffix, cpus = sys.argv[2], sys.argv[3], int(sys.argv[4])
+zipwriter.usable_cpus = lambda: cpus
+real = readers.TreeReader.size
+def size(self, name):
+    return real(self, name) + ((1 if mode == 'shrank' else -1) if name.endswith(suffix) else 0)
+readers.TreeReader.size = size
+sys.exit(cli.main(sys.argv[5:]))
+`;
+
+describe('members around the helper\'s CHUNK', () => {
+  const variants = [
+    ['descriptors', '1'],
+    ['no-descriptors', '0'],
+  ] as const;
+  const chunky: Record<string, { wheel: string; tree: string; stored: string }> = {};
+
+  before(async () => {
+    for (const [label, unseekable] of variants) {
+      const dir = await freshDir(`chunky-${label}`);
+      const wheel = path.join(dir, 'chunky-1.0-py3-none-any.whl');
+      await run(['python3', '-c', CHUNK_SCRIPT, wheel, unseekable]);
+      const tree = path.join(dir, 'chunky-1.0-py3-none-any');
+      await unpackWheelTree(wheel, tree);
+      const stored = path.join(dir, 'chunky-1.0-py3-none-any.zip');
+      await run(['python3', '-c', STORED_ZIP_SCRIPT, tree, stored]);
+      chunky[label] = { wheel, tree, stored };
+    }
+  });
+
+  for (const version of ['3.6', '3.11'] as const) {
+    it(`rebuilds them byte for byte from a tree and from a stored zip, in one process and in two, on Python ${version}`, async () => {
+      const python = TARGET_PYTHONS[version] as string;
+      for (const [label] of variants) {
+        const { wheel, tree, stored } = chunky[label] as { wheel: string; tree: string; stored: string };
+        const expected = await sha256File(wheel);
+        for (const source of [tree, stored]) {
+          for (const cpus of ['1', '2']) {
+            const script = `import sys\nsys.path.insert(0, sys.argv[1])\nfrom reqset_runtime import cli, zipwriter\nzipwriter.usable_cpus = lambda: ${cpus}\nsys.exit(cli.main(sys.argv[2:]))`;
+            const result = await run([python, '-c', script, RUNTIME_HELPER, 'rebuild-wheel', source, await freshDir('out-chunky')]);
+            const out = parseJsonLine<Rebuilt>(result.stdout);
+            assert.equal(out.sha256, expected, `${label}, ${path.basename(source)}, ${cpus} CPU(s)`);
+            assert.equal(await sha256File(out.path), expected);
+          }
+        }
+      }
+    });
+  }
+
+  it('fails when a file\'s size changed between its stat and its read, small or large, in one process or two', async () => {
+    const { tree } = chunky.descriptors as { tree: string };
+    const label = path.join(tree, 'chunky');
+    for (const member of ['__init__.py', 'empty.txt', 'exact.bin', 'over.bin', 'text.txt']) {
+      for (const mode of ['shrank', 'grew']) {
+        for (const cpus of ['1', '2']) {
+          const outdir = await freshDir('out-changed');
+          const result = await run(['python3', '-c', CHANGED_SCRIPT, RUNTIME_HELPER, mode, member, cpus, 'rebuild-wheel', tree, outdir], { allowFailure: true });
+          assertOneLineError(result, 1, `${path.join(label, member)}: changed while being read`);
+          assert.deepEqual(await readdir(outdir), [], `${member} ${mode} ${cpus}`);
+        }
+      }
+    }
+  });
+});
+
+/** Parses each member of the JSON list in file argv[2] with the helper's reader: its fields, or the error. */
+const MEMBER_SCRIPT = String.raw`
+import json, sys
+sys.path.insert(0, sys.argv[1])
+from reqset_runtime import wheelinfo
+doc = {'format': 1, 'filename': 'a-1.0-py3-none-any.whl', 'sha256': 'a' * 64, 'size': 1, 'comment': '', 'members': []}
+out = []
+for member in json.load(open(sys.argv[2])):
+    doc['members'] = [member]
+    try:
+        m = wheelinfo.parse_wheel_info(doc, 'w').members[0]
+        out.append([m.name, m.method, list(m.date_time), m.made_by, m.needed, m.flags, m.attr, m.internal_attr,
+                    m.extra.hex(), m.local_extra.hex(), m.comment.hex()])
+    except wheelinfo.HelperError as e:
+        out.append(str(e))
+print(json.dumps(out))
+`;
+
+describe('.reqset-wheel.json members', () => {
+  const good = {
+    name: 'pkg/a.py', method: 8, time: [2024, 1, 2, 3, 4, 6], madeBy: 788, needed: 20, flags: 0x0808,
+    attr: 2175008768, extra: '5554', localExtra: '', comment: '00ff',
+  };
+  const w = 'w: members[0] (pkg/a.py)';
+  const cases: [Record<string, unknown>, string][] = [
+    [{ name: 1 }, 'w: members[0]: "name" must be a str'],
+    [{ bogus: 1 }, `${w}: unknown key "bogus" (written by a newer reqset?)`],
+    [{ name: 'a/../b' }, 'w: members[0] (a/../b): unsafe member name \'a/../b\''],
+    [{ name: 'a//' }, 'w: members[0] (a//): unsafe member name \'a//\''],
+    [{ name: '.reqset-wheel.json' }, 'w: members[0] (.reqset-wheel.json): member name \'.reqset-wheel.json\' is reserved'],
+    [{ method: true }, `${w}: "method" must be an integer`],
+    [{ method: '8' }, `${w}: "method" must be an integer`],
+    [{ method: 12 }, `${w}: unsupported compression method 12`],
+    [{ time: [2024, 1, 2, 3, 4] }, `${w}: "time" must be [year, month, day, hour, minute, second]`],
+    [{ time: [2024, 1, 2, 3, 4, true] }, `${w}: "time" must be [year, month, day, hour, minute, second]`],
+    [{ time: [1979, 1, 2, 3, 4, 6] }, `${w}: "time" [1979, 1, 2, 3, 4, 6] does not fit a DOS date-time`],
+    [{ madeBy: 65536 }, `${w}: "madeBy" is out of range: 65536`],
+    [{ needed: -1 }, `${w}: "needed" is out of range: -1`],
+    [{ flags: null }, `${w}: "flags" must be an integer`],
+    [{ attr: 4294967296 }, `${w}: "attr" is out of range: 4294967296`],
+    [{ internalAttr: 65536 }, `${w}: "internalAttr" is out of range: 65536`],
+    [{ extra: 'zz' }, `${w}: "extra" is not hexadecimal`],
+    [{ localExtra: 5 }, `${w}: "localExtra" must be a str`],
+    [{ comment: '00'.repeat(65536) }, `${w}: "comment" is too long`],
+    [{ flags: 0x0809 }, `${w}: encrypted members are not supported`],
+  ];
+
+  it('reads a good member, with and without internalAttr, and names the first problem of a bad one', async () => {
+    const members: unknown[] = [good, { ...good, internalAttr: 1 }];
+    members.push(Object.fromEntries(Object.entries(good).filter(([key]) => key !== 'attr')));
+    for (const [change] of cases) members.push({ ...good, ...change });
+    const file = path.join(await freshDir('members'), 'members.json');
+    await writeFile(file, JSON.stringify(members));
+    const result = await run(['python3', '-c', MEMBER_SCRIPT, RUNTIME_HELPER, file]);
+    const read = JSON.parse(result.stdout) as unknown[];
+    assert.deepEqual(read.slice(0, 3), [
+      ['pkg/a.py', 8, [2024, 1, 2, 3, 4, 6], 788, 20, 0x0808, 2175008768, 0, '5554', '', '00ff'],
+      ['pkg/a.py', 8, [2024, 1, 2, 3, 4, 6], 788, 20, 0x0808, 2175008768, 1, '5554', '', '00ff'],
+      `${w}: missing "attr"`,
+    ]);
+    assert.deepEqual(read.slice(3), cases.map(([, message]) => message));
+  });
+});

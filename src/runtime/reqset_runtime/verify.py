@@ -216,6 +216,11 @@ class HashingReader(object):
     def open(self, name):
         return HashingFile(self.reader.open(name), name, self.seen)
 
+    def read_small(self, name, size):
+        data = self.reader.read_small(name, size)
+        self.seen[name] = (hashlib.sha256(data).digest(), len(data))
+        return data
+
     def digest(self, name, algorithm):
         if algorithm == 'sha256' and name in self.seen:
             return self.seen[name]

@@ -77,15 +77,25 @@ def _hex(doc, key, where, default=None):
         raise HelperError('%s: "%s" is not hexadecimal' % (where, key))
 
 
-def check_member_name(name, where):
-    if not name or '\x00' in name or name.startswith('/'):
-        raise HelperError('%s: unsafe member name %r' % (where, name))
-    parts = name[:-1].split('/') if name.endswith('/') else name.split('/')
-    for part in parts:
-        if part in ('', '.', '..'):
-            raise HelperError('%s: unsafe member name %r' % (where, name))
+def member_name_problem(name):
+    """Why `name` cannot be a member's (a format for (where, name)), or None."""
+    path = '/' + (name[:-1] if name.endswith('/') else name) + '/'
+    if (not name or '\x00' in name or name.startswith('/')
+            or '//' in path or '/./' in path or '/../' in path):  # an empty, '.' or '..' part
+        return '%s: unsafe member name %r'
     if name == INFO_NAME:
-        raise HelperError('%s: member name %r is reserved' % (where, name))
+        return '%s: member name %r is reserved'
+    return None
+
+
+# The integer fields of a member after "method": (key, attribute, largest value, default if optional).
+MEMBER_INTS = (('madeBy', 'made_by', LIMIT16, None), ('needed', 'needed', LIMIT16, None),
+               ('flags', 'flags', LIMIT16, None), ('attr', 'attr', LIMIT32, None),
+               ('internalAttr', 'internal_attr', LIMIT16, 0))
+# Its hexadecimal fields, each at most LIMIT16 bytes: (key, attribute).
+MEMBER_HEX = (('extra', 'extra'), ('localExtra', 'local_extra'), ('comment', 'comment'))
+FLAG_ENCRYPTED = 0x0001
+DOS_LIMITS = ((1980, 2107), (0, 15), (0, 31), (0, 31), (0, 63), (0, 63))
 
 
 def parse_member(doc, where):
@@ -95,33 +105,61 @@ def parse_member(doc, where):
     m.name = _field(doc, 'name', str, where)
     where = '%s (%s)' % (where, m.name)
     check_keys(doc, MEMBER_KEYS, where)
-    check_member_name(m.name, where)
+    problem = member_name_problem(m.name)
+    if problem:
+        raise HelperError(problem % (where, m.name))
     m.method = _int(doc, 'method', where, 0, LIMIT16)
     if m.method not in (STORED, DEFLATED):
         raise HelperError('%s: unsupported compression method %d' % (where, m.method))
     m.date_time = parse_date_time(_field(doc, 'time', list, where), where)
-    m.made_by = _int(doc, 'madeBy', where, 0, LIMIT16)
-    m.needed = _int(doc, 'needed', where, 0, LIMIT16)
-    m.flags = _int(doc, 'flags', where, 0, LIMIT16)
-    m.attr = _int(doc, 'attr', where, 0, LIMIT32)
-    m.internal_attr = _int(doc, 'internalAttr', where, 0, LIMIT16, default=0)
-    m.extra = _hex(doc, 'extra', where)
-    m.local_extra = _hex(doc, 'localExtra', where)
-    m.comment = _hex(doc, 'comment', where)
-    for key, value in (('extra', m.extra), ('localExtra', m.local_extra), ('comment', m.comment)):
-        if len(value) > LIMIT16:
+    for key, attribute, high, default in MEMBER_INTS:
+        setattr(m, attribute, _int(doc, key, where, 0, high, default))
+    for key, attribute in MEMBER_HEX:
+        setattr(m, attribute, _hex(doc, key, where))
+    for key, attribute in MEMBER_HEX:
+        if len(getattr(m, attribute)) > LIMIT16:
             raise HelperError('%s: "%s" is too long' % (where, key))
-    if m.flags & 0x0001:
+    if m.flags & FLAG_ENCRYPTED:
         raise HelperError('%s: encrypted members are not supported' % where)
+    return m
+
+
+def plain_member(doc):
+    """parse_member's Member for a member with nothing to report, without its messages' cost (a wheel
+    may have 20,000 members); None for anything parse_member might refuse, for it to say why."""
+    if type(doc) is not dict or not doc.keys() <= MEMBER_KEYS:
+        return None
+    m = Member()
+    try:
+        m.name, m.method, time = doc['name'], doc['method'], doc['time']
+        for key, attribute, high, default in MEMBER_INTS:
+            value = doc[key] if default is None else doc.get(key, default)
+            if type(value) is not int or not 0 <= value <= high:
+                return None
+            setattr(m, attribute, value)
+        for key, attribute in MEMBER_HEX:
+            value = bytes.fromhex(doc[key])  # TypeError unless a str
+            if len(value) > LIMIT16:
+                return None
+            setattr(m, attribute, value)
+    except (KeyError, TypeError, ValueError):
+        return None
+    if (type(m.name) is not str or member_name_problem(m.name) or type(m.method) is not int
+            or m.method not in (STORED, DEFLATED) or type(time) is not list or len(time) != 6
+            or m.flags & FLAG_ENCRYPTED):
+        return None
+    for value, (low, high) in zip(time, DOS_LIMITS):
+        if type(value) is not int or not low <= value <= high:
+            return None
+    m.date_time = tuple(time)
     return m
 
 
 def parse_date_time(value, where):
     """Validate [year, month, day, hour, minute, second] as DOS date-time fields."""
-    limits = ((1980, 2107), (0, 15), (0, 31), (0, 31), (0, 63), (0, 63))
     if len(value) != 6 or not all(isinstance(v, int) and not isinstance(v, bool) for v in value):
         raise HelperError('%s: "time" must be [year, month, day, hour, minute, second]' % where)
-    for v, (low, high) in zip(value, limits):
+    for v, (low, high) in zip(value, DOS_LIMITS):
         if not low <= v <= high:
             raise HelperError('%s: "time" %r does not fit a DOS date-time' % (where, value))
     return tuple(value)
@@ -147,7 +185,7 @@ def parse_wheel_info(doc, where):
     info.members = []
     seen = set()
     for index, raw in enumerate(raw_members):
-        member = parse_member(raw, '%s: members[%d]' % (where, index))
+        member = plain_member(raw) or parse_member(raw, '%s: members[%d]' % (where, index))
         if member.name in seen:
             raise HelperError('%s: duplicate member %r' % (where, member.name))
         seen.add(member.name)

@@ -55,6 +55,8 @@ def apply_zip64(extra, values, needed, where):
     Returns the new extra and, per value, whether the header field must read
     0xFFFFFFFF because the value lives in the zip64 block.
     """
+    if not extra and not any(needed):
+        return extra, [False] * 4
     blocks = split_extra(extra)
     index = None
     if blocks is not None:
@@ -84,6 +86,7 @@ class ZipWriter(object):
 
     def __init__(self, fileobj):
         self.f = fileobj
+        self.pos = fileobj.tell()  # kept here: a buffered file's tell() is a system call
         self.central = []
 
     def _local_header(self, m, name, crc, csize, usize, zip64_local):
@@ -96,51 +99,75 @@ class ZipWriter(object):
         return struct.pack('<IHHHHHIIIHH', 0x04034b50, m.needed, m.flags, m.method, dostime, dosdate,
                            crc, csize, usize, len(name), len(extra)) + name + extra
 
-    def add(self, m, reader, spooled=None):
-        """Write member `m`; its bytes come from `reader` (TreeReader, StoredZip, HashingReader; None for a
-        directory), or were deflated ahead (`spooled`: see deflate_ahead)."""
-        offset = self.f.tell()
+    def _write(self, data):
+        self.f.write(data)
+        self.pos += len(data)
+
+    def add(self, m, reader, usize, spooled=None):
+        """Write member `m`, of `usize` bytes (0 for a directory); its bytes come from `reader` (TreeReader,
+        StoredZip, HashingReader; None for a directory), or were deflated ahead (`spooled`: see deflate_ahead).
+
+        Its local header goes before its data, with the sizes and CRC when they are known by then: a
+        member of at most CHUNK bytes is read (and deflated) whole first, a spooled one was. Only a
+        larger one is streamed after a provisional header, then rewritten in place."""
         name = m.zip_name()
-        usize = 0 if m.is_dir else reader.size(m.name)
-        blocks = split_extra(m.local_extra) or []
-        zip64_local = any(b[0] == ZIP64_EXTRA_ID for b in blocks) or usize >= LIMIT32 - ZIP64_MARGIN
-        descriptor = bool(m.flags & FLAG_DATA_DESCRIPTOR)
-        self.f.write(self._local_header(m, name, 0, 0, 0, zip64_local))
-        crc, csize, read = self._copy_spooled(spooled) if spooled else self._write_data(m, reader)
+        zip64_local = usize >= LIMIT32 - ZIP64_MARGIN or has_zip64_block(m.local_extra)
+        if spooled:
+            crc, csize, read = spooled[1:4]
+            data = None
+        elif usize <= CHUNK:
+            crc, data, read = read_whole(m, reader, usize)
+            csize = len(data)
+        else:
+            return self._add_streamed(m, name, zip64_local, reader, usize)
+        self._check(m, reader, usize, read, csize, zip64_local)
+        offset = self.pos
+        if m.flags & FLAG_DATA_DESCRIPTOR:
+            self._write(self._local_header(m, name, 0, 0, 0, zip64_local))
+        else:
+            self._write(self._local_header(m, name, crc, csize, usize, zip64_local))
+        if data is None:
+            self._copy_spooled(spooled)
+        else:
+            self._write(data)
+        self._end_member(m, name, crc, csize, usize, offset, zip64_local)
+
+    def _add_streamed(self, m, name, zip64_local, reader, usize):
+        offset = self.pos
+        header = self._local_header(m, name, 0, 0, 0, zip64_local)
+        self.f.write(header)
+        crc, csize, read = pump(reader, m.name, self.f, deflate_member(m))
+        self.pos += len(header) + csize
+        self._check(m, reader, usize, read, csize, zip64_local)
+        if not m.flags & FLAG_DATA_DESCRIPTOR:
+            self.f.seek(offset)
+            self.f.write(self._local_header(m, name, crc, csize, usize, zip64_local))
+            self.f.seek(self.pos)
+        self._end_member(m, name, crc, csize, usize, offset, zip64_local)
+
+    @staticmethod
+    def _check(m, reader, usize, read, csize, zip64_local):
         if read != usize:
             raise HelperError('%s: changed while being read' % reader.label(m.name))
         if csize >= LIMIT32 and not zip64_local:
             raise HelperError('%s: too large for a non-zip64 entry' % m.name)
-        if descriptor:
-            fmt = '<IIQQ' if zip64_local else '<IIII'
-            self.f.write(struct.pack(fmt, 0x08074b50, crc, csize, usize))
-        else:
-            end = self.f.tell()
-            self.f.seek(offset)
-            self.f.write(self._local_header(m, name, crc, csize, usize, zip64_local))
-            self.f.seek(end)
+
+    def _end_member(self, m, name, crc, csize, usize, offset, zip64_local):
+        """The data descriptor if the member has one; its central directory entry to come."""
+        if m.flags & FLAG_DATA_DESCRIPTOR:
+            self._write(struct.pack('<IIQQ' if zip64_local else '<IIII', 0x08074b50, crc, csize, usize))
         self.central.append((m, name, crc, csize, usize, offset))
 
-    def _write_data(self, m, reader):
-        if m.is_dir:
-            if m.method == DEFLATED:
-                data = deflate_member(m).flush()
-                self.f.write(data)
-                return 0, len(data), 0
-            return 0, 0, 0
-        return pump(reader, m.name, self.f, deflate_member(m))
-
     def _copy_spooled(self, spooled):
-        spool, crc, csize, read, offset = spooled
+        spool, _, csize, _, offset = spooled
         spool.flush()
         end = offset + csize
         while offset < end:
             chunk = os.pread(spool.fileno(), min(CHUNK, end - offset), offset)
             if not chunk:
                 raise HelperError('internal error: a deflated member is missing from its spool file')
-            self.f.write(chunk)
+            self._write(chunk)
             offset += len(chunk)
-        return crc, csize, read
 
     def _central_header(self, m, name, crc, csize, usize, offset):
         needed = (usize >= LIMIT32, csize >= LIMIT32, offset >= LIMIT32, False)
@@ -153,21 +180,32 @@ class ZipWriter(object):
             LIMIT32 if chosen[2] else offset) + name + extra + m.comment
 
     def finish(self, comment):
-        start = self.f.tell()
-        for entry in self.central:
-            self.f.write(self._central_header(*entry))
-        end = self.f.tell()
+        start = self.pos
+        self._write(b''.join(self._central_header(*entry) for entry in self.central))
+        end = self.pos
         count, size = len(self.central), end - start
         if count >= LIMIT16 or size >= LIMIT32 or start >= LIMIT32:
-            self.f.write(struct.pack('<IQHHIIQQQQ', 0x06064b50, 44, 45, 45, 0, 0, count, count, size, start))
-            self.f.write(struct.pack('<IIQI', 0x07064b50, 0, end, 1))
-        self.f.write(struct.pack('<IHHHHIIH', 0x06054b50, 0, 0, min(count, LIMIT16), min(count, LIMIT16),
-                                 min(size, LIMIT32), min(start, LIMIT32), len(comment)) + comment)
+            self._write(struct.pack('<IQHHIIQQQQ', 0x06064b50, 44, 45, 45, 0, 0, count, count, size, start))
+            self._write(struct.pack('<IIQI', 0x07064b50, 0, end, 1))
+        self._write(struct.pack('<IHHHHIIH', 0x06054b50, 0, 0, min(count, LIMIT16), min(count, LIMIT16),
+                                min(size, LIMIT32), min(start, LIMIT32), len(comment)) + comment)
+
+
+def has_zip64_block(extra):
+    return bool(extra) and any(b[0] == ZIP64_EXTRA_ID for b in split_extra(extra) or [])
 
 
 def deflate_member(m):
     """The compressor of a member as the original wheel has it: raw deflate, or None (stored)."""
     return zlib.compressobj(DEFLATE_LEVEL, zlib.DEFLATED, -15) if m.method == DEFLATED else None
+
+
+def read_whole(m, reader, usize):
+    """(crc, bytes to write, bytes read) of a member of at most CHUNK bytes (or a directory), read in one piece."""
+    raw = reader.read_small(m.name, usize) if not m.is_dir else b''
+    compressor = deflate_member(m)
+    data = compressor.compress(raw) + compressor.flush() if compressor else raw
+    return zlib.crc32(raw) & LIMIT32, data, len(raw)
 
 
 def pump(reader, name, out, compressor):
@@ -196,24 +234,33 @@ def pump(reader, name, out, compressor):
 PARALLEL_DEFLATE_MIN = 4 * 1024 * 1024
 
 
-def spool_members(reader, members, indices, spool):
-    """Deflate members[i] for each i into `spool`: [[i, crc, csize, read, offset]]."""
+def spool_members(reader, members, sizes, indices, spool):
+    """Deflate members[i] (of sizes[i] bytes) for each i into `spool`: [[i, crc, csize, read, offset]]."""
     done = []
+    offset = spool.tell()
     for i in indices:
-        offset = spool.tell()
-        done.append([i] + list(pump(reader, members[i].name, spool, deflate_member(members[i]))) + [offset])
+        m = members[i]
+        if sizes[i] <= CHUNK:
+            crc, data, read = read_whole(m, reader, sizes[i])
+            spool.write(data)
+            csize = len(data)
+        else:
+            crc, csize, read = pump(reader, m.name, spool, deflate_member(m))
+        done.append([i, crc, csize, read, offset])
+        offset += csize
     spool.flush()
     return done
 
 
-def deflate_ahead(reader, members, workers):
-    """{member index: (spool file, crc, csize, read, offset)}: the deflated members of a large tree,
-    half of them (by size) deflated in a forked worker while this process deflates the other
-    half: the rebuild in a wheel package's post-install is then not bound to one CPU. {} when
-    it is not worth it; a member the worker did not deliver is deflated in order as usual.
+def deflate_ahead(reader, members, sizes, workers):
+    """{member index: (spool file, crc, csize, read, offset)}: the deflated members of a large tree
+    (members[i] of sizes[i] bytes), half of them (by size) deflated in a forked worker while this
+    process deflates the other half: the rebuild in a wheel package's post-install is then not
+    bound to one CPU. {} when it is not worth it; a member the worker did not deliver is deflated
+    in order as usual.
 
     Plain fork and pipes, as for byte-compiling: a chroot may have no /dev/shm."""
-    files = [(reader.size(m.name), i) for i, m in enumerate(members) if not m.is_dir and m.method == DEFLATED]
+    files = [(sizes[i], i) for i, m in enumerate(members) if not m.is_dir and m.method == DEFLATED]
     if workers < 2 or sum(size for size, _ in files) < PARALLEL_DEFLATE_MIN:
         return {}
     bins, loads = ([], []), [0, 0]
@@ -232,7 +279,8 @@ def deflate_ahead(reader, members, workers):
         status = 1
         try:
             os.close(r)
-            payload = json.dumps(spool_members(reader, members, sorted(bins[1]), theirs)).encode('ascii')
+            rows = spool_members(reader, members, sizes, sorted(bins[1]), theirs)
+            payload = json.dumps({'rows': rows, 'seen': seen_digests(reader, [members[i].name for i in bins[1]])}).encode('ascii')
             with os.fdopen(w, 'wb') as f:
                 f.write(payload)
             status = 0
@@ -240,26 +288,42 @@ def deflate_ahead(reader, members, workers):
             os._exit(status)
     os.close(w)
     try:
-        done = [(ours, row) for row in spool_members(reader, members, sorted(bins[0]), ours)]
+        done = [(ours, row) for row in spool_members(reader, members, sizes, sorted(bins[0]), ours)]
     finally:
         with os.fdopen(r, 'rb') as f:
             payload = f.read()
         _, status = os.waitpid(pid, 0)
     if status == 0:
-        done.extend((theirs, row) for row in json.loads(payload.decode('ascii')))
+        delivered = json.loads(payload.decode('ascii'))
+        done.extend((theirs, row) for row in delivered['rows'])
+        keep_seen_digests(reader, delivered['seen'])
     return dict((row[0], (spool,) + tuple(row[1:])) for spool, row in done)
+
+
+def seen_digests(reader, names):
+    """{name: [sha256 hex, size]} of the members a HashingReader `reader` read, for the process
+    that checks RECORD: the worker's half is then checked on the bytes it deflated, not read again."""
+    seen = getattr(reader, 'seen', None)
+    if seen is None:
+        return {}
+    return dict((name, [seen[name][0].hex(), seen[name][1]]) for name in names if name in seen)
+
+
+def keep_seen_digests(reader, digests):
+    seen = getattr(reader, 'seen', None)
+    if seen is not None:
+        for name, (digest, size) in digests.items():
+            seen[name] = (bytes.fromhex(digest), size)
 
 
 def write_wheel(f, tree, info, reader=None):
     """The .whl of an unpacked tree, read through `reader` (default: a TreeReader of it), its large
     members deflated by two processes where there are two CPUs."""
     reader = reader or TreeReader(tree)
-    ahead = deflate_ahead(reader, info.members, usable_cpus())
+    sizes = member_sizes(reader, info)
+    ahead = deflate_ahead(reader, info.members, sizes, usable_cpus())
     try:
-        writer = ZipWriter(f)
-        for i, m in enumerate(info.members):
-            writer.add(m, None if m.is_dir else reader, ahead.get(i))
-        writer.finish(info.comment)
+        write_members(f, reader, info, sizes, ahead)
     finally:
         for spool in set(s[0] for s in ahead.values()):
             spool.close()
@@ -267,9 +331,18 @@ def write_wheel(f, tree, info, reader=None):
 
 def write_wheel_from(f, reader, info):
     """The .whl described by `info`, each member deflated (or stored) as in the original."""
+    write_members(f, reader, info, member_sizes(reader, info), {})
+
+
+def member_sizes(reader, info):
+    """The size of each member file, 0 for a directory: taken once, before it is read."""
+    return [0 if m.is_dir else reader.size(m.name) for m in info.members]
+
+
+def write_members(f, reader, info, sizes, ahead):
     writer = ZipWriter(f)
-    for m in info.members:
-        writer.add(m, None if m.is_dir else reader)
+    for i, m in enumerate(info.members):
+        writer.add(m, None if m.is_dir else reader, sizes[i], ahead.get(i))
     writer.finish(info.comment)
 
 
