@@ -52,12 +52,30 @@ const CREATE = fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXC
  */
 class DirectoryMaker {
   readonly made = new Set<string>();
+  /** Each directory a member named, as `/`-separated relative path, to its absolute path with a trailing separator. */
+  private readonly prefixes = new Map<string, string>();
 
-  constructor(root: string) {
+  constructor(private readonly root: string) {
     this.made.add(root);
   }
 
-  ensure(abs: string): void {
+  /**
+   * The absolute path of `relative` (a member's directory, '' for the root)
+   * with a trailing separator, created when missing: resolved and checked to
+   * be inside the root once per directory, not once per file.
+   */
+  prefix(relative: string, member: string): string {
+    const known = this.prefixes.get(relative);
+    if (known !== undefined) return known;
+    const abs = path.resolve(this.root, relative);
+    if (relative !== '' && !isInsideRoot(this.root, abs)) throw new Error(`member ${q(member)} resolves outside ${this.root}`);
+    this.ensure(abs);
+    const prefix = abs.endsWith(path.sep) ? abs : abs + path.sep;
+    this.prefixes.set(relative, prefix);
+    return prefix;
+  }
+
+  private ensure(abs: string): void {
     if (this.made.has(abs)) return;
     this.ensure(path.dirname(abs));
     try {
@@ -114,17 +132,30 @@ async function writeStreamedFile(source: WheelSource, name: string, abs: string,
   }
 }
 
+/**
+ * Where a file member goes: its directory's prefix and its last segment,
+ * which must be a name (validation refuses "." and ".." segments anywhere;
+ * this keeps the tree safe from any WheelSource).
+ */
+function filePath(dirs: DirectoryMaker, name: string): string {
+  const slash = name.lastIndexOf('/');
+  const base = name.slice(slash + 1);
+  if (base === '' || base === '.' || base === '..') throw new Error(`member ${q(name)} is not a file name`);
+  return dirs.prefix(slash < 0 ? '' : name.slice(0, slash), name) + base;
+}
+
 /** Writes the tree; on failure the caller empties `root`. */
 async function writeTree(source: WheelSource, root: string, mtime: Date): Promise<void> {
   const dirs = new DirectoryMaker(root);
   const umask = process.umask();
   for (const member of source.members) {
-    const target = path.resolve(root, member.name);
-    if (!isInsideRoot(root, target)) throw new Error(`member ${q(member.name)} resolves outside ${root}`);
-    dirs.ensure(member.isDirectory ? target : path.dirname(target));
-    if (member.isDirectory) continue;
+    if (member.isDirectory) {
+      dirs.prefix(member.name.slice(0, -1), member.name);
+      continue;
+    }
+    const target = filePath(dirs, member.name);
     if (isStreamed(member)) await writeStreamedFile(source, member.name, target, member.mode, mtime);
-    else writeSmallFile(target, member.mode, await source.read(member.name), mtime, umask);
+    else writeSmallFile(target, member.mode, source.readSmall(member.name), mtime, umask);
   }
   writeSmallFile(path.join(root, ZIPINFO_FILE), 0o644, formatZipInfo(source.zipInfo), mtime, umask);
   // Directories last: writing into them changed their mtimes.

@@ -1,14 +1,15 @@
 /**
  * The zip reader under a wheel source: opens the file, hashes it, lists the
  * central directory (yauzl), checks each member's local header against it and
- * reads member bytes through a ContentCheck (count, CRC-32, RECORD hash).
+ * checks member bytes as it reads them (count, CRC-32, RECORD hash).
  * It reports what it finds; deciding whether the wheel is valid is validate's.
  */
-import { createHash, type Hash } from 'node:crypto';
+import { isAscii } from 'node:buffer';
+import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import { promisify } from 'node:util';
-import * as zlib from 'node:zlib';
 import { Readable } from 'node:stream';
+import * as zlib from 'node:zlib';
 import yauzl from 'yauzl';
 import { InputError } from '../errors.ts';
 import type { RecordHash } from './metadata.ts';
@@ -191,7 +192,7 @@ class WindowedZipAccess extends yauzl.RandomAccessReader {
 }
 
 async function sha256OfFd(fd: number, size: number): Promise<string> {
-  const hash = createHash('sha256');
+  const hash = crypto.createHash('sha256');
   const chunk = Buffer.allocUnsafe(4 << 20);
   for (let pos = 0; pos < size; ) {
     const { bytesRead } = await fsRead(fd, chunk, 0, Math.min(chunk.length, size - pos), pos);
@@ -202,10 +203,12 @@ async function sha256OfFd(fd: number, size: number): Promise<string> {
   return hash.digest('hex');
 }
 
+/** The local extra field of the many members without one (never written to). */
+const NO_BYTES = Buffer.alloc(0);
+
 /** Decode a raw member name; the second value is a problem, when there is one. */
 function decodeName(raw: Buffer, flags: number): [string, string | undefined] {
-  const ascii = raw.every((b) => b < 0x80);
-  if (flags & FLAG_UTF8 || ascii) {
+  if (flags & FLAG_UTF8 || isAscii(raw)) {
     try {
       return [utf8.decode(raw), undefined];
     } catch {
@@ -246,29 +249,66 @@ export function memberState(entry: yauzl.Entry): MemberState {
     recordHash: '',
     sha256: '',
   };
-  return { member, entry, rawName, localExtra: Buffer.alloc(0), nameProblem, readable: true };
+  return { member, entry, rawName, localExtra: NO_BYTES, nameProblem, readable: true };
 }
 
-/** Checks a member's bytes as they stream by: count, CRC-32 and the RECORD digest. */
+/** A digest of bytes held whole, in one call: no Hash object per member (crypto.hash is Node 20.12 and later). */
+const digestOf = (algorithm: string, data: Buffer): Buffer =>
+  typeof crypto.hash === 'function' ? crypto.hash(algorithm, data, 'buffer') : crypto.createHash(algorithm).update(data).digest();
+
+/** The problem of `count` bytes where `member` declares fewer, else undefined (zip bombs stop here). */
+function overrun(member: WheelMember, count: number): string | undefined {
+  return count > member.uncompressedSize ? `decompresses to more than the ${member.uncompressedSize} bytes its header declares` : undefined;
+}
+
+/** What all of a member's bytes (`count`, their CRC-32 and digests) say against its header and RECORD row. */
+function contentResult(member: WheelMember, expected: RecordHash | undefined, count: number, crc: number, sha256: Buffer, other: Buffer | undefined): ContentResult {
+  const problems: string[] = [];
+  if (count !== member.uncompressedSize) {
+    problems.push(`decompresses to ${count} bytes, its header declares ${member.uncompressedSize}`);
+  }
+  if (crc >>> 0 !== member.crc32 >>> 0) {
+    problems.push(`CRC-32 mismatch: data is ${hex32(crc)}, header says ${hex32(member.crc32)} (corrupt data)`);
+  }
+  if (expected) {
+    const actual = other ?? sha256;
+    if (!actual.equals(expected.digest)) {
+      problems.push(
+        `RECORD hash mismatch: RECORD says ${expected.algorithm}=${expected.digest.toString('base64url')}, ` +
+          `the file has ${expected.algorithm}=${actual.toString('base64url')}`,
+      );
+    }
+  }
+  return { problems, sha256: sha256.toString('hex') };
+}
+
+/** The check of a member's bytes held whole: what ContentCheck finds, without its per-member objects. */
+function checkWhole(member: WheelMember, expected: RecordHash | undefined, bytes: Buffer): ContentResult {
+  const tooMuch = overrun(member, bytes.length);
+  if (tooMuch) return { problems: [tooMuch], sha256: '' };
+  const other = expected && expected.nodeAlgorithm !== 'sha256' ? digestOf(expected.nodeAlgorithm, bytes) : undefined;
+  return contentResult(member, expected, bytes.length, crc32(bytes), digestOf('sha256', bytes), other);
+}
+
+/** Checks a streamed member's bytes as they go by: count, CRC-32 and the RECORD digest. */
 class ContentCheck {
   private count = 0;
   private crc = 0;
-  private readonly sha256: Hash = createHash('sha256');
-  private readonly other: Hash | undefined;
+  private readonly sha256: crypto.Hash = crypto.createHash('sha256');
+  private readonly other: crypto.Hash | undefined;
 
   constructor(
     private readonly member: WheelMember,
     private readonly expected: RecordHash | undefined,
   ) {
-    this.other = expected && expected.nodeAlgorithm !== 'sha256' ? createHash(expected.nodeAlgorithm) : undefined;
+    this.other = expected && expected.nodeAlgorithm !== 'sha256' ? crypto.createHash(expected.nodeAlgorithm) : undefined;
   }
 
-  /** Returns a problem as soon as there are more bytes than declared (zip bombs stop here). */
+  /** Returns a problem as soon as there are more bytes than declared. */
   update(chunk: Buffer): string | undefined {
     this.count += chunk.length;
-    if (this.count > this.member.uncompressedSize) {
-      return `decompresses to more than the ${this.member.uncompressedSize} bytes its header declares`;
-    }
+    const tooMuch = overrun(this.member, this.count);
+    if (tooMuch) return tooMuch;
     this.crc = crc32(chunk, this.crc);
     this.sha256.update(chunk);
     this.other?.update(chunk);
@@ -277,24 +317,7 @@ class ContentCheck {
 
   /** Problems found once all bytes are seen, and the hex sha256. */
   finish(): ContentResult {
-    const problems: string[] = [];
-    const sha256 = this.sha256.digest();
-    if (this.count !== this.member.uncompressedSize) {
-      problems.push(`decompresses to ${this.count} bytes, its header declares ${this.member.uncompressedSize}`);
-    }
-    if (this.crc >>> 0 !== this.member.crc32 >>> 0) {
-      problems.push(`CRC-32 mismatch: data is ${hex32(this.crc)}, header says ${hex32(this.member.crc32)} (corrupt data)`);
-    }
-    if (this.expected) {
-      const actual = this.other ? this.other.digest() : sha256;
-      if (!actual.equals(this.expected.digest)) {
-        problems.push(
-          `RECORD hash mismatch: RECORD says ${this.expected.algorithm}=${this.expected.digest.toString('base64url')}, ` +
-            `the file has ${this.expected.algorithm}=${actual.toString('base64url')}`,
-        );
-      }
-    }
-    return { problems, sha256: sha256.toString('hex') };
+    return contentResult(this.member, this.expected, this.count, this.crc, this.sha256.digest(), this.other?.digest());
   }
 }
 
@@ -432,7 +455,8 @@ export class ZipReader {
         ? head.subarray(LOCAL_HEADER_SIZE, LOCAL_HEADER_SIZE + nameLength + extraLength)
         : this.file.read(nameLength + extraLength, offset + LOCAL_HEADER_SIZE);
     if (variable.length < nameLength + extraLength) return `its local header at offset ${offset} is truncated`;
-    state.localExtra = Buffer.from(variable.subarray(nameLength));
+    // A copy, so that the read-ahead window it came from is not kept alive; most members have none.
+    if (extraLength) state.localExtra = Buffer.from(variable.subarray(nameLength));
     const mismatches = headerMismatches(member, state.rawName, {
       flags: header.readUInt16LE(6),
       method: header.readUInt16LE(8),
@@ -482,10 +506,7 @@ export class ZipReader {
     } catch (error) {
       return { problems: [`cannot be decompressed: ${(error as Error).message}`], sha256: '' };
     }
-    const check = new ContentCheck(state.member, state.expected);
-    const tooMuch = check.update(bytes);
-    if (tooMuch) return { problems: [tooMuch], sha256: '' };
-    const result = check.finish();
+    const result = checkWhole(state.member, state.expected, bytes);
     return result.problems.length ? result : { ...result, bytes };
   }
 

@@ -12,7 +12,7 @@ import { InputError } from '../errors.ts';
 import type { WheelName } from '../python/tags.ts';
 import { limitProblems, memberCountProblems, resolveLimits, type WheelLimits } from './limits.ts';
 import type { CoreMetadata, EntryPoints, RecordEntry, WheelInfo } from './metadata.ts';
-import { ZipReader, type MemberState, type WheelMember } from './reader.ts';
+import { isStreamed, ZipReader, type MemberState, type WheelMember } from './reader.ts';
 import { validate, type ValidWheel } from './validate/index.ts';
 import { zipInfoOf, type ZipInfo } from './zipinfo.ts';
 
@@ -50,6 +50,8 @@ export interface WheelSource {
   zipInfo: ZipInfo;
   /** One file member's bytes (checked again against its CRC and RECORD hash). */
   read(name: string): Promise<Buffer>;
+  /** One file member that is not isStreamed (reader.ts): its bytes, checked as by `read`, synchronously. */
+  readSmall(name: string): Buffer;
   /** One file member's bytes chunk by chunk, checked as by `read`: a mismatch throws after the chunks seen. */
   readInto(name: string, sink: (chunk: Buffer) => Promise<void> | void): Promise<void>;
   close(): Promise<void>;
@@ -144,15 +146,28 @@ class OpenedWheel implements WheelSource {
     );
   }
 
-  async readInto(name: string, sink: (chunk: Buffer) => Promise<void> | void): Promise<void> {
+  private fileState(name: string): MemberState {
     if (this.closed) throw new Error(`wheel ${this.path} is closed`);
     const state = this.byName.get(name);
     if (!state || state.member.isDirectory) throw new Error(`wheel ${this.path} has no file member ${q(name)}`);
-    const result = await this.reader.stream(state, sink);
+    return state;
+  }
+
+  async readInto(name: string, sink: (chunk: Buffer) => Promise<void> | void): Promise<void> {
+    const result = await this.reader.stream(this.fileState(name), sink);
     if (result.problems.length) throw this.changed(name, result.problems);
   }
 
+  readSmall(name: string): Buffer {
+    const state = this.fileState(name);
+    if (isStreamed(state.member)) throw new Error(`wheel ${this.path}: member ${q(name)} is too big to be read at once`);
+    const { bytes, problems } = this.reader.readWhole(state);
+    if (!bytes) throw this.changed(name, problems);
+    return bytes;
+  }
+
   async read(name: string): Promise<Buffer> {
+    if (!isStreamed(this.fileState(name).member)) return this.readSmall(name);
     const chunks: Buffer[] = [];
     await this.readInto(name, (c) => void chunks.push(c));
     return Buffer.concat(chunks);

@@ -44,7 +44,8 @@ function centralDirectory(entries: readonly yauzl.Entry[]): { states: MemberStat
   const states = entries.map(memberState);
   const byPath = new Map<string, MemberState>();
   const byName = new Map<string, MemberState>();
-  const problems = states.flatMap((state) => [...entryProblems(state), ...duplicateProblems(state, byPath, byName)]);
+  const problems: string[] = [];
+  for (const state of states) problems.push(...entryProblems(state), ...duplicateProblems(state, byPath, byName));
   return { states, byName, problems };
 }
 

@@ -10,10 +10,17 @@ const q = (s: string): string => JSON.stringify(s);
 /** The keys allowed under `{name}-{version}.data/`. */
 export const DATA_DIRECTORY_KEYS: ReadonlySet<string> = new Set(['purelib', 'platlib', 'headers', 'scripts', 'data']);
 
+/** A member name's first segment. */
+function topLevel(name: string): string {
+  const slash = name.indexOf('/');
+  return slash < 0 ? name : name.slice(0, slash);
+}
+
 /** The one top-level `.dist-info` directory ('' when there is none or more than one) and its problems. */
 export function distInfoDirectory(states: readonly MemberState[], parsedFilename: WheelName | undefined): { distInfo: string; problems: string[] } {
-  const topLevel = new Set(states.map((s) => s.member.name.split('/')[0] ?? ''));
-  const distInfos = [...topLevel].filter((t) => t.endsWith('.dist-info')).sort();
+  const tops = new Set<string>();
+  for (const { member } of states) tops.add(topLevel(member.name));
+  const distInfos = [...tops].filter((t) => t.endsWith('.dist-info')).sort();
   if (distInfos.length === 0) return { distInfo: '', problems: ['the wheel has no top-level *.dist-info directory'] };
   if (distInfos.length > 1) {
     return { distInfo: '', problems: [`the wheel has ${distInfos.length} .dist-info directories (${distInfos.join(', ')}); it must have exactly one`] };
@@ -42,10 +49,10 @@ export function placementProblems(states: readonly MemberState[], distInfo: stri
   const problems: string[] = [];
   const reported = new Set<string>();
   for (const { member } of states) {
-    const segments = member.name.split('/');
-    const top = segments[0] ?? '';
+    const top = topLevel(member.name);
     if (member.name === ZIPINFO_FILE) problems.push(memberProblem(member.name, `collides with the file reqset writes next to the unpacked wheel (${ZIPINFO_FILE})`));
-    if (!top.endsWith('.data') || !top.includes('-') || segments.length < 2) continue;
+    if (!top.endsWith('.data') || !top.includes('-') || top === member.name) continue;
+    const segments = member.name.split('/');
     if (distInfo && normalizeVersionText(top.slice(0, -'.data'.length)) !== normalizeVersionText(distStem)) {
       if (!reported.has(top)) problems.push(memberProblem(member.name, `is in the data directory ${q(top)}, which does not belong to ${q(distInfo)} (expected ${distStem}.data)`));
       reported.add(top);

@@ -49,8 +49,8 @@ export function memberNameProblems(name: string): string[] {
   if (segments.includes('..')) problems.push('path contains a ".." segment');
   if (segments.includes('.')) problems.push('path contains a "." segment');
   if (!name.startsWith('/') && segments.includes('')) problems.push('path contains an empty segment ("//")');
-  const resolved = path.posix.resolve(FAKE_ROOT, name);
-  if (!isInsideRoot(FAKE_ROOT, resolved, '/')) problems.push('path resolves outside the extraction directory');
+  // Only a name found wrong above can resolve outside (it is absolute, or has "..", "." or empty segments): the others need no resolving.
+  if (problems.length && !isInsideRoot(FAKE_ROOT, path.posix.resolve(FAKE_ROOT, name), '/')) problems.push('path resolves outside the extraction directory');
   return problems;
 }
 
@@ -136,17 +136,23 @@ export function duplicateProblems(state: MemberState, byPath: Map<string, Member
 
 /** A file cannot also be a parent directory. */
 export function parentFileProblems(states: readonly MemberState[]): string[] {
-  const fileNames = new Set(states.filter((s) => !s.member.isDirectory).map((s) => s.member.name));
-  const reported = new Set<string>();
+  const fileNames = new Set<string>();
+  for (const { member } of states) if (!member.isDirectory) fileNames.add(member.name);
+  // Each parent directory is looked at once: the first member under it, shortest parent first, reports it.
+  const seen = new Set<string>();
   const problems: string[] = [];
   for (const { member } of states) {
-    const segments = member.name.replace(/\/$/, '').split('/');
-    for (let i = 1; i < segments.length; i++) {
-      const parent = segments.slice(0, i).join('/');
-      if (fileNames.has(parent) && !reported.has(parent)) {
-        reported.add(parent);
-        problems.push(memberProblem(parent, `is a file, but member ${q(member.name)} needs it to be a directory`));
-      }
+    const unseen: string[] = [];
+    const name = member.isDirectory ? member.name.slice(0, -1) : member.name;
+    for (let slash = name.lastIndexOf('/'); slash >= 0; slash = slash ? name.lastIndexOf('/', slash - 1) : -1) {
+      const parent = name.slice(0, slash);
+      if (seen.has(parent)) break;
+      seen.add(parent);
+      unseen.push(parent);
+    }
+    for (let i = unseen.length - 1; i >= 0; i--) {
+      const parent = unseen[i] as string;
+      if (fileNames.has(parent)) problems.push(memberProblem(parent, `is a file, but member ${q(member.name)} needs it to be a directory`));
     }
   }
   return problems;
