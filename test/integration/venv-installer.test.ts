@@ -181,13 +181,15 @@ describe('install-venv, native installer, the example closure on Debian 12\'s Py
     assert.match((await run([path.join(venv, 'bin', 'an-example')])).stdout, /norm=5\.0 cosine=1\.0/);
   });
 
-  it('an unsatisfied or wrong-version requirement fails the same way', async () => {
+  it('an unsatisfied or wrong-version requirement, or one distribution twice, fails the same way', async () => {
     const before = await snapshot(venv);
     const withoutStats = exampleTrees.filter((t) => !path.basename(t).startsWith('tinystats-'));
     assertOneLineError(await helper(PYTHON311, ['install-venv', '--venv', venv, ...treeArgs(withoutStats)]), 1, 'an-example-pypi-project 0.0.4 requires tinystats>=1.0, which is not installed');
     const [needsNewer] = await makeTrees([await makeFullWheel(path.join(work, 'crafted-needs'), { requires: ['textfmt>=9,!=9.1'] })], path.join(work, 'trees-needs'));
     assertOneLineError(await helper(PYTHON311, ['install-venv', '--venv', venv, ...treeArgs([...exampleTrees, needsNewer as string])]), 1, 'fullpkg 2.0.1 requires textfmt>=9,!=9.1, but textfmt 1.0.0 is installed');
     assertOneLineError(await helper(PYTHON311, ['install-venv', '--venv', venv, ...treeArgs(exampleTrees), '--script', 'no-such-tool']), 1, 'no tree provides the script no-such-tool');
+    const twice = exampleTrees.find((t) => path.basename(t).startsWith('textfmt-')) as string;
+    assertOneLineError(await helper(PYTHON311, ['install-venv', '--venv', venv, ...treeArgs([...exampleTrees, twice])]), 1, `two trees install textfmt: ${twice} and ${twice}`);
     assert.deepEqual(await snapshot(venv), before);
     assert.deepEqual(await leftovers(path.dirname(venv), 'venv'), []);
   });

@@ -363,25 +363,25 @@ def build_venv(args, trees, staging, final, kind, parent, base, timings):
     }
 
 
-def cmd_install_venv(args):
-    started = time.time()
-    final = venv_path_arg(args.venv)
+def check_install_args(args):
     for module in args.check_import:
         if not MODULE_RE.match(module):
             raise UsageError('--check-import %r is not a module name' % module)
     for script in args.script:
         if not script or '/' in script or script in ('.', '..'):
             raise UsageError('--script %r is not a script name' % script)
-    timings = {}
-    clock = time.time()
-    # Every tree and stored zip is verified before anything changes; a stored zip is
-    # checked against RECORD as it is unpacked beside the venv, once the lock is held.
+
+
+def verified_sources(args):
+    """[(path, wheel file name, its tree, or None for a stored zip)] of every --tree, each verified
+    before anything changes; a stored zip's bytes are checked against RECORD as it is unpacked
+    beside the venv, once the lock is held."""
     sources = []
     for text in args.tree:
         path = os.fsencode(os.path.abspath(text))
         if is_stored_zip(path):
             with StoredZip(path) as stored:
-                check_stored_members(stored)[0].raise_if_any()  # its bytes: while it is unpacked
+                check_stored_members(stored)[0].raise_if_any()
                 sources.append((path, stored.info.filename, None))
         else:
             tree = load_tree(text)
@@ -392,6 +392,40 @@ def cmd_install_venv(args):
         if missing:
             raise HelperError('%s lacks %s (the wheel packages\' post-install writes them)' % (
                 show(links), ', '.join(missing)))
+    return sources
+
+
+def source_trees(sources, parent, base):
+    """(the trees of `sources`, the directory beside the venv their stored zips were unpacked in, or
+    None): named like a staging venv, so that a crash leaves nothing the next run does not remove;
+    the caller removes it. Two trees of one distribution are refused."""
+    unpacked, trees, seen = None, [], {}
+    try:
+        for path, _, tree in sources:
+            if tree is None:
+                if unpacked is None:
+                    unpacked = tempfile.mkdtemp(prefix=base + b'.new-', dir=parent)
+                    os.chmod(unpacked, 0o755)
+                tree = unpack_stored_zip(path, unpacked)
+            key = normalize_name(tree.name)
+            if key in seen:
+                raise HelperError('two trees install %s: %s and %s' % (tree.name, show(seen[key]), show(path)))
+            seen[key] = path
+            trees.append(tree)
+    except BaseException:
+        if unpacked is not None:
+            remove_tree(unpacked)
+        raise
+    return trees, unpacked
+
+
+def cmd_install_venv(args):
+    started = time.time()
+    final = venv_path_arg(args.venv)
+    check_install_args(args)
+    timings = {}
+    clock = time.time()
+    sources = verified_sources(args)
     timings['verify'] = time.time() - clock
 
     os.umask(0o022)
@@ -399,25 +433,9 @@ def cmd_install_venv(args):
     os.makedirs(parent, exist_ok=True)
     with DirLock(parent):
         leftovers = remove_leftovers(parent, base)
-        # Named like a staging venv: a crash leaves nothing the next run does not remove.
-        unpacked = None
+        clock = time.time()
+        trees, unpacked = source_trees(sources, parent, base)
         try:
-            clock = time.time()
-            trees = []
-            for path, _, tree in sources:
-                if tree is None:
-                    if unpacked is None:
-                        unpacked = tempfile.mkdtemp(prefix=base + b'.new-', dir=parent)
-                        os.chmod(unpacked, 0o755)
-                    tree = unpack_stored_zip(path, unpacked)
-                trees.append((path, tree))
-            seen = {}
-            for path, tree in trees:
-                key = normalize_name(tree.name)
-                if key in seen:
-                    raise HelperError('two trees install %s: %s and %s' % (tree.name, show(seen[key]), show(path)))
-                seen[key] = path
-            trees = [tree for _, tree in trees]
             if unpacked is not None:
                 timings['unpack'] = time.time() - clock
             kind = existing_venv(final)
