@@ -227,6 +227,27 @@ describe('verification of the unpacked tree', () => {
     assertOneLineError(await helper(['rebuild-wheel', tree, outdir]), 1, 'tinypkg/data.txt: is a symbolic link', 'tinypkg/data.txt: missing');
   });
 
+  it('refuses a symbolic link that takes a file\'s place after the structure check, rather than following it', async () => {
+    const script = [
+      'import os, sys',
+      'sys.path.insert(0, sys.argv[1])',
+      'from reqset_runtime import cli',
+      'real = cli.check_tree_members',
+      'def then_swap(tree, info):',
+      '    checked = real(tree, info)',
+      '    victim = os.path.join(tree, b"tinypkg/data.txt")',
+      '    os.unlink(victim)',
+      '    os.symlink(b"/etc/hostname", victim)',
+      '    return checked',
+      'cli.check_tree_members = then_swap',
+      'sys.exit(cli.main(sys.argv[2:]))',
+    ].join('\n');
+    const { tree, outdir } = await damaged(async () => {});
+    const result = await run(['python3', '-c', script, RUNTIME_HELPER, 'rebuild-wheel', tree, outdir], { allowFailure: true });
+    assertOneLineError(result, 1, 'tinypkg/data.txt: is a symbolic link (it took the file\'s place while being read)');
+    assert.deepEqual(await readdir(outdir), []);
+  });
+
   it('fails when RECORD itself was altered', async () => {
     const { tree, outdir } = await damaged(async (t) => {
       const record = path.join(t, 'tinypkg-1.0.dist-info', 'RECORD');

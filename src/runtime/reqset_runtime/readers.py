@@ -1,9 +1,12 @@
 """Where the wheel's files are read from: an unpacked tree or a stored zip."""
 
+import errno
 import os
 
-from .util import HelperError, INFO_NAME, bad_zip, file_digest, fs_path, show, stream_digest
+from .util import HelperError, INFO_NAME, bad_zip, fs_path, show, stream_digest
 from .wheelinfo import parse_wheel_info_bytes
+
+NOFOLLOW = getattr(os, 'O_NOFOLLOW', 0)
 
 
 class TreeReader(object):
@@ -25,14 +28,25 @@ class TreeReader(object):
     def size(self, name):
         return os.lstat(self.full(name)).st_size
 
+    def _open_fd(self, name):
+        """A descriptor of member `name`, never through a symbolic link: the structure check refused
+        links, and one swapped in since then is refused here rather than followed."""
+        path = self.full(name)
+        try:
+            return os.open(path, os.O_RDONLY | os.O_CLOEXEC | NOFOLLOW)
+        except OSError as e:
+            if e.errno == errno.ELOOP:
+                raise HelperError('%s: is a symbolic link (it took the file\'s place while being read)' % show(path))
+            raise
+
     def open(self, name):
-        return open(self.full(name), 'rb')
+        return os.fdopen(self._open_fd(name), 'rb')
 
     def read_small(self, name, size):
         """The bytes of a file of `size` (at most CHUNK) bytes, read to its end; its first size + 1
         if it grew. A plain descriptor: open() costs three more system calls per file."""
         path = self.full(name)
-        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+        fd = self._open_fd(name)
         try:
             return read_to_end(fd, size + 1)
         except OSError as e:  # os.read names no file (EISDIR: a directory took the file's place)
@@ -41,7 +55,8 @@ class TreeReader(object):
             os.close(fd)
 
     def digest(self, name, algorithm):
-        return file_digest(self.full(name), algorithm)
+        with self.open(name) as f:
+            return stream_digest(f, algorithm)
 
 
 def read_to_end(fd, limit):
