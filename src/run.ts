@@ -97,6 +97,15 @@ function tail(text: string, lines: number): string {
   return all.slice(-lines).join('\n');
 }
 
+/** A failed command's one message: what went wrong, the command, then the tail of its output quoted. */
+function commandFailure(what: string, command: string, output: string, note?: string): ToolError {
+  return new ToolError(`${what}: ${command}${output ? `\n${output.replace(/^/gm, '  | ')}` : ''}${note ? `\n${note}` : ''}`);
+}
+
+function endedBy(signal: NodeJS.Signals | null, exitCode: number | null): string {
+  return signal ? `killed by ${signal}` : `exit code ${exitCode ?? -1}`;
+}
+
 export async function run(argv: readonly string[], options: RunOptions = {}): Promise<RunResult> {
   const [file, ...args] = argv;
   if (!file) throw new Error('run() needs a command');
@@ -110,13 +119,9 @@ export async function run(argv: readonly string[], options: RunOptions = {}): Pr
   if (exitCode !== 0 && !options.allowFailure) {
     const diskError = options.writesTo ? diskErrorIn(`${stderr}\n${stdout}`, options.writesTo, command) : undefined;
     if (diskError) throw diskError;
-    const why = ended.timedOut ? `timed out after ${options.timeoutMs} ms` : ended.signal ? `killed by ${ended.signal}` : `exit code ${exitCode}`;
+    const why = ended.timedOut ? `timed out after ${options.timeoutMs} ms` : endedBy(ended.signal, exitCode);
     const output = tail(stderr.trim() ? stderr : stdout, options.tailLines ?? 20);
-    throw new ToolError(
-      `command failed (${why}): ${command}` +
-        (output ? `\n${output.replace(/^/gm, '  | ')}` : '') +
-        (options.failureNote ? `\n${options.failureNote}` : ''),
-    );
+    throw commandFailure(`command failed (${why})`, command, output, options.failureNote);
   }
   return { command, exitCode, stdout, stderr };
 }
@@ -200,13 +205,12 @@ export function startLineServer(argv: readonly string[], options: Pick<RunOption
   createInterface({ input: child.stdout as NodeJS.ReadableStream }).on('line', (line) => waiting.shift()?.resolve(line));
   const exited = new Promise<void>((resolve) => {
     const settle = (why: string, spawnError?: NodeJS.ErrnoException) => {
-      const output = tail(stderr, options.tailLines ?? 20);
-      failure ??= spawnError?.code === 'ENOENT' ? notFound(file) : new ToolError(`command ended (${why}) before answering: ${command}${output ? `\n${output.replace(/^/gm, '  | ')}` : ''}`);
+      failure ??= spawnError?.code === 'ENOENT' ? notFound(file) : commandFailure(`command ended (${why}) before answering`, command, tail(stderr, options.tailLines ?? 20));
       for (const owed of waiting.splice(0)) owed.reject(failure);
       resolve();
     };
     child.once('error', (error: NodeJS.ErrnoException) => settle(error.message, error));
-    child.once('close', (code: number | null, signal: NodeJS.Signals | null) => settle(signal ? `killed by ${signal}` : `exit code ${code ?? -1}`));
+    child.once('close', (code: number | null, signal: NodeJS.Signals | null) => settle(endedBy(signal, code)));
   });
   return {
     ask(line) {
