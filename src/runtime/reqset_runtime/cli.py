@@ -10,9 +10,9 @@ from .util import (
     show, write_line,
 )
 from .wheelinfo import check_filename, load_wheel_info
-from .readers import StoredZip, TreeReader, is_stored_zip
+from .readers import HashingReader, StoredZip, TreeReader, is_stored_zip
 from .verify import (
-    HashingReader, check_record, check_stored_members, check_tree_members, verify_stored_zip, verify_tree,
+    check_record, check_stored_members, check_tree_members, verify_stored_zip, verify_tree,
 )
 from .zipwriter import temp_files_of, write_atomically, write_wheel, write_wheel_from
 

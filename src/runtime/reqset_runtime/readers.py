@@ -1,6 +1,7 @@
 """Where the wheel's files are read from: an unpacked tree or a stored zip."""
 
 import errno
+import hashlib
 import os
 
 from .util import HelperError, INFO_NAME, bad_zip, fs_path, show, stream_digest
@@ -139,3 +140,65 @@ class StoredZip(object):
 def is_stored_zip(path):
     """A --tree/TREE argument names a stored zip when it is a regular file (a tree is a directory)."""
     return os.path.isfile(path)
+
+
+class HashingReader(object):
+    """Reads members through `reader` and keeps the sha256 and size of each one read to its end,
+    so that RECORD is checked on the very bytes that were written elsewhere, in one pass."""
+
+    def __init__(self, reader):
+        self.reader = reader
+        self.seen = {}
+
+    def label(self, name):
+        return self.reader.label(name)
+
+    def size(self, name):
+        # Once read, the size of the bytes read: RECORD's size is checked on them too.
+        seen = self.seen.get(name)
+        return seen[1] if seen is not None else self.reader.size(name)
+
+    def open(self, name):
+        return HashingFile(self.reader.open(name), name, self.seen)
+
+    def read_small(self, name, size):
+        data = self.reader.read_small(name, size)
+        self.seen[name] = (hashlib.sha256(data).digest(), len(data))
+        return data
+
+    def digest(self, name, algorithm):
+        if algorithm == 'sha256' and name in self.seen:
+            return self.seen[name]
+        return self.reader.digest(name, algorithm)
+
+    def digests_of(self, names):
+        """{name: [sha256 hex, size]} of those of `names` read to their end, for another process
+        (JSON): a forked deflater's members are then checked on the bytes it deflated."""
+        return dict((name, [self.seen[name][0].hex(), self.seen[name][1]]) for name in names if name in self.seen)
+
+    def keep_digests(self, digests):
+        """Takes in what another process's digests_of gave."""
+        for name, (digest, size) in digests.items():
+            self.seen[name] = (bytes.fromhex(digest), size)
+
+
+class HashingFile(object):
+    def __init__(self, f, name, seen):
+        self.f, self.name, self.seen = f, name, seen
+        self.hash = hashlib.sha256()
+        self.length = 0
+
+    def read(self, n=-1):
+        data = self.f.read(n)
+        if data:
+            self.hash.update(data)
+            self.length += len(data)
+        else:
+            self.seen[self.name] = (self.hash.digest(), self.length)
+        return data
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.f.close()

@@ -14,8 +14,8 @@ from .util import (
     replace_file, show, write_new_file,
 )
 from .wheelinfo import load_wheel_info
-from .readers import StoredZip
-from .verify import HashingReader, check_record, check_stored_members, find_record, verify_tree
+from .readers import HashingReader, StoredZip
+from .verify import check_record, check_stored_members, find_record, verify_tree
 from .zipwriter import extract_stored_zip
 from .consistency import header_text, read_metadata
 

@@ -1,7 +1,6 @@
 """Verification: the tree against the member list and RECORD."""
 
 import csv
-import hashlib
 import io
 import os
 
@@ -195,58 +194,6 @@ def verify_stored_zip(stored, digests=None):
     problems, files, expected = check_stored_members(stored)
     problems.raise_if_any()
     return check_record(stored, stored.info, files, expected, problems, digests)
-
-
-class HashingReader(object):
-    """Reads members through `reader` and keeps the sha256 and size of each one read to its end,
-    so that RECORD is checked on the very bytes that were written elsewhere, in one pass."""
-
-    def __init__(self, reader):
-        self.reader = reader
-        self.seen = {}
-
-    def label(self, name):
-        return self.reader.label(name)
-
-    def size(self, name):
-        # Once read, the size of the bytes read: RECORD's size is checked on them too.
-        seen = self.seen.get(name)
-        return seen[1] if seen is not None else self.reader.size(name)
-
-    def open(self, name):
-        return HashingFile(self.reader.open(name), name, self.seen)
-
-    def read_small(self, name, size):
-        data = self.reader.read_small(name, size)
-        self.seen[name] = (hashlib.sha256(data).digest(), len(data))
-        return data
-
-    def digest(self, name, algorithm):
-        if algorithm == 'sha256' and name in self.seen:
-            return self.seen[name]
-        return self.reader.digest(name, algorithm)
-
-
-class HashingFile(object):
-    def __init__(self, f, name, seen):
-        self.f, self.name, self.seen = f, name, seen
-        self.hash = hashlib.sha256()
-        self.length = 0
-
-    def read(self, n=-1):
-        data = self.f.read(n)
-        if data:
-            self.hash.update(data)
-            self.length += len(data)
-        else:
-            self.seen[self.name] = (self.hash.digest(), self.length)
-        return data
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.f.close()
 
 
 def check_record(reader, info, files, expected, problems, digests):

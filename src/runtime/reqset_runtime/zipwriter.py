@@ -10,7 +10,7 @@ from .util import (
     ZIP64_EXTRA_ID, ZIP64_MARGIN, copy_stream, file_digest, fs_path, fsync_dir, join, random_suffix, show,
     usable_cpus, write_new_file,
 )
-from .readers import TreeReader
+from .readers import HashingReader, TreeReader
 
 
 def dos_date_time(date_time):
@@ -280,7 +280,8 @@ def deflate_ahead(reader, members, sizes, workers):
         try:
             os.close(r)
             rows = spool_members(reader, members, sizes, sorted(bins[1]), theirs)
-            payload = json.dumps({'rows': rows, 'seen': seen_digests(reader, [members[i].name for i in bins[1]])}).encode('ascii')
+            seen = reader.digests_of([members[i].name for i in bins[1]]) if isinstance(reader, HashingReader) else {}
+            payload = json.dumps({'rows': rows, 'seen': seen}).encode('ascii')
             with os.fdopen(w, 'wb') as f:
                 f.write(payload)
             status = 0
@@ -296,24 +297,9 @@ def deflate_ahead(reader, members, sizes, workers):
     if status == 0:
         delivered = json.loads(payload.decode('ascii'))
         done.extend((theirs, row) for row in delivered['rows'])
-        keep_seen_digests(reader, delivered['seen'])
+        if isinstance(reader, HashingReader):
+            reader.keep_digests(delivered['seen'])
     return dict((row[0], (spool,) + tuple(row[1:])) for spool, row in done)
-
-
-def seen_digests(reader, names):
-    """{name: [sha256 hex, size]} of the members a HashingReader `reader` read, for the process
-    that checks RECORD: the worker's half is then checked on the bytes it deflated, not read again."""
-    seen = getattr(reader, 'seen', None)
-    if seen is None:
-        return {}
-    return dict((name, [seen[name][0].hex(), seen[name][1]]) for name in names if name in seen)
-
-
-def keep_seen_digests(reader, digests):
-    seen = getattr(reader, 'seen', None)
-    if seen is not None:
-        for name, (digest, size) in digests.items():
-            seen[name] = (bytes.fromhex(digest), size)
 
 
 def write_wheel(f, tree, info, reader=None):
