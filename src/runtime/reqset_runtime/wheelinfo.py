@@ -41,50 +41,54 @@ MEMBER_KEYS = frozenset(('name', 'method', 'time', 'madeBy', 'needed', 'flags', 
                          'extra', 'localExtra', 'comment'))
 
 
-def check_keys(doc, known, where):
-    unknown = sorted(set(doc) - known)
+class Bad(Exception):
+    """A problem of one field, placed (file, member) by whoever knows where the field is: the place
+    is then built only for a problem, not for each of a wheel's 20,000 members."""
+
+
+def check_keys(doc, known):
+    unknown = doc.keys() - known
     if unknown:
-        raise HelperError('%s: unknown key "%s" (written by a newer reqset?)' % (where, unknown[0]))
+        raise Bad('unknown key "%s" (written by a newer reqset?)' % sorted(unknown)[0])
 
 
-def _field(doc, key, kind, where):
-    if key not in doc:
-        raise HelperError('%s: missing "%s"' % (where, key))
-    value = doc[key]
-    if kind is int and isinstance(value, bool):
-        value = None
-    if not isinstance(value, kind):
-        raise HelperError('%s: "%s" must be %s' % (where, key, 'an integer' if kind is int else 'a ' + kind.__name__))
-    return value
-
-
-def _int(doc, key, where, low, high, default=None):
-    if default is not None and key not in doc:
-        return default
-    value = _field(doc, key, int, where)
-    if not low <= value <= high:
-        raise HelperError('%s: "%s" is out of range: %d' % (where, key, value))
-    return value
-
-
-def _hex(doc, key, where, default=None):
-    if default is not None and key not in doc:
-        return default
-    value = _field(doc, key, str, where)
+def _field(doc, key, kind):
     try:
-        return bytes.fromhex(value)
+        value = doc[key]
+    except KeyError:
+        raise Bad('missing "%s"' % key)
+    if type(value) is not kind:  # JSON's own types: so a bool is not an int
+        raise Bad('"%s" must be %s' % (key, 'an integer' if kind is int else 'a ' + kind.__name__))
+    return value
+
+
+def _int(doc, key, high, default=None):
+    if default is not None and key not in doc:
+        return default
+    value = _field(doc, key, int)
+    if not 0 <= value <= high:
+        raise Bad('"%s" is out of range: %d' % (key, value))
+    return value
+
+
+def _hex(doc, key, high):
+    try:
+        value = bytes.fromhex(_field(doc, key, str))
     except ValueError:
-        raise HelperError('%s: "%s" is not hexadecimal' % (where, key))
+        raise Bad('"%s" is not hexadecimal' % key)
+    if len(value) > high:
+        raise Bad('"%s" is too long' % key)
+    return value
 
 
 def member_name_problem(name):
-    """Why `name` cannot be a member's (a format for (where, name)), or None."""
+    """Why `name` cannot be a member's, or None."""
     path = '/' + (name[:-1] if name.endswith('/') else name) + '/'
     if (not name or '\x00' in name or name.startswith('/')
             or '//' in path or '/./' in path or '/../' in path):  # an empty, '.' or '..' part
-        return '%s: unsafe member name %r'
+        return 'unsafe member name %r' % name
     if name == INFO_NAME:
-        return '%s: member name %r is reserved'
+        return 'member name %r is reserved' % name
     return None
 
 
@@ -98,70 +102,42 @@ FLAG_ENCRYPTED = 0x0001
 DOS_LIMITS = ((1980, 2107), (0, 15), (0, 31), (0, 31), (0, 63), (0, 63))
 
 
-def parse_member(doc, where):
-    if not isinstance(doc, dict):
-        raise HelperError('%s: must be an object' % where)
+def parse_member(doc):
+    """The Member `doc` describes; Bad for the first thing wrong with it."""
+    if type(doc) is not dict:
+        raise Bad('must be an object')
     m = Member()
-    m.name = _field(doc, 'name', str, where)
-    where = '%s (%s)' % (where, m.name)
-    check_keys(doc, MEMBER_KEYS, where)
+    m.name = _field(doc, 'name', str)
+    check_keys(doc, MEMBER_KEYS)
     problem = member_name_problem(m.name)
     if problem:
-        raise HelperError(problem % (where, m.name))
-    m.method = _int(doc, 'method', where, 0, LIMIT16)
+        raise Bad(problem)
+    m.method = _int(doc, 'method', LIMIT16)
     if m.method not in (STORED, DEFLATED):
-        raise HelperError('%s: unsupported compression method %d' % (where, m.method))
-    m.date_time = parse_date_time(_field(doc, 'time', list, where), where)
+        raise Bad('unsupported compression method %d' % m.method)
+    m.date_time = parse_date_time(_field(doc, 'time', list))
     for key, attribute, high, default in MEMBER_INTS:
-        setattr(m, attribute, _int(doc, key, where, 0, high, default))
+        setattr(m, attribute, _int(doc, key, high, default))
     for key, attribute in MEMBER_HEX:
-        setattr(m, attribute, _hex(doc, key, where))
-    for key, attribute in MEMBER_HEX:
-        if len(getattr(m, attribute)) > LIMIT16:
-            raise HelperError('%s: "%s" is too long' % (where, key))
+        setattr(m, attribute, _hex(doc, key, LIMIT16))
     if m.flags & FLAG_ENCRYPTED:
-        raise HelperError('%s: encrypted members are not supported' % where)
+        raise Bad('encrypted members are not supported')
     return m
 
 
-def plain_member(doc):
-    """parse_member's Member for a member with nothing to report, without its messages' cost (a wheel
-    may have 20,000 members); None for anything parse_member might refuse, for it to say why."""
-    if type(doc) is not dict or not doc.keys() <= MEMBER_KEYS:
-        return None
-    m = Member()
-    try:
-        m.name, m.method, time = doc['name'], doc['method'], doc['time']
-        for key, attribute, high, default in MEMBER_INTS:
-            value = doc[key] if default is None else doc.get(key, default)
-            if type(value) is not int or not 0 <= value <= high:
-                return None
-            setattr(m, attribute, value)
-        for key, attribute in MEMBER_HEX:
-            value = bytes.fromhex(doc[key])  # TypeError unless a str
-            if len(value) > LIMIT16:
-                return None
-            setattr(m, attribute, value)
-    except (KeyError, TypeError, ValueError):
-        return None
-    if (type(m.name) is not str or member_name_problem(m.name) or type(m.method) is not int
-            or m.method not in (STORED, DEFLATED) or type(time) is not list or len(time) != 6
-            or m.flags & FLAG_ENCRYPTED):
-        return None
-    for value, (low, high) in zip(time, DOS_LIMITS):
-        if type(value) is not int or not low <= value <= high:
-            return None
-    m.date_time = tuple(time)
-    return m
+def member_place(where, index, doc):
+    """Where members[index] is, with its name once it has one."""
+    name = doc.get('name') if type(doc) is dict else None
+    return '%s: members[%d]%s' % (where, index, ' (%s)' % name if type(name) is str else '')
 
 
-def parse_date_time(value, where):
+def parse_date_time(value):
     """Validate [year, month, day, hour, minute, second] as DOS date-time fields."""
-    if len(value) != 6 or not all(isinstance(v, int) and not isinstance(v, bool) for v in value):
-        raise HelperError('%s: "time" must be [year, month, day, hour, minute, second]' % where)
+    if len(value) != 6 or not all(type(v) is int for v in value):
+        raise Bad('"time" must be [year, month, day, hour, minute, second]')
     for v, (low, high) in zip(value, DOS_LIMITS):
         if not low <= v <= high:
-            raise HelperError('%s: "time" %r does not fit a DOS date-time' % (where, value))
+            raise Bad('"time" %r does not fit a DOS date-time' % (value,))
     return tuple(value)
 
 
@@ -170,27 +146,35 @@ def parse_wheel_info(doc, where):
         raise HelperError('%s: must be a JSON object' % where)
     if doc.get('format') != INFO_FORMAT:
         raise HelperError('%s: unsupported format %r (this helper reads format %d)' % (where, doc.get('format'), INFO_FORMAT))
-    check_keys(doc, INFO_KEYS, where)
     info = WheelInfo()
-    info.filename = _field(doc, 'filename', str, where)
-    check_filename(info.filename, where)
-    info.sha256 = _field(doc, 'sha256', str, where).lower()
-    if len(info.sha256) != 64 or any(c not in '0123456789abcdef' for c in info.sha256):
-        raise HelperError('%s: "sha256" is not a hex SHA-256' % where)
-    info.size = _int(doc, 'size', where, 0, 1 << 62)
-    info.comment = _hex(doc, 'comment', where)
-    if len(info.comment) > LIMIT16:
-        raise HelperError('%s: "comment" is too long' % where)
-    raw_members = _field(doc, 'members', list, where)
-    info.members = []
-    seen = set()
+    try:
+        check_keys(doc, INFO_KEYS)
+        info.filename = _field(doc, 'filename', str)
+        check_filename(info.filename, where)
+        info.sha256 = _field(doc, 'sha256', str).lower()
+        if len(info.sha256) != 64 or any(c not in '0123456789abcdef' for c in info.sha256):
+            raise Bad('"sha256" is not a hex SHA-256')
+        info.size = _int(doc, 'size', 1 << 62)
+        info.comment = _hex(doc, 'comment', LIMIT16)
+        raw_members = _field(doc, 'members', list)
+    except Bad as bad:
+        raise HelperError('%s: %s' % (where, bad))
+    info.members = parse_members(raw_members, where)
+    return info
+
+
+def parse_members(raw_members, where):
+    members, seen = [], set()
     for index, raw in enumerate(raw_members):
-        member = plain_member(raw) or parse_member(raw, '%s: members[%d]' % (where, index))
+        try:
+            member = parse_member(raw)
+        except Bad as bad:
+            raise HelperError('%s: %s' % (member_place(where, index, raw), bad))
         if member.name in seen:
             raise HelperError('%s: duplicate member %r' % (where, member.name))
         seen.add(member.name)
-        info.members.append(member)
-    return info
+        members.append(member)
+    return members
 
 
 def check_filename(filename, where):
