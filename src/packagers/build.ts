@@ -25,7 +25,7 @@ import { writeStoredZip } from '../wheels/stored-zip.ts';
 import { isPureWheel } from '../python/tags.ts';
 import type { CachedFacts, PackageCache } from './cache.ts';
 import { changelogLines, pinListSource, type ChangeSubject } from './changelog.ts';
-import { decideVersion, publishedBefore, type History, type VersionDecision, type VersionReason } from './history.ts';
+import { decideNewBytes, decideVersion, publishedBefore, type History, type HistoryEntry, type VersionDecision, type VersionReason } from './history.ts';
 import type { BuiltFile, Packager, PackagePlan } from './packager.ts';
 import { RebuildChecker } from './rebuild-check.ts';
 import {
@@ -275,13 +275,37 @@ class JobSlots {
 /**
  * Gives the package its version from history, then takes it from the cache
  * when the same inputs were packaged at that version before, else builds it.
+ * A package kept at a published version must come out as the published file;
+ * if it does not, it is made again at the next release (decideNewBytes).
  */
 async function produce(options: PackagesOptions, job: PackageJob): Promise<Produced> {
-  const started = Date.now();
   const by = { ...options.packagedBy, ...job.packagedBy };
   const inputs = packageInputs(options, job.plan, job.payload, by);
   const published = options.history.packages[job.plan.name] ?? [];
   const decision = decideVersion(job.plan.pep440, inputs.key, published, options.release);
+  const produced = await produceAt(options, job, { inputs, by, published }, decision);
+  const promised = decision.publishedSha256;
+  if (promised === undefined || produced.package.sha256 === promised) return produced;
+  await rm(produced.package.path, { force: true });
+  const next = decideNewBytes(job.plan.pep440, decision, published);
+  options.progress({
+    stage: 'packages',
+    item: job.item,
+    state: 'warning',
+    detail: `${produced.package.file} came out other than the published file of that name (sha256 ${produced.package.sha256.slice(0, 12)}, published ${promised.slice(0, 12)}) from the same inputs: this reqset writes it otherwise, or a build is not reproducible; it gets release ${next.release}`,
+  });
+  return produceAt(options, job, { inputs, by, published }, next);
+}
+
+interface JobInputs {
+  inputs: PackageInputs;
+  by: PackagedBy;
+  published: readonly HistoryEntry[];
+}
+
+/** The package at `decision`'s epoch and release: from the cache, else built. */
+async function produceAt(options: PackagesOptions, job: PackageJob, { inputs, by, published }: JobInputs, decision: VersionDecision): Promise<Produced> {
+  const started = Date.now();
   const version = { epoch: decision.epoch, pep440: job.plan.pep440, release: decision.release };
   // After the version: the entry compares with what was published before that version, so a rebuild writes it again.
   const changelog = changelogLines(job.changes, publishedBefore(published, version));

@@ -123,12 +123,14 @@ export async function loadHistory(repo: string): Promise<History> {
 }
 
 /** What decided a package's epoch and release. */
-export type VersionReason = 'first' | 'unchanged' | 'new version' | 'new content' | 'rollback' | 'release override';
+export type VersionReason = 'first' | 'unchanged' | 'new version' | 'new content' | 'new bytes' | 'rollback' | 'release override';
 
 export interface VersionDecision {
   epoch: number;
   release: string;
   reason: VersionReason;
+  /** For `unchanged`: the sha256 of the published package it keeps, which the package built now must have. */
+  publishedSha256?: string;
 }
 
 const pepEpoch = (version: string) => mappedVersion(version).epoch;
@@ -174,7 +176,18 @@ export function publishedBefore(entries: readonly HistoryEntry[], version: { epo
  */
 export function decideVersion(version: string, inputs: string, published: readonly HistoryEntry[], releaseOverride?: string): VersionDecision {
   const decision = decideFromHistory(version, inputs, published);
-  return releaseOverride === undefined ? decision : { ...decision, release: releaseOverride, reason: 'release override' };
+  return releaseOverride === undefined ? decision : { epoch: decision.epoch, release: releaseOverride, reason: 'release override' };
+}
+
+/**
+ * The version of a package whose inputs are those of the published package
+ * `unchanged` keeps, but which came out with other bytes: reqset itself
+ * changed how it writes packages (or a build is not reproducible). That is
+ * new content at a published version: the next release, so that no two
+ * files of one name and version ever differ.
+ */
+export function decideNewBytes(version: string, unchanged: VersionDecision, published: readonly HistoryEntry[]): VersionDecision {
+  return { epoch: unchanged.epoch, release: nextRelease(version, published), reason: 'new bytes' };
 }
 
 function decideFromHistory(version: string, inputs: string, published: readonly HistoryEntry[]): VersionDecision {
@@ -183,7 +196,7 @@ function decideFromHistory(version: string, inputs: string, published: readonly 
   // The epoch a rollback added stays: versions at the old epoch would sort below it.
   const candidate = { epoch: pepEpoch(version) + top.epoch - pepEpoch(top.pep440), pep440: version };
   const order = compareEV(candidate, top);
-  if (order === 0 && top.inputs === inputs) return { epoch: top.epoch, release: top.release, reason: 'unchanged' };
+  if (order === 0 && top.inputs === inputs) return { epoch: top.epoch, release: top.release, reason: 'unchanged', publishedSha256: top.sha256 };
   const release = nextRelease(version, published);
   if (order > 0) return { epoch: candidate.epoch, release, reason: 'new version' };
   if (order === 0) return { epoch: candidate.epoch, release, reason: 'new content' };

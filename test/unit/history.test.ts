@@ -5,7 +5,7 @@ import { mkdir, mkdtemp, readdir, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { InputError } from '../../src/errors.ts';
-import { decideVersion, emptyHistory, HISTORY_FILE, historyText, loadHistory, parseHistory, recordPublished, type HistoryEntry } from '../../src/packagers/history.ts';
+import { decideNewBytes, decideVersion, emptyHistory, HISTORY_FILE, historyText, loadHistory, parseHistory, recordPublished, type HistoryEntry } from '../../src/packagers/history.ts';
 
 const A = 'a'.repeat(64);
 const B = 'b'.repeat(64);
@@ -22,8 +22,14 @@ describe('decideVersion', () => {
   });
 
   it('keeps the version of unchanged inputs', () => {
-    assert.deepEqual(decideVersion('1.0', A, [entry('1.0', 0, '1', A)]), { epoch: 0, release: '1', reason: 'unchanged' });
-    assert.deepEqual(decideVersion('1.0.0', A, [entry('1.0', 0, '3', A), entry('0.9', 0, '1', B)]), { epoch: 0, release: '3', reason: 'unchanged' });
+    assert.deepEqual(decideVersion('1.0', A, [entry('1.0', 0, '1', A)]), { epoch: 0, release: '1', reason: 'unchanged', publishedSha256: A });
+    assert.deepEqual(decideVersion('1.0.0', A, [entry('1.0', 0, '3', A), entry('0.9', 0, '1', B)]), { epoch: 0, release: '3', reason: 'unchanged', publishedSha256: A });
+  });
+
+  it('gives unchanged inputs that came out as other bytes the next release, at the same epoch', () => {
+    const published = [entry('1.0', 0, '1', B), entry('1.1', 0, '1', C), entry('1.0', 1, '2', A)];
+    const unchanged = decideVersion('1.0', A, published);
+    assert.deepEqual(decideNewBytes('1.0', unchanged, published), { epoch: 1, release: '3', reason: 'new bytes' });
   });
 
   it('gives new content at a published version the next release', () => {
@@ -47,7 +53,7 @@ describe('decideVersion', () => {
 
   it('keeps an epoch once a rollback set it', () => {
     const published = [entry('1.0', 0, '1', A), entry('1.1', 0, '1', B), entry('1.0', 1, '2', A)];
-    assert.deepEqual(decideVersion('1.0', A, published), { epoch: 1, release: '2', reason: 'unchanged' });
+    assert.deepEqual(decideVersion('1.0', A, published), { epoch: 1, release: '2', reason: 'unchanged', publishedSha256: A });
     assert.deepEqual(decideVersion('1.1', B, published), { epoch: 1, release: '2', reason: 'new version' }, '1:1.1-1 would have the file name of 1.1-1');
     assert.deepEqual(decideVersion('1.2', C, published), { epoch: 1, release: '1', reason: 'new version' });
   });
