@@ -55,6 +55,13 @@ export interface ElfObject {
   elf?: ElfDynamic;
 }
 
+type ReadElfObject = ElfObject & { elf: ElfDynamic };
+
+/** `objects` when our reader read each of them (the resolver needs what it read), else undefined. */
+function readByOurReader(objects: ElfObject[]): ReadElfObject[] | undefined {
+  return objects.every((o): o is ReadElfObject => o.elf !== undefined) ? objects : undefined;
+}
+
 /** Parses `readelf -d -W` output for `files` (given in this order). */
 export function parseReadelf(output: string, files: readonly string[]): Map<string, { needed: string[]; soname?: string }> {
   const result = new Map<string, { needed: string[]; soname?: string }>();
@@ -307,9 +314,11 @@ export class ShlibsResolver {
     const job = await shlibsJob(plan, treeDir, entries);
     if (job.external.length === 0) return [];
     let why = job.unreadable;
-    if (why === undefined) {
+    // Any file our reader could not read sends the whole package to dpkg-shlibdeps.
+    const read = why === undefined ? readByOurReader(job.scanned) : undefined;
+    if (read) {
       try {
-        return await this.resolve(plan, job);
+        return await this.resolve(plan, job, read);
       } catch (error) {
         if (!(error instanceof UnsupportedShlibs || error instanceof UnsupportedElf)) throw error;
         why = error.message;
@@ -319,15 +328,14 @@ export class ShlibsResolver {
     return dpkgShlibdeps(plan, job, scratch);
   }
 
-  /** The relations from what scanElf read (called only when our reader read every file). */
-  private async resolve(plan: PackagePlan, { root, scanned, libraryDirs }: ShlibsJob): Promise<string[]> {
+  /** The relations from what our reader read of the `scanned` files. */
+  private async resolve(plan: PackagePlan, { root, libraryDirs }: ShlibsJob, scanned: readonly ReadElfObject[]): Promise<string[]> {
     const relations: Relations = new Map();
     const problems: string[] = [];
     const queried = new Set<string>();
     const treeFacts = new Map<string, Promise<unknown>>();
     // In file order, as dpkg-shlibdeps would.
     for (const { rel, elf } of scanned) {
-      if (!elf) throw new Error(`internal: ${rel} was not read by our ELF reader`);
       const context: FileContext = { root, rel, elf, libraryDirs, relations, symbols: new Map(), queried, treeFacts };
       // dpkg-shlibdeps stops at the first library with no dependency information.
       if (await this.resolveFile(context, problems)) break;
