@@ -60,6 +60,13 @@ function changedSources(now: Record<string, string>, before: Record<string, stri
   return [...new Set(named)];
 }
 
+function whyChanged(now: BuiltVersion, old: HistoryEntry | undefined): string[] {
+  if (!old) return ['new package'];
+  const named = changedSources(now.sources, old.sources);
+  // The same inputs at a published version, made again because they came out as other bytes (history.ts decideNewBytes).
+  return named.length === 0 && now.reason === 'new bytes' ? ['the same inputs came out as other bytes than the published file'] : named;
+}
+
 function pinChanges(reqset: string, pins: { key: string; version: string }[], previous: ReadonlyMap<string, HistoryEntry>): PinChange[] {
   const prefix = wheelPackageName(reqset, '');
   const before = new Map([...previous].filter(([name]) => name.startsWith(prefix)).map(([name, e]) => [name.slice(prefix.length), e.pep440]));
@@ -80,7 +87,7 @@ export function diffRevision(reqset: string, pins: { key: string; version: strin
   for (const p of packages) {
     const old = previous.get(p.name);
     if (old && old.epoch === p.epoch && old.release === p.release && pep440.compare(old.pep440, p.pep440) === 0) unchanged.push(p.name);
-    else changed.push({ name: p.name, from: old && show(old), to: show(p), reason: p.reason, why: old ? changedSources(p.sources, old.sources) : ['new package'] });
+    else changed.push({ name: p.name, from: old && show(old), to: show(p), reason: p.reason, why: whyChanged(p, old) });
   }
   const now = new Set(packages.map((p) => p.name));
   for (const [name, old] of previous) if (!now.has(name)) changed.push({ name, from: show(old), reason: 'removed', why: [] });

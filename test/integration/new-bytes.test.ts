@@ -66,6 +66,8 @@ describe('a published version whose bytes this reqset does not make', () => {
       assert.equal(again.sha256, p.sha256, `${p.name}: the same bytes`);
     }
     assert.deepEqual(second.manifest.pins.map((p) => p.package.file).filter((f) => f === published.file), [], 'release 1 is not in the build');
+    const diff = await api.diff(REQSET, TARGET, { out: path.join(ws.dir, 'out2'), repo });
+    assert.deepEqual(diff.packages.find((p) => p.name === CHANGED)?.why, ['the same inputs came out as other bytes than the published file']);
 
     await publish('out2');
     events.length = 0;
