@@ -148,11 +148,11 @@ function compareEV(a: { epoch: number; pep440: string }, b: { epoch: number; pep
   return Math.sign(pep440.compare(withoutEpoch(a.pep440), withoutEpoch(b.pep440)));
 }
 
-/** The highest published version of a package. */
+/** The highest published version of a package; of entries of one version and release, the last recorded (a file publish replaced). */
 function highest(entries: readonly HistoryEntry[]): HistoryEntry | undefined {
   let top: HistoryEntry | undefined;
   for (const e of entries) {
-    if (!top || compareEV(e, top) > 0 || (compareEV(e, top) === 0 && compareReleases(e.release, top.release) > 0)) top = e;
+    if (!top || compareEV(e, top) > 0 || (compareEV(e, top) === 0 && compareReleases(e.release, top.release) >= 0)) top = e;
   }
   return top;
 }

@@ -26,6 +26,11 @@ describe('decideVersion', () => {
     assert.deepEqual(decideVersion('1.0.0', A, [entry('1.0', 0, '3', A), entry('0.9', 0, '1', B)]), { epoch: 0, release: '3', reason: 'unchanged', publishedSha256: A });
   });
 
+  it('of two records of one version and release (a file publish replaced), takes the last', () => {
+    const published = [entry('1.0', 0, '1', A), entry('1.0', 0, '1', B)];
+    assert.deepEqual(decideVersion('1.0', B, published), { epoch: 0, release: '1', reason: 'unchanged', publishedSha256: B });
+  });
+
   it('gives unchanged inputs that came out as other bytes the next release, at the same epoch', () => {
     const published = [entry('1.0', 0, '1', B), entry('1.1', 0, '1', C), entry('1.0', 1, '2', A)];
     const unchanged = decideVersion('1.0', A, published);
