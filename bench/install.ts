@@ -102,24 +102,25 @@ async function timed(action: () => Promise<unknown>): Promise<number> {
 interface InstallTimes {
   /** The whole `dnf install` / `apt-get install`. */
   install: number;
-  /** The post-installs of the packages of this reqset, run again one by one in the installed root: the work SPEC.md puts there. */
+  /** The post-installs of the reqset's packages, run again one by one in the installed root (the work SPEC.md puts there); 0 unless asked. */
   postInstalls: number;
 }
 
-/** One install of `name` into a fresh root from a repository of `files` (set-up untimed), then its post-installs again. */
-async function installOnce(format: 'rpm' | 'deb', files: string[], name: string, repoDir: string): Promise<InstallTimes> {
+/** One install of `name` into a fresh root from a repository of `files` (set-up untimed), then, if asked, its post-installs again. */
+async function installOnce(format: 'rpm' | 'deb', files: string[], name: string, repoDir: string, postInstallsToo = false): Promise<InstallTimes> {
+  const again = async (root: TargetRoot) => (postInstallsToo ? postInstallsAgain(root, format) : 0);
   const root: TargetRoot = await freshRoot();
   try {
     if (format === 'deb') {
       await aptRepo(root, files);
       const install = await timed(() => apt(root, ['install', '--no-install-recommends', name]));
-      return { install, postInstalls: await postInstallsAgain(root, format) };
+      return { install, postInstalls: await again(root) };
     }
     const fake = await fakeProvideRpm(files, path.join(root.dir, 'tmp'));
     const repo = await rpmRepo([...files, fake], repoDir);
     await dnf(root, repo, ['install', 'reqset-test-fakeprovide']);
     const install = await timed(() => dnf(root, repo, ['install', name]));
-    return { install, postInstalls: await postInstallsAgain(root, format) };
+    return { install, postInstalls: await again(root) };
   } finally {
     await root.cleanup();
     await rm(repoDir, { recursive: true, force: true });
@@ -159,7 +160,7 @@ async function installRows(ws: Workspace, targetName: string): Promise<Row[]> {
   const endpoint = `${REQSET}-${APP}`;
   const times = { reqset: [] as InstallTimes[], whole: [] as number[] };
   for (let i = 0; i < RUNS; i++) {
-    times.reqset.push(await installOnce(target.format, built.files, endpoint, path.join(ws.dir, 'repo')));
+    times.reqset.push(await installOnce(target.format, built.files, endpoint, path.join(ws.dir, 'repo'), true));
     times.whole.push((await installOnce(target.format, [whole], WHOLE_NAME, path.join(ws.dir, 'repo'))).install);
   }
   const mine = Math.min(...times.reqset.map((t) => t.install));
