@@ -1,7 +1,7 @@
 /** The NEVR rules of src/packagers/history.ts, and reading a repository's history. */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, readdir, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { InputError } from '../../src/errors.ts';
@@ -93,12 +93,16 @@ describe('history files', () => {
 
   it('a missing or empty directory has an empty history; a repository without one is an error', async () => {
     const dir = await mkdtemp(path.join(tmpdir(), 'reqset-history-'));
-    assert.deepEqual(await loadHistory(path.join(dir, 'missing')), emptyHistory());
-    assert.deepEqual(await loadHistory(dir), emptyHistory());
-    await mkdir(path.join(dir, 'repodata'));
-    await assert.rejects(loadHistory(dir), (e: unknown) => e instanceof InputError && /holds a repository \(repodata\/\) but no reqset-history\.json/.test(e.message));
-    await writeFile(path.join(dir, HISTORY_FILE), historyText(recordPublished(emptyHistory(), 'p', entry('1.0', 0, '1', A))));
-    assert.equal((await loadHistory(dir)).packages.p?.length, 1);
-    assert.deepEqual((await readdir(dir)).sort(), ['repodata', HISTORY_FILE].sort(), 'reading writes nothing');
+    try {
+      assert.deepEqual(await loadHistory(path.join(dir, 'missing')), emptyHistory());
+      assert.deepEqual(await loadHistory(dir), emptyHistory());
+      await mkdir(path.join(dir, 'repodata'));
+      await assert.rejects(loadHistory(dir), (e: unknown) => e instanceof InputError && /holds a repository \(repodata\/\) but no reqset-history\.json/.test(e.message));
+      await writeFile(path.join(dir, HISTORY_FILE), historyText(recordPublished(emptyHistory(), 'p', entry('1.0', 0, '1', A))));
+      assert.equal((await loadHistory(dir)).packages.p?.length, 1);
+      assert.deepEqual((await readdir(dir)).sort(), ['repodata', HISTORY_FILE].sort(), 'reading writes nothing');
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
