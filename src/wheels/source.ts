@@ -154,23 +154,32 @@ class OpenedWheel implements WheelSource {
   }
 
   async readInto(name: string, sink: (chunk: Buffer) => Promise<void> | void): Promise<void> {
-    const result = await this.reader.stream(this.fileState(name), sink);
-    if (result.problems.length) throw this.changed(name, result.problems);
+    await this.streamChecked(name, this.fileState(name), sink);
   }
 
   readSmall(name: string): Buffer {
     const state = this.fileState(name);
     if (isStreamed(state.member)) throw new Error(`wheel ${this.path}: member ${q(name)} is too big to be read at once`);
+    return this.wholeChecked(name, state);
+  }
+
+  async read(name: string): Promise<Buffer> {
+    const state = this.fileState(name);
+    if (!isStreamed(state.member)) return this.wholeChecked(name, state);
+    const chunks: Buffer[] = [];
+    await this.streamChecked(name, state, (c) => void chunks.push(c));
+    return Buffer.concat(chunks);
+  }
+
+  private wholeChecked(name: string, state: MemberState): Buffer {
     const { bytes, problems } = this.reader.readWhole(state);
     if (!bytes) throw this.changed(name, problems);
     return bytes;
   }
 
-  async read(name: string): Promise<Buffer> {
-    if (!isStreamed(this.fileState(name).member)) return this.readSmall(name);
-    const chunks: Buffer[] = [];
-    await this.readInto(name, (c) => void chunks.push(c));
-    return Buffer.concat(chunks);
+  private async streamChecked(name: string, state: MemberState, sink: (chunk: Buffer) => Promise<void> | void): Promise<void> {
+    const result = await this.reader.stream(state, sink);
+    if (result.problems.length) throw this.changed(name, result.problems);
   }
 
   async close(): Promise<void> {
