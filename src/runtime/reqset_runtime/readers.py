@@ -29,10 +29,10 @@ class TreeReader(object):
     def size(self, name):
         return os.lstat(self.full(name)).st_size
 
-    def _open_fd(self, name):
-        """A descriptor of member `name`, never through a symbolic link: the structure check refused
-        links, and one swapped in since then is refused here rather than followed."""
-        path = self.full(name)
+    @staticmethod
+    def _open_fd(path):
+        """A descriptor of the member file at `path`, never through a symbolic link: the structure check
+        refused links, and one swapped in since then is refused here rather than followed."""
         try:
             return os.open(path, os.O_RDONLY | os.O_CLOEXEC | NOFOLLOW)
         except OSError as e:
@@ -41,13 +41,13 @@ class TreeReader(object):
             raise
 
     def open(self, name):
-        return os.fdopen(self._open_fd(name), 'rb')
+        return os.fdopen(self._open_fd(self.full(name)), 'rb')
 
     def read_small(self, name, size):
         """The bytes of a file of `size` (at most CHUNK) bytes, read to its end; its first size + 1
         if it grew. A plain descriptor: open() costs three more system calls per file."""
         path = self.full(name)
-        fd = self._open_fd(name)
+        fd = self._open_fd(path)
         try:
             return read_to_end(fd, size + 1)
         except OSError as e:  # os.read names no file (EISDIR: a directory took the file's place)
